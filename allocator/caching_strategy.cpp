@@ -1,0 +1,164 @@
+#include "allocator/caching_strategy.h"
+
+#include <algorithm>
+
+#include "allocator/error.h"
+
+namespace tally {
+
+std::size_t CachingRules::round_size(std::size_t bytes) {
+  if (bytes < kMinBlockSize) return kMinBlockSize;
+  return kMinBlockSize * ((bytes + kMinBlockSize - 1) / kMinBlockSize);
+}
+
+std::size_t CachingRules::segment_size(std::size_t rounded) {
+  if (rounded <= kSmallSize) return kSmallBuffer;
+  if (rounded < kMinLargeAlloc) return kLargeBuffer;
+  return kRoundLarge * ((rounded + kRoundLarge - 1) / kRoundLarge);
+}
+
+CachingStrategy::CachingStrategy(SegmentSource& source, const StrategyOptions& options)
+    : source_(source), options_(options) {}
+
+// Segments still cached go back to the source; live blocks are the owner's error, and the
+// DeviceAllocator refuses to be destroyed with any.
+CachingStrategy::~CachingStrategy() { release_cached(); }
+
+std::size_t CachingStrategy::block_size(std::size_t bytes) const {
+  return CachingRules::round_size(bytes);
+}
+
+std::optional<std::uint32_t> CachingStrategy::find_free(bool small, std::size_t size,
+                                                        StreamId stream) const {
+  const FreeSet& pool = small ? small_free_ : large_free_;
+  const auto it = pool.lower_bound(FreeKey{stream, size, 0, 0});
+  if (it == pool.end() || it->stream != stream) return std::nullopt;
+  const std::size_t max_split = options_.max_split_size;
+  // Oversize blocks are kept whole for oversize requests, and not wasted on much smaller ones.
+  if (size < max_split && it->size >= max_split) return std::nullopt;
+  if (size >= max_split && it->size >= size + CachingRules::kLargeBuffer) return std::nullopt;
+  return it->node;
+}
+
+bool CachingStrategy::should_split(const Node& node, std::size_t size) const {
+  const std::size_t remaining = node.size - size;
+  if (node.small) return remaining >= CachingRules::kMinBlockSize;
+  return size < options_.max_split_size && remaining > CachingRules::kSmallSize;
+}
+
+std::uint32_t CachingStrategy::new_node(const Node& node) {
+  if (!spare_nodes_.empty()) {
+    const std::uint32_t id = spare_nodes_.back();
+    spare_nodes_.pop_back();
+    nodes_[id] = node;
+    return id;
+  }
+  TALLY_CHECK(nodes_.size() < kNone, "too many blocks");
+  nodes_.push_back(node);
+  return static_cast<std::uint32_t>(nodes_.size() - 1);
+}
+
+void CachingStrategy::pool_insert(std::uint32_t id) {
+  const Node& node = nodes_[id];
+  pool_of(node).insert(FreeKey{node.stream, node.size, node.addr, id});
+  state_.free_bytes += node.size;
+  if (node.prev != kNone || node.next != kNone) {
+    state_.inactive_split_bytes += node.size;
+    ++state_.inactive_split_blocks;
+  }
+}
+
+void CachingStrategy::pool_erase(std::uint32_t id) {
+  const Node& node = nodes_[id];
+  pool_of(node).erase(FreeKey{node.stream, node.size, node.addr, id});
+  state_.free_bytes -= node.size;
+  if (node.prev != kNone || node.next != kNone) {
+    state_.inactive_split_bytes -= node.size;
+    --state_.inactive_split_blocks;
+  }
+}
+
+std::optional<Block> CachingStrategy::allocate(std::size_t bytes, StreamId stream) {
+  const std::size_t size = CachingRules::round_size(bytes);
+  const bool small = size <= CachingRules::kSmallSize;
+  std::uint32_t id;
+  if (const auto found = find_free(small, size, stream)) {
+    id = *found;
+    pool_erase(id);
+  } else {
+    const std::size_t segment = CachingRules::segment_size(size);
+    void* base = source_.acquire(segment);
+    if (base == nullptr) return std::nullopt;
+    id = new_node(
+        Node{reinterpret_cast<std::uintptr_t>(base), segment, stream, kNone, kNone, false, small});
+  }
+  if (should_split(nodes_[id], size)) {
+    const Node& whole = nodes_[id];
+    const std::uint32_t rest = new_node(
+        Node{whole.addr + size, whole.size - size, stream, id, whole.next, false, whole.small});
+    Node& block = nodes_[id];  // new_node may have moved the nodes
+    if (block.next != kNone) nodes_[block.next].prev = rest;
+    block.next = rest;
+    block.size = size;
+    pool_insert(rest);
+  }
+  Node& block = nodes_[id];
+  block.allocated = true;
+  return Block{reinterpret_cast<void*>(block.addr), block.size, id};
+}
+
+// Merges the free `neighbour` into block `id`, which takes over its place in the list.
+void CachingStrategy::absorb(std::uint32_t id, std::uint32_t neighbour) {
+  pool_erase(neighbour);
+  Node& block = nodes_[id];
+  const Node& other = nodes_[neighbour];
+  if (other.addr < block.addr) {
+    block.addr = other.addr;
+    block.prev = other.prev;
+    if (block.prev != kNone) nodes_[block.prev].next = id;
+  } else {
+    block.next = other.next;
+    if (block.next != kNone) nodes_[block.next].prev = id;
+  }
+  block.size += other.size;
+  spare_nodes_.push_back(neighbour);
+}
+
+void CachingStrategy::deallocate(const Block& handle) {
+  TALLY_CHECK(handle.handle < nodes_.size() && nodes_[handle.handle].allocated &&
+                  nodes_[handle.handle].addr == reinterpret_cast<std::uintptr_t>(handle.ptr),
+              "block freed that the caching strategy did not hand out");
+  const std::uint32_t id = handle.handle;
+  nodes_[id].allocated = false;
+  if (const auto prev = nodes_[id].prev; prev != kNone && !nodes_[prev].allocated) absorb(id, prev);
+  if (const auto next = nodes_[id].next; next != kNone && !nodes_[next].allocated) absorb(id, next);
+  pool_insert(id);
+}
+
+void CachingStrategy::release_cached() {
+  std::vector<std::uint32_t> whole;
+  for (const FreeSet* pool : {&small_free_, &large_free_}) {
+    for (const FreeKey& key : *pool) {
+      const Node& node = nodes_[key.node];
+      if (node.prev == kNone && node.next == kNone) whole.push_back(key.node);
+    }
+  }
+  // Address order, so that the segment_free events of a trace do not depend on set layout.
+  std::sort(whole.begin(), whole.end(),
+            [this](std::uint32_t a, std::uint32_t b) { return nodes_[a].addr < nodes_[b].addr; });
+  for (const std::uint32_t id : whole) {
+    pool_erase(id);
+    source_.release(reinterpret_cast<void*>(nodes_[id].addr), nodes_[id].size);
+    spare_nodes_.push_back(id);
+  }
+}
+
+std::size_t CachingStrategy::largest_free_block() const {
+  std::size_t largest = 0;
+  for (const FreeSet* pool : {&small_free_, &large_free_}) {
+    for (const FreeKey& key : *pool) largest = std::max(largest, key.size);
+  }
+  return largest;
+}
+
+}  // namespace tally

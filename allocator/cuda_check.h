@@ -1,0 +1,16 @@
+// CUDA_CHECK: throws tally::Error naming the call, the error's name and the place.
+// Included only by CUDA translation units.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include "allocator/error.h"
+
+#define CUDA_CHECK(call)                                                         \
+  do {                                                                           \
+    const cudaError_t tally_status_ = (call);                                    \
+    if (tally_status_ != cudaSuccess) {                                          \
+      throw ::tally::Error(#call, cudaGetErrorName(tally_status_),               \
+                           cudaGetErrorString(tally_status_));                   \
+    }                                                                            \
+  } while (0)

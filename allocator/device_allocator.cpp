@@ -1,0 +1,228 @@
+#include "allocator/device_allocator.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "allocator/error.h"
+#include "allocator/units.h"
+
+namespace tally {
+namespace {
+
+void count_in(BlockStats& s, std::size_t requested, std::size_t size) {
+  s.requested_bytes.increase(static_cast<std::int64_t>(requested));
+  s.allocated_bytes.increase(static_cast<std::int64_t>(size));
+  s.active_bytes.increase(static_cast<std::int64_t>(size));
+  s.allocation.increase(1);
+  s.active.increase(1);
+}
+
+void count_out(BlockStats& s, std::size_t requested, std::size_t size) {
+  s.requested_bytes.decrease(static_cast<std::int64_t>(requested));
+  s.allocated_bytes.decrease(static_cast<std::int64_t>(size));
+  s.active_bytes.decrease(static_cast<std::int64_t>(size));
+  s.allocation.decrease(1);
+  s.active.decrease(1);
+}
+
+}  // namespace
+
+DeviceAllocator::DeviceAllocator(std::unique_ptr<Backing> backing, const AllocatorConfig& config)
+    : backing_(std::move(backing)),
+      limit_(std::min(config.limit.value_or(SIZE_MAX), backing_->capacity())),
+      recorder_(backing_->device(), config.record),
+      strategy_(make_strategy(config.strategy, *this, config.strategy_options)) {}
+
+DeviceAllocator::~DeviceAllocator() {
+  for (Record& record : records_) {
+    if (record.live) strategy_->deallocate(record.block);
+  }
+  strategy_->release_cached();
+  strategy_.reset();
+}
+
+void* DeviceAllocator::acquire(std::size_t bytes) {
+  const auto reserved = static_cast<std::size_t>(stats_.reserved_bytes.current);
+  if (bytes > limit_ - std::min(reserved, limit_)) return nullptr;
+  void* base = backing_->allocate(bytes);
+  if (base == nullptr) return nullptr;
+  stats_.reserved_bytes.increase(static_cast<std::int64_t>(bytes));
+  stats_.segment.increase(1);
+  recorder_.record(Action::segment_alloc, reinterpret_cast<std::uintptr_t>(base), bytes, bytes,
+                   request_stream_, std::nullopt);
+  return base;
+}
+
+void DeviceAllocator::release(void* base, std::size_t bytes) {
+  backing_->deallocate(base, bytes);
+  stats_.reserved_bytes.decrease(static_cast<std::int64_t>(bytes));
+  stats_.segment.decrease(1);
+  recorder_.record(Action::segment_free, reinterpret_cast<std::uintptr_t>(base), bytes, bytes,
+                   request_stream_, std::nullopt);
+}
+
+void DeviceAllocator::sync_cache_state() {
+  const CacheState state = strategy_->cache_state();
+  stats_.inactive_split_bytes.set(static_cast<std::int64_t>(state.inactive_split_bytes));
+  stats_.inactive_split.set(static_cast<std::int64_t>(state.inactive_split_blocks));
+}
+
+Allocation DeviceAllocator::allocate(std::size_t bytes, Tag tag, StreamId stream) {
+  if (bytes == 0) return {};
+  std::lock_guard lock(mutex_);
+  request_stream_ = stream;
+  std::optional<Block> block = strategy_->allocate(bytes, stream);
+  if (!block) {
+    ++stats_.num_alloc_retries;
+    strategy_->release_cached();
+    block = strategy_->allocate(bytes, stream);
+  }
+  if (!block) throw_oom(bytes, tag, stream);
+
+  std::uint32_t id;
+  if (spare_records_.empty()) {
+    id = static_cast<std::uint32_t>(records_.size());
+    records_.emplace_back();
+  } else {
+    id = spare_records_.back();
+    spare_records_.pop_back();
+  }
+  records_[id] = Record{*block, bytes, stream, tag, true};
+
+  count_in(stats_.total, bytes, block->size);
+  count_in(stats_.by_tag[index_of(tag)], bytes, block->size);
+  sync_cache_state();
+  const auto address = reinterpret_cast<std::uintptr_t>(block->ptr);
+  recorder_.record(Action::alloc, address, bytes, block->size, stream, tag);
+  return Allocation{block->ptr, bytes, block->size, id};
+}
+
+DeviceAllocator::Record& DeviceAllocator::live_record(const Allocation& allocation) {
+  const bool known = allocation.id < records_.size() && records_[allocation.id].live &&
+                     records_[allocation.id].block.ptr == allocation.ptr;
+  TALLY_CHECK(known, "block is not live in this allocator (freed twice, or from another device)");
+  return records_[allocation.id];
+}
+
+void DeviceAllocator::deallocate(const Allocation& allocation) {
+  if (!allocation) return;
+  std::lock_guard lock(mutex_);
+  Record& record = live_record(allocation);
+  request_stream_ = record.stream;
+  strategy_->deallocate(record.block);
+  record.live = false;
+  spare_records_.push_back(allocation.id);
+
+  count_out(stats_.total, record.requested, record.block.size);
+  count_out(stats_.by_tag[index_of(record.tag)], record.requested, record.block.size);
+  sync_cache_state();
+  recorder_.record(Action::free, reinterpret_cast<std::uintptr_t>(record.block.ptr),
+                   record.requested, record.block.size, record.stream, record.tag);
+}
+
+void DeviceAllocator::retag(const Allocation& allocation, Tag tag) {
+  if (!allocation) return;
+  std::lock_guard lock(mutex_);
+  Record& record = live_record(allocation);
+  if (record.tag == tag) return;
+  count_out(stats_.by_tag[index_of(record.tag)], record.requested, record.block.size);
+  count_in(stats_.by_tag[index_of(tag)], record.requested, record.block.size);
+  ++stats_.num_retags;
+  recorder_.record(Action::retag, reinterpret_cast<std::uintptr_t>(record.block.ptr),
+                   record.requested, record.block.size, record.stream, tag, record.tag);
+  record.tag = tag;
+}
+
+void DeviceAllocator::empty_cache() {
+  std::lock_guard lock(mutex_);
+  request_stream_ = 0;
+  strategy_->release_cached();
+  sync_cache_state();
+}
+
+void DeviceAllocator::reset_peak() {
+  std::lock_guard lock(mutex_);
+  stats_.reset_peak();
+}
+
+void DeviceAllocator::throw_oom(std::size_t bytes, Tag tag, StreamId stream) {
+  ++stats_.num_ooms;
+  sync_cache_state();
+  const std::size_t rounded = strategy_->block_size(bytes);
+  recorder_.record(Action::oom, 0, bytes, rounded, stream, tag);
+
+  std::vector<std::pair<std::int64_t, Tag>> tags;
+  for (const Tag t : kAllTags) {
+    const std::int64_t held = stats_.of(t).allocated_bytes.current;
+    if (held > 0) tags.emplace_back(held, t);
+  }
+  std::sort(tags.begin(), tags.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string top;
+  for (std::size_t i = 0; i < std::min<std::size_t>(tags.size(), 3); ++i) {
+    top += (i ? ", " : "") + std::string(tag_name(tags[i].second)) + " " +
+           format_bytes(static_cast<std::size_t>(tags[i].first));
+  }
+  const auto allocated = static_cast<std::size_t>(stats_.total.allocated_bytes.current);
+  const auto reserved = static_cast<std::size_t>(stats_.reserved_bytes.current);
+  const std::string limit = limit_ < backing_->capacity()
+                                ? "limit " + format_bytes(limit_) + " (capacity " +
+                                      format_bytes(backing_->capacity()) + ")"
+                                : "capacity " + format_bytes(backing_->capacity());
+  throw OutOfMemoryError(
+      bytes, "out of memory on " + backing_->device() + ": asked " + format_bytes(bytes) + " (" +
+                 std::to_string(bytes) + " B, " + format_bytes(rounded) + " as a block) for " +
+                 std::string(tag_name(tag)) + "; " + limit + "; allocated " +
+                 format_bytes(allocated) + ", reserved " + format_bytes(reserved) +
+                 ", free in cache " + format_bytes(reserved - allocated) +
+                 ", largest free block " + format_bytes(strategy_->largest_free_block()) +
+                 "; top tags: " + (top.empty() ? "none" : top));
+}
+
+AllocatorStats DeviceAllocator::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+std::vector<LiveBlock> DeviceAllocator::live_blocks() const {
+  std::lock_guard lock(mutex_);
+  std::vector<LiveBlock> blocks;
+  for (const Record& r : records_) {
+    if (r.live) blocks.push_back(LiveBlock{r.block.ptr, r.requested, r.block.size, r.tag, r.stream});
+  }
+  return blocks;
+}
+
+std::size_t DeviceAllocator::largest_free_block() const {
+  std::lock_guard lock(mutex_);
+  return strategy_->largest_free_block();
+}
+
+std::size_t DeviceAllocator::backing_held() const {
+  std::lock_guard lock(mutex_);
+  return backing_->held();
+}
+
+std::size_t DeviceAllocator::backing_capacity() const { return backing_->capacity(); }
+std::string DeviceAllocator::device() const { return backing_->device(); }
+
+void DeviceAllocator::set_recording(bool enabled) {
+  std::lock_guard lock(mutex_);
+  recorder_.set_enabled(enabled);
+}
+
+bool DeviceAllocator::recording() const {
+  std::lock_guard lock(mutex_);
+  return recorder_.enabled();
+}
+
+Trace DeviceAllocator::trace() const {
+  std::lock_guard lock(mutex_);
+  return recorder_.trace();
+}
+
+void DeviceAllocator::clear_trace() {
+  std::lock_guard lock(mutex_);
+  recorder_.clear();
+}
+
+}  // namespace tally

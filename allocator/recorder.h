@@ -1,0 +1,53 @@
+// Records every allocator event in memory. Appending is the whole hot path: one clock read and
+// one push_back into a vector that grows geometrically.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "allocator/event.h"
+#include "allocator/trace_clock.h"
+
+namespace tally {
+
+class Recorder {
+ public:
+  explicit Recorder(std::string device, bool enabled = false);
+
+  void set_enabled(bool enabled) { enabled_ = enabled; }
+  bool enabled() const { return enabled_; }
+
+  // Stamps the event with its sequence number, time, the calling thread's scope and phase.
+  void record(Action action, std::uint64_t address, std::uint64_t requested,
+              std::uint64_t allocated, StreamId stream, std::optional<Tag> tag,
+              std::optional<Tag> prev_tag = std::nullopt) {
+    if (!enabled_) return;
+    Event& e = events_.emplace_back();
+    e.seq = next_seq_++;
+    e.time_ns = clock_.ticks();  // converted to ns in trace()
+    e.address = address;
+    e.requested = requested;
+    e.allocated = allocated;
+    e.stream = stream;
+    e.scope = current_scope();
+    e.action = action;
+    e.tag = tag;
+    e.prev_tag = prev_tag;
+    e.phase = current_phase();
+  }
+
+  std::size_t size() const { return events_.size(); }
+  // The events so far, with times in nanoseconds since the recorder was made.
+  Trace trace() const;
+  // Drops the events; sequence numbers go on from where they were.
+  void clear() { events_.clear(); }
+
+ private:
+  std::string device_;
+  bool enabled_;
+  std::uint64_t next_seq_ = 0;
+  TraceClock clock_;
+  std::vector<Event> events_;
+};
+
+}  // namespace tally

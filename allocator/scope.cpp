@@ -1,0 +1,65 @@
+#include "allocator/scope.h"
+
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+
+#include "allocator/error.h"
+
+namespace tally {
+namespace {
+
+class ScopeTable {
+ public:
+  ScopeId intern(std::string_view path) {
+    if (path.empty()) return 0;
+    std::lock_guard lock(mutex_);
+    std::string key(path);
+    if (auto it = ids_.find(key); it != ids_.end()) return it->second;
+    const auto id = static_cast<ScopeId>(names_.size());
+    names_.push_back(key);
+    ids_.emplace(std::move(key), id);
+    return id;
+  }
+
+  std::string name(ScopeId id) {
+    std::lock_guard lock(mutex_);
+    TALLY_CHECK(id < names_.size(), "unknown scope id " + std::to_string(id));
+    return names_[id];
+  }
+
+ private:
+  std::mutex mutex_;
+  std::deque<std::string> names_{""};
+  std::unordered_map<std::string, ScopeId> ids_;
+};
+
+ScopeTable& table() {
+  static ScopeTable instance;
+  return instance;
+}
+
+thread_local ScopeId tls_scope = 0;
+thread_local Phase tls_phase = Phase::none;
+
+}  // namespace
+
+MemoryScope::MemoryScope(std::string_view name) : previous_(tls_scope) {
+  if (previous_ == 0) {
+    tls_scope = table().intern(name);
+  } else {
+    tls_scope = table().intern(table().name(previous_) + "." + std::string(name));
+  }
+}
+
+MemoryScope::~MemoryScope() { tls_scope = previous_; }
+
+PhaseGuard::PhaseGuard(Phase phase) : previous_(tls_phase) { tls_phase = phase; }
+PhaseGuard::~PhaseGuard() { tls_phase = previous_; }
+
+ScopeId current_scope() { return tls_scope; }
+Phase current_phase() { return tls_phase; }
+std::string scope_name(ScopeId id) { return table().name(id); }
+ScopeId intern_scope(std::string_view path) { return table().intern(path); }
+
+}  // namespace tally

@@ -1,0 +1,48 @@
+// Attribution of allocations to where they came from: a thread-local stack of scope names and
+// the current training phase, both read by the allocator at every event.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "allocator/tag.h"
+
+namespace tally {
+
+// An interned scope path; 0 is "no scope". Ids are process-wide and never reused.
+using ScopeId = std::uint32_t;
+
+// Enters a named scope for the lifetime of the guard. Nested scopes join with '.', so modules
+// that push their own names produce paths such as "encoder.3.attn".
+class MemoryScope {
+ public:
+  explicit MemoryScope(std::string_view name);
+  ~MemoryScope();
+  MemoryScope(const MemoryScope&) = delete;
+  MemoryScope& operator=(const MemoryScope&) = delete;
+
+ private:
+  ScopeId previous_;
+};
+
+// Sets the current thread's phase for the lifetime of the guard.
+class PhaseGuard {
+ public:
+  explicit PhaseGuard(Phase phase);
+  ~PhaseGuard();
+  PhaseGuard(const PhaseGuard&) = delete;
+  PhaseGuard& operator=(const PhaseGuard&) = delete;
+
+ private:
+  Phase previous_;
+};
+
+ScopeId current_scope();
+Phase current_phase();
+// The full path of an interned scope ("" for 0).
+std::string scope_name(ScopeId id);
+// Interns a path as given (no joining); used by trace readers and replay.
+ScopeId intern_scope(std::string_view path);
+
+}  // namespace tally

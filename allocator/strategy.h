@@ -1,0 +1,70 @@
+// How blocks are handed out from segments. Strategies are small, pluggable by name, and know
+// nothing of tags, statistics or recording: the DeviceAllocator above them does that.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tally {
+
+using StreamId = std::uint64_t;
+
+// The segments a strategy may draw on: the DeviceAllocator's accounted, limited view of its
+// Backing. acquire returns nullptr when the backing or the memory limit refuses.
+class SegmentSource {
+ public:
+  virtual void* acquire(std::size_t bytes) = 0;
+  virtual void release(void* base, std::size_t bytes) = 0;
+
+ protected:
+  ~SegmentSource() = default;
+};
+
+// A block handed out by a strategy. `handle` is the strategy's own reference to it, given back
+// at deallocate so that no lookup by address is needed.
+struct Block {
+  void* ptr = nullptr;
+  std::size_t size = 0;
+  std::uint32_t handle = 0;
+};
+
+// What a strategy holds besides its live blocks.
+struct CacheState {
+  std::size_t free_bytes = 0;           // free bytes inside held segments
+  std::size_t inactive_split_bytes = 0;  // free bytes inside segments that are partly in use
+  std::size_t inactive_split_blocks = 0;
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+
+  virtual std::string_view name() const = 0;
+  // The block size a request of `bytes` receives (after rounding).
+  virtual std::size_t block_size(std::size_t bytes) const = 0;
+  // nullopt when no held memory fits and the source refused a new segment.
+  virtual std::optional<Block> allocate(std::size_t bytes, StreamId stream) = 0;
+  virtual void deallocate(const Block& block) = 0;
+  // Returns every segment that holds no live block to the source.
+  virtual void release_cached() = 0;
+  // O(1): read after every call.
+  virtual CacheState cache_state() const = 0;
+  // The largest free block held (O(number of free blocks); for error messages).
+  virtual std::size_t largest_free_block() const = 0;
+};
+
+struct StrategyOptions {
+  // Blocks at least this large are never split; smaller requests never take them.
+  std::size_t max_split_size = SIZE_MAX;
+};
+
+std::unique_ptr<Strategy> make_strategy(std::string_view name, SegmentSource& source,
+                                        const StrategyOptions& options);
+std::vector<std::string> strategy_names();
+
+}  // namespace tally

@@ -1,0 +1,19 @@
+#include "allocator/caching_strategy.h"
+#include "allocator/direct_strategy.h"
+#include "allocator/error.h"
+
+namespace tally {
+
+std::vector<std::string> strategy_names() { return {"caching", "direct"}; }
+
+std::unique_ptr<Strategy> make_strategy(std::string_view name, SegmentSource& source,
+                                        const StrategyOptions& options) {
+  if (name == "caching") return std::make_unique<CachingStrategy>(source, options);
+  if (name == "direct") return std::make_unique<DirectStrategy>(source);
+  std::string known;
+  for (const auto& n : strategy_names()) known += (known.empty() ? "" : ", ") + n;
+  throw Error("", "invalid_argument",
+              "unknown strategy '" + std::string(name) + "' (known: " + known + ")");
+}
+
+}  // namespace tally

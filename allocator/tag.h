@@ -1,0 +1,37 @@
+// What memory is for (Tag) and when it was taken (Phase).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace tally {
+
+enum class Tag : std::uint8_t {
+  parameter,
+  gradient,
+  optimizer,
+  activation,  // saved for backward
+  temporary,
+  workspace,
+  communication,
+  other,
+};
+inline constexpr std::size_t kTagCount = 8;
+inline constexpr std::array<Tag, kTagCount> kAllTags{
+    Tag::parameter, Tag::gradient,  Tag::optimizer,     Tag::activation,
+    Tag::temporary, Tag::workspace, Tag::communication, Tag::other};
+
+enum class Phase : std::uint8_t { none, forward, backward, recompute, optimizer, communication };
+inline constexpr std::size_t kPhaseCount = 6;
+
+std::string_view tag_name(Tag tag);
+std::optional<Tag> parse_tag(std::string_view name);
+std::string_view phase_name(Phase phase);
+std::optional<Phase> parse_phase(std::string_view name);
+
+inline constexpr std::size_t index_of(Tag tag) { return static_cast<std::size_t>(tag); }
+
+}  // namespace tally

@@ -1,0 +1,177 @@
+#include "allocator/trace_csv.h"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <istream>
+#include <ostream>
+#include <vector>
+
+#include "allocator/error.h"
+
+namespace tally {
+namespace {
+
+// RFC 4180 quoting, needed only for names (scopes, devices) that hold , " or a newline.
+void write_field(std::ostream& out, std::string_view text) {
+  if (text.find_first_of(",\"\n\r") == std::string_view::npos) {
+    out << text;
+    return;
+  }
+  out << '"';
+  for (const char c : text) {
+    if (c == '"') out << '"';
+    out << c;
+  }
+  out << '"';
+}
+
+class LineParser {
+ public:
+  LineParser(std::string_view source, std::size_t line) : source_(source), line_(line) {}
+
+  [[noreturn]] void fail(const std::string& problem) const {
+    throw Error("", "bad_trace", std::string(source_) + ":" + std::to_string(line_) + ": " + problem);
+  }
+
+  std::vector<std::string> split(std::string_view text) const {
+    std::vector<std::string> fields(1);
+    bool quoted = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const char c = text[i];
+      if (quoted) {
+        if (c != '"') {
+          fields.back() += c;
+        } else if (i + 1 < text.size() && text[i + 1] == '"') {
+          fields.back() += '"';
+          ++i;
+        } else {
+          quoted = false;
+        }
+      } else if (c == '"' && fields.back().empty()) {
+        quoted = true;
+      } else if (c == ',') {
+        fields.emplace_back();
+      } else {
+        fields.back() += c;
+      }
+    }
+    if (quoted) fail("unterminated quoted field");
+    return fields;
+  }
+
+  std::uint64_t number(std::string_view column, std::string_view text, int base = 10) const {
+    std::uint64_t value = 0;
+    std::string_view digits = text;
+    if (base == 16) {
+      if (!digits.starts_with("0x")) fail(std::string(column) + ": expected 0x-prefixed hex, got '" + std::string(text) + "'");
+      digits.remove_prefix(2);
+    }
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
+      fail(std::string(column) + ": bad number '" + std::string(text) + "'");
+    }
+    return value;
+  }
+
+  template <typename T, typename Parse>
+  T parse(std::string_view column, std::string_view text, Parse parse_fn) const {
+    const auto value = parse_fn(text);
+    if (!value) fail(std::string(column) + ": unknown value '" + std::string(text) + "'");
+    return *value;
+  }
+
+ private:
+  std::string_view source_;
+  std::size_t line_;
+};
+
+}  // namespace
+
+void write_trace_csv(const Trace& trace, std::ostream& out) {
+  out << kTraceVersionLine << '\n' << kTraceHeader << '\n';
+  char address[2 + 16 + 1];
+  for (const Event& e : trace.events) {
+    auto [end, ec] = std::to_chars(address + 2, address + sizeof address, e.address, 16);
+    address[0] = '0';
+    address[1] = 'x';
+    out << e.seq << ',' << e.time_ns << ',' << action_name(e.action) << ',';
+    write_field(out, e.device < trace.devices.size() ? trace.devices[e.device] : "");
+    out << ',' << std::string_view(address, end) << ',' << e.requested << ',' << e.allocated
+        << ',' << e.stream << ',' << (e.tag ? tag_name(*e.tag) : "") << ','
+        << (e.prev_tag ? tag_name(*e.prev_tag) : "") << ',';
+    write_field(out, scope_name(e.scope));
+    out << ',' << phase_name(e.phase) << '\n';
+  }
+}
+
+void write_trace_csv(const Trace& trace, const std::string& path) {
+  std::ofstream out(path);
+  if (!out) throw Error("", "io_error", "cannot write trace to '" + path + "'");
+  write_trace_csv(trace, out);
+  out.flush();
+  if (!out) throw Error("", "io_error", "failed writing trace to '" + path + "'");
+}
+
+Trace read_trace_csv(std::istream& in, std::string_view source) {
+  Trace trace;
+  std::string text;
+  std::size_t line = 0;
+  const auto next_line = [&]() {
+    if (!std::getline(in, text)) return false;
+    ++line;
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    return true;
+  };
+  if (!next_line() || text != kTraceVersionLine) {
+    LineParser(source, line == 0 ? 1 : line)
+        .fail("not a tally trace (the first line must be '" + std::string(kTraceVersionLine) + "')");
+  }
+  if (!next_line() || text != kTraceHeader) {
+    LineParser(source, line == 1 ? 2 : line).fail("expected the header '" + std::string(kTraceHeader) + "'");
+  }
+  while (next_line()) {
+    if (text.empty()) continue;
+    const LineParser p(source, line);
+    const std::vector<std::string> f = p.split(text);
+    if (f.size() != 12) p.fail("expected 12 fields, found " + std::to_string(f.size()));
+    Event e;
+    e.seq = p.number("seq", f[0]);
+    e.time_ns = p.number("time_ns", f[1]);
+    e.action = p.parse<Action>("action", f[2], parse_action);
+    auto device = std::find(trace.devices.begin(), trace.devices.end(), f[3]);
+    if (device == trace.devices.end()) device = trace.devices.insert(device, f[3]);
+    e.device = static_cast<std::uint16_t>(device - trace.devices.begin());
+    e.address = p.number("address", f[4], 16);
+    e.requested = p.number("requested", f[5]);
+    e.allocated = p.number("allocated", f[6]);
+    e.stream = p.number("stream", f[7]);
+    const bool segment = e.action == Action::segment_alloc || e.action == Action::segment_free;
+    if (segment != f[8].empty()) {
+      p.fail(segment ? "tag: segment events carry no tag" : "tag: missing for a block event");
+    }
+    if (!segment) e.tag = p.parse<Tag>("tag", f[8], parse_tag);
+    if ((e.action == Action::retag) == f[9].empty()) {
+      p.fail("prev_tag: must be given for retag events and only for them");
+    }
+    if (e.action == Action::retag) e.prev_tag = p.parse<Tag>("prev_tag", f[9], parse_tag);
+    e.scope = intern_scope(f[10]);
+    e.phase = p.parse<Phase>("phase", f[11], parse_phase);
+    if (e.allocated < e.requested) {
+      p.fail("allocated is smaller than requested");
+    }
+    if (!trace.events.empty() && e.seq <= trace.events.back().seq) {
+      p.fail("seq does not increase");
+    }
+    trace.events.push_back(e);
+  }
+  return trace;
+}
+
+Trace read_trace_csv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("", "io_error", "cannot open trace '" + path + "'");
+  return read_trace_csv(in, path);
+}
+
+}  // namespace tally

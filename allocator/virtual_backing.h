@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstdint>
+
+#include "allocator/backing.h"
+
+namespace tally {
+
+// No memory at all: hands out addresses from a virtual range and enforces a capacity. Used by
+// the sim device and by trace replay. Addresses are deterministic: the same sequence of calls
+// yields the same addresses. They must never be dereferenced.
+class VirtualBacking final : public Backing {
+ public:
+  static constexpr std::uintptr_t kDefaultBase = std::uintptr_t{1} << 44;
+
+  explicit VirtualBacking(std::size_t capacity, std::uintptr_t base = kDefaultBase);
+
+  std::size_t capacity() const override { return capacity_; }
+  std::string_view kind() const override { return "virtual"; }
+  std::string device() const override { return "sim"; }
+
+ private:
+  void* do_allocate(std::size_t bytes) override;
+  void do_deallocate(void* base, std::size_t bytes) override;
+
+  std::size_t capacity_;
+  std::uintptr_t next_;
+};
+
+}  // namespace tally

@@ -1,0 +1,53 @@
+# Resolves TALLY_CUDA and TALLY_MPI (AUTO, ON, OFF) into TALLY_WITH_CUDA and TALLY_WITH_MPI.
+
+foreach(opt TALLY_CUDA TALLY_MPI)
+  if(NOT ${opt} MATCHES "^(AUTO|ON|OFF)$")
+    message(FATAL_ERROR "${opt} must be AUTO, ON or OFF, not '${${opt}}'")
+  endif()
+endforeach()
+
+set(TALLY_WITH_CUDA OFF)
+if(NOT TALLY_CUDA STREQUAL "OFF")
+  # CMake 3.25 looks for nvcc only on PATH and through CUDACXX; the toolkit's usual home is
+  # tried as well so that a default install is found without either.
+  if(NOT DEFINED CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX})
+    find_program(TALLY_NVCC nvcc)
+    if(NOT TALLY_NVCC AND EXISTS /usr/local/cuda/bin/nvcc)
+      set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc CACHE FILEPATH "CUDA compiler")
+    endif()
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    enable_language(CUDA)
+    # CMake 3.25 knows nvcc's dialect flags only up to C++17; nvcc 12 and later accept C++20.
+    set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    list(APPEND CMAKE_CUDA_COMPILE_FEATURES cuda_std_20)
+    set(CMAKE_CUDA_STANDARD 20)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    find_package(CUDAToolkit REQUIRED)
+    set(TALLY_WITH_CUDA ON)
+  elseif(TALLY_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "TALLY_CUDA=ON but no CUDA compiler was found "
+                        "(put nvcc on PATH or set CUDACXX)")
+  endif()
+endif()
+
+set(TALLY_WITH_MPI OFF)
+if(NOT TALLY_MPI STREQUAL "OFF")
+  find_package(MPI COMPONENTS CXX QUIET)
+  if(MPI_CXX_FOUND)
+    set(TALLY_WITH_MPI ON)
+  elseif(TALLY_MPI STREQUAL "ON")
+    message(FATAL_ERROR "TALLY_MPI=ON but MPI was not found (install libopenmpi-dev)")
+  endif()
+endif()
+
+if(TALLY_WITH_CUDA)
+  set(TALLY_CUDA_ARCHS "${CMAKE_CUDA_ARCHITECTURES}")
+else()
+  set(TALLY_CUDA_ARCHS "")
+endif()
+message(STATUS "tally: CUDA ${TALLY_WITH_CUDA} (${TALLY_CUDA_ARCHS}), MPI ${TALLY_WITH_MPI}, "
+               "sanitizers ${TALLY_SANITIZE}")
