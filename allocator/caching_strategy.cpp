@@ -22,7 +22,9 @@ CachingStrategy::CachingStrategy(SegmentSource& source, const StrategyOptions& o
 
 // Segments still cached go back to the source; live blocks are the owner's error, and the
 // DeviceAllocator refuses to be destroyed with any.
-CachingStrategy::~CachingStrategy() { release_cached(); }
+CachingStrategy::~CachingStrategy() {
+  release_cached();
+}
 
 std::size_t CachingStrategy::block_size(std::size_t bytes) const {
   return CachingRules::round_size(bytes);

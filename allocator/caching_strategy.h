@@ -12,12 +12,12 @@ namespace tally {
 
 // The default rules are PyTorch's documented ones (c10/cuda/CUDACachingAllocator.cpp).
 struct CachingRules {
-  static constexpr std::size_t kMinBlockSize = 512;     // every request rounds up to this
-  static constexpr std::size_t kSmallSize = 1 * MiB;    // largest request for the small pool
-  static constexpr std::size_t kSmallBuffer = 2 * MiB;  // segment size of the small pool
-  static constexpr std::size_t kLargeBuffer = 20 * MiB;   // segment for 1-10 MiB requests
+  static constexpr std::size_t kMinBlockSize = 512;        // every request rounds up to this
+  static constexpr std::size_t kSmallSize = 1 * MiB;       // largest request for the small pool
+  static constexpr std::size_t kSmallBuffer = 2 * MiB;     // segment size of the small pool
+  static constexpr std::size_t kLargeBuffer = 20 * MiB;    // segment for 1-10 MiB requests
   static constexpr std::size_t kMinLargeAlloc = 10 * MiB;  // from here, one segment each
-  static constexpr std::size_t kRoundLarge = 2 * MiB;     // ... rounded up to this
+  static constexpr std::size_t kRoundLarge = 2 * MiB;      // ... rounded up to this
 
   static std::size_t round_size(std::size_t bytes);
   static std::size_t segment_size(std::size_t rounded);

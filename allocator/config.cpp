@@ -30,7 +30,8 @@ bool parse_switch(std::string_view value, std::string_view origin, std::string_v
 
 void apply(AllocatorConfig& config, std::string_view key, std::string_view value,
            std::string_view origin) {
-  const std::string bad = "bad value '" + std::string(value) + "' for key '" + std::string(key) + "'";
+  const std::string bad =
+      "bad value '" + std::string(value) + "' for key '" + std::string(key) + "'";
   if (key == "strategy") {
     const auto names = strategy_names();
     if (std::find(names.begin(), names.end(), value) == names.end()) {
@@ -45,7 +46,8 @@ void apply(AllocatorConfig& config, std::string_view key, std::string_view value
     // As in PyTorch: a smaller bound would forbid splitting the 20 MiB segments themselves.
     constexpr std::size_t kMinimum = CachingRules::kLargeBuffer / MiB;
     if (ec != std::errc() || end != value.data() + value.size() || mb <= kMinimum) {
-      fail(origin, bad + " (expected a whole number of MiB above " + std::to_string(kMinimum) + ")");
+      fail(origin,
+           bad + " (expected a whole number of MiB above " + std::to_string(kMinimum) + ")");
     }
     config.strategy_options.max_split_size = mb * MiB;
   } else if (key == "limit") {

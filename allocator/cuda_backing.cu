@@ -26,8 +26,8 @@ class DeviceGuard {
 CudaBacking::CudaBacking(int device) : device_(device), capacity_(0) {
   int count = 0;
   CUDA_CHECK(cudaGetDeviceCount(&count));
-  TALLY_CHECK(device >= 0 && device < count,
-              "no CUDA device " + std::to_string(device) + " (" + std::to_string(count) + " found)");
+  TALLY_CHECK(device >= 0 && device < count, "no CUDA device " + std::to_string(device) + " (" +
+                                                 std::to_string(count) + " found)");
   DeviceGuard guard(device_);
   std::size_t free = 0;
   CUDA_CHECK(cudaMemGetInfo(&free, &capacity_));

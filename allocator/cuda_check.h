@@ -6,11 +6,11 @@
 
 #include "allocator/error.h"
 
-#define CUDA_CHECK(call)                                                         \
-  do {                                                                           \
-    const cudaError_t tally_status_ = (call);                                    \
-    if (tally_status_ != cudaSuccess) {                                          \
-      throw ::tally::Error(#call, cudaGetErrorName(tally_status_),               \
-                           cudaGetErrorString(tally_status_));                   \
-    }                                                                            \
+#define CUDA_CHECK(call)                                           \
+  do {                                                             \
+    const cudaError_t tally_status_ = (call);                      \
+    if (tally_status_ != cudaSuccess) {                            \
+      throw ::tally::Error(#call, cudaGetErrorName(tally_status_), \
+                           cudaGetErrorString(tally_status_));     \
+    }                                                              \
   } while (0)

@@ -156,7 +156,8 @@ void DeviceAllocator::throw_oom(std::size_t bytes, Tag tag, StreamId stream) {
     const std::int64_t held = stats_.of(t).allocated_bytes.current;
     if (held > 0) tags.emplace_back(held, t);
   }
-  std::sort(tags.begin(), tags.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::sort(tags.begin(), tags.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
   std::string top;
   for (std::size_t i = 0; i < std::min<std::size_t>(tags.size(), 3); ++i) {
     top += (i ? ", " : "") + std::string(tag_name(tags[i].second)) + " " +
@@ -173,7 +174,7 @@ void DeviceAllocator::throw_oom(std::size_t bytes, Tag tag, StreamId stream) {
                  std::to_string(bytes) + " B, " + format_bytes(rounded) + " as a block) for " +
                  std::string(tag_name(tag)) + "; " + limit + "; allocated " +
                  format_bytes(allocated) + ", reserved " + format_bytes(reserved) +
-                 ", free in cache " + format_bytes(reserved - allocated) +
+                 ", free in cache " + format_bytes(strategy_->cache_state().free_bytes) +
                  ", largest free block " + format_bytes(strategy_->largest_free_block()) +
                  "; top tags: " + (top.empty() ? "none" : top));
 }
@@ -187,9 +188,15 @@ std::vector<LiveBlock> DeviceAllocator::live_blocks() const {
   std::lock_guard lock(mutex_);
   std::vector<LiveBlock> blocks;
   for (const Record& r : records_) {
-    if (r.live) blocks.push_back(LiveBlock{r.block.ptr, r.requested, r.block.size, r.tag, r.stream});
+    if (r.live)
+      blocks.push_back(LiveBlock{r.block.ptr, r.requested, r.block.size, r.tag, r.stream});
   }
   return blocks;
+}
+
+CacheState DeviceAllocator::cache_state() const {
+  std::lock_guard lock(mutex_);
+  return strategy_->cache_state();
 }
 
 std::size_t DeviceAllocator::largest_free_block() const {
@@ -202,8 +209,12 @@ std::size_t DeviceAllocator::backing_held() const {
   return backing_->held();
 }
 
-std::size_t DeviceAllocator::backing_capacity() const { return backing_->capacity(); }
-std::string DeviceAllocator::device() const { return backing_->device(); }
+std::size_t DeviceAllocator::backing_capacity() const {
+  return backing_->capacity();
+}
+std::string DeviceAllocator::device() const {
+  return backing_->device();
+}
 
 void DeviceAllocator::set_recording(bool enabled) {
   std::lock_guard lock(mutex_);

@@ -55,6 +55,8 @@ class DeviceAllocator final : private SegmentSource {
 
   AllocatorStats stats() const;
   std::vector<LiveBlock> live_blocks() const;
+  // Free bytes held in the strategy's segments, as the strategy counts them.
+  CacheState cache_state() const;
   std::size_t largest_free_block() const;
   // The backing's capacity, or the configured limit when that is lower.
   std::size_t limit() const { return limit_; }

@@ -15,6 +15,8 @@ std::optional<Block> DirectStrategy::allocate(std::size_t bytes, StreamId) {
   return Block{base, size, 0};
 }
 
-void DirectStrategy::deallocate(const Block& block) { source_.release(block.ptr, block.size); }
+void DirectStrategy::deallocate(const Block& block) {
+  source_.release(block.ptr, block.size);
+}
 
 }  // namespace tally

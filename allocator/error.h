@@ -40,7 +40,7 @@ class OutOfMemoryError : public Error {
 }  // namespace tally
 
 // TALLY_CHECK(cond, message): throws tally::Error with code "check_failed" when cond is false.
-#define TALLY_CHECK(cond, message)                                     \
-  do {                                                                 \
+#define TALLY_CHECK(cond, message)                                       \
+  do {                                                                   \
     if (!(cond)) throw ::tally::Error(#cond, "check_failed", (message)); \
   } while (0)

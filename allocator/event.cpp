@@ -5,9 +5,8 @@
 namespace tally {
 namespace {
 
-constexpr std::array<std::string_view, 6> kActionNames{"alloc",         "free",
-                                                       "retag",         "segment_alloc",
-                                                       "segment_free",  "oom"};
+constexpr std::array<std::string_view, 6> kActionNames{"alloc",         "free",         "retag",
+                                                       "segment_alloc", "segment_free", "oom"};
 
 }  // namespace
 

@@ -22,8 +22,12 @@ std::size_t physical_memory() {
 HostBacking::HostBacking() : capacity_(physical_memory()) {}
 HostBacking::HostBacking(std::size_t capacity) : capacity_(capacity) {}
 
-void* HostBacking::do_allocate(std::size_t bytes) { return std::aligned_alloc(kAlignment, bytes); }
+void* HostBacking::do_allocate(std::size_t bytes) {
+  return std::aligned_alloc(kAlignment, bytes);
+}
 
-void HostBacking::do_deallocate(void* base, std::size_t) { std::free(base); }
+void HostBacking::do_deallocate(void* base, std::size_t) {
+  std::free(base);
+}
 
 }  // namespace tally

@@ -52,14 +52,28 @@ MemoryScope::MemoryScope(std::string_view name) : previous_(tls_scope) {
   }
 }
 
-MemoryScope::~MemoryScope() { tls_scope = previous_; }
+MemoryScope::~MemoryScope() {
+  tls_scope = previous_;
+}
 
-PhaseGuard::PhaseGuard(Phase phase) : previous_(tls_phase) { tls_phase = phase; }
-PhaseGuard::~PhaseGuard() { tls_phase = previous_; }
+PhaseGuard::PhaseGuard(Phase phase) : previous_(tls_phase) {
+  tls_phase = phase;
+}
+PhaseGuard::~PhaseGuard() {
+  tls_phase = previous_;
+}
 
-ScopeId current_scope() { return tls_scope; }
-Phase current_phase() { return tls_phase; }
-std::string scope_name(ScopeId id) { return table().name(id); }
-ScopeId intern_scope(std::string_view path) { return table().intern(path); }
+ScopeId current_scope() {
+  return tls_scope;
+}
+Phase current_phase() {
+  return tls_phase;
+}
+std::string scope_name(ScopeId id) {
+  return table().name(id);
+}
+ScopeId intern_scope(std::string_view path) {
+  return table().intern(path);
+}
 
 }  // namespace tally

@@ -9,15 +9,18 @@ namespace tally {
 namespace {
 
 void reset(BlockStats& s) {
-  for (Stat* stat : {&s.requested_bytes, &s.allocated_bytes, &s.active_bytes, &s.allocation,
-                     &s.active}) {
+  for (Stat* stat :
+       {&s.requested_bytes, &s.allocated_bytes, &s.active_bytes, &s.allocation, &s.active}) {
     stat->reset_peak();
   }
 }
 
 class Table {
  public:
-  Table() { line("metric", "current", "peak", "allocated", "freed"); rule(); }
+  Table() {
+    line("metric", "current", "peak", "allocated", "freed");
+    rule();
+  }
 
   void bytes(std::string_view name, const Stat& s) {
     line(name, format_bytes(s.current), format_bytes(s.peak), format_bytes(s.allocated),
@@ -32,8 +35,8 @@ class Table {
   std::string str() const { return text_; }
 
  private:
-  void line(std::string_view name, const std::string& a, const std::string& b,
-            const std::string& c, const std::string& d) {
+  void line(std::string_view name, const std::string& a, const std::string& b, const std::string& c,
+            const std::string& d) {
     char buffer[160];
     std::snprintf(buffer, sizeof buffer, "%-30.*s %12s %12s %12s %12s\n",
                   static_cast<int>(name.size()), name.data(), a.c_str(), b.c_str(), c.c_str(),
@@ -73,9 +76,8 @@ std::string format_stats(const AllocatorStats& stats) {
   table.count("segments", stats.segment);
   table.count("inactive split blocks", stats.inactive_split);
   table.rule();
-  table.note("alloc retries: " + std::to_string(stats.num_alloc_retries) +
-             "   OOMs: " + std::to_string(stats.num_ooms) +
-             "   retags: " + std::to_string(stats.num_retags));
+  table.note("alloc retries: " + std::to_string(stats.num_alloc_retries) + "   OOMs: " +
+             std::to_string(stats.num_ooms) + "   retags: " + std::to_string(stats.num_retags));
   return table.str();
 }
 

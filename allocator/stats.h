@@ -49,19 +49,15 @@ struct BlockStats {
 struct AllocatorStats {
   BlockStats total;
   std::array<BlockStats, kTagCount> by_tag;
-  Stat reserved_bytes;        // segments held from the backing
-  Stat segment;               // number of segments held
-  Stat inactive_split_bytes;  // free bytes inside segments that are partly in use
-  Stat inactive_split;        // number of such free blocks
+  Stat reserved_bytes;                 // segments held from the backing
+  Stat segment;                        // number of segments held
+  Stat inactive_split_bytes;           // free bytes inside segments that are partly in use
+  Stat inactive_split;                 // number of such free blocks
   std::int64_t num_alloc_retries = 0;  // allocations that emptied the cache and tried again
   std::int64_t num_ooms = 0;           // allocations that failed after the retry
   std::int64_t num_retags = 0;
 
   const BlockStats& of(Tag tag) const { return by_tag[index_of(tag)]; }
-  // Cached free bytes: reserved less allocated (whole free segments and inactive splits).
-  std::int64_t cached_free_bytes() const {
-    return reserved_bytes.current - total.allocated_bytes.current;
-  }
   void reset_peak();
 };
 

@@ -35,7 +35,7 @@ struct Block {
 
 // What a strategy holds besides its live blocks.
 struct CacheState {
-  std::size_t free_bytes = 0;           // free bytes inside held segments
+  std::size_t free_bytes = 0;            // free bytes inside held segments
   std::size_t inactive_split_bytes = 0;  // free bytes inside segments that are partly in use
   std::size_t inactive_split_blocks = 0;
 };

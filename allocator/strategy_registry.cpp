@@ -4,7 +4,9 @@
 
 namespace tally {
 
-std::vector<std::string> strategy_names() { return {"caching", "direct"}; }
+std::vector<std::string> strategy_names() {
+  return {"caching", "direct"};
+}
 
 std::unique_ptr<Strategy> make_strategy(std::string_view name, SegmentSource& source,
                                         const StrategyOptions& options) {

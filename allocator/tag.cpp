@@ -4,7 +4,7 @@ namespace tally {
 namespace {
 
 constexpr std::array<std::string_view, kTagCount> kTagNames{
-    "parameter", "gradient", "optimizer", "activation",
+    "parameter", "gradient",  "optimizer",     "activation",
     "temporary", "workspace", "communication", "other"};
 constexpr std::array<std::string_view, kPhaseCount> kPhaseNames{
     "none", "forward", "backward", "recompute", "optimizer", "communication"};
@@ -20,9 +20,15 @@ std::optional<Enum> parse_name(const std::array<std::string_view, N>& names,
 
 }  // namespace
 
-std::string_view tag_name(Tag tag) { return kTagNames[static_cast<std::size_t>(tag)]; }
-std::optional<Tag> parse_tag(std::string_view name) { return parse_name<Tag>(kTagNames, name); }
-std::string_view phase_name(Phase phase) { return kPhaseNames[static_cast<std::size_t>(phase)]; }
+std::string_view tag_name(Tag tag) {
+  return kTagNames[static_cast<std::size_t>(tag)];
+}
+std::optional<Tag> parse_tag(std::string_view name) {
+  return parse_name<Tag>(kTagNames, name);
+}
+std::string_view phase_name(Phase phase) {
+  return kPhaseNames[static_cast<std::size_t>(phase)];
+}
 std::optional<Phase> parse_phase(std::string_view name) {
   return parse_name<Phase>(kPhaseNames, name);
 }

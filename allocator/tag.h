@@ -32,6 +32,8 @@ std::optional<Tag> parse_tag(std::string_view name);
 std::string_view phase_name(Phase phase);
 std::optional<Phase> parse_phase(std::string_view name);
 
-inline constexpr std::size_t index_of(Tag tag) { return static_cast<std::size_t>(tag); }
+inline constexpr std::size_t index_of(Tag tag) {
+  return static_cast<std::size_t>(tag);
+}
 
 }  // namespace tally

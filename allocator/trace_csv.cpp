@@ -31,7 +31,8 @@ class LineParser {
   LineParser(std::string_view source, std::size_t line) : source_(source), line_(line) {}
 
   [[noreturn]] void fail(const std::string& problem) const {
-    throw Error("", "bad_trace", std::string(source_) + ":" + std::to_string(line_) + ": " + problem);
+    throw Error("", "bad_trace",
+                std::string(source_) + ":" + std::to_string(line_) + ": " + problem);
   }
 
   std::vector<std::string> split(std::string_view text) const {
@@ -64,7 +65,8 @@ class LineParser {
     std::uint64_t value = 0;
     std::string_view digits = text;
     if (base == 16) {
-      if (!digits.starts_with("0x")) fail(std::string(column) + ": expected 0x-prefixed hex, got '" + std::string(text) + "'");
+      if (!digits.starts_with("0x"))
+        fail(std::string(column) + ": expected 0x-prefixed hex, got '" + std::string(text) + "'");
       digits.remove_prefix(2);
     }
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
@@ -97,8 +99,8 @@ void write_trace_csv(const Trace& trace, std::ostream& out) {
     address[1] = 'x';
     out << e.seq << ',' << e.time_ns << ',' << action_name(e.action) << ',';
     write_field(out, e.device < trace.devices.size() ? trace.devices[e.device] : "");
-    out << ',' << std::string_view(address, end) << ',' << e.requested << ',' << e.allocated
-        << ',' << e.stream << ',' << (e.tag ? tag_name(*e.tag) : "") << ','
+    out << ',' << std::string_view(address, end) << ',' << e.requested << ',' << e.allocated << ','
+        << e.stream << ',' << (e.tag ? tag_name(*e.tag) : "") << ','
         << (e.prev_tag ? tag_name(*e.prev_tag) : "") << ',';
     write_field(out, scope_name(e.scope));
     out << ',' << phase_name(e.phase) << '\n';
@@ -125,10 +127,12 @@ Trace read_trace_csv(std::istream& in, std::string_view source) {
   };
   if (!next_line() || text != kTraceVersionLine) {
     LineParser(source, line == 0 ? 1 : line)
-        .fail("not a tally trace (the first line must be '" + std::string(kTraceVersionLine) + "')");
+        .fail("not a tally trace (the first line must be '" + std::string(kTraceVersionLine) +
+              "')");
   }
   if (!next_line() || text != kTraceHeader) {
-    LineParser(source, line == 1 ? 2 : line).fail("expected the header '" + std::string(kTraceHeader) + "'");
+    LineParser(source, line == 1 ? 2 : line)
+        .fail("expected the header '" + std::string(kTraceHeader) + "'");
   }
   while (next_line()) {
     if (text.empty()) continue;

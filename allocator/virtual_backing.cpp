@@ -6,7 +6,8 @@ namespace tally {
 
 VirtualBacking::VirtualBacking(std::size_t capacity, std::uintptr_t base)
     : capacity_(capacity), next_(base) {
-  TALLY_CHECK(base != 0 && base % 512 == 0, "virtual base address must be non-zero and 512-aligned");
+  TALLY_CHECK(base != 0 && base % 512 == 0,
+              "virtual base address must be non-zero and 512-aligned");
 }
 
 // Addresses only grow, so a returned range is never handed out again: live segments can

@@ -45,13 +45,12 @@ int run_demo(const DemoOptions& options) {
             << allocator.strategy_name() << " strategy\n\n"
             << format_stats(stats) << '\n'
             << "peak allocated " << format_bytes(stats.total.allocated_bytes.peak)
-            << ", peak reserved " << format_bytes(stats.reserved_bytes.peak)
-            << ", peak requested " << format_bytes(stats.total.requested_bytes.peak) << '\n';
+            << ", peak reserved " << format_bytes(stats.reserved_bytes.peak) << ", peak requested "
+            << format_bytes(stats.total.requested_bytes.peak) << '\n';
   if (!options.trace.empty()) {
     const Trace trace = allocator.trace();
     write_trace_csv(trace, options.trace);
-    std::cout << "trace: " << trace.events.size() << " events written to " << options.trace
-              << '\n';
+    std::cout << "trace: " << trace.events.size() << " events written to " << options.trace << '\n';
   }
   allocator.empty_cache();
   return 0;
@@ -61,8 +60,8 @@ int run_demo(const DemoOptions& options) {
 
 Command add_demo_command(CLI::App& app) {
   auto options = std::make_shared<DemoOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "demo", "Run a synthetic training-shaped workload through the allocator");
+  CLI::App* sub =
+      app.add_subcommand("demo", "Run a synthetic training-shaped workload through the allocator");
   sub->add_option("--device", options->device, "cpu (host memory) or sim (virtual memory)")
       ->check(CLI::IsMember({"cpu", "sim"}));
   sub->add_option("--capacity", options->capacity, "capacity of the sim device")

@@ -17,12 +17,14 @@ struct Linear {
   Allocation weight_moments[2], bias_moments[2];
 };
 
-std::string layer_scope(std::size_t i) { return "layers." + std::to_string(i); }
+std::string layer_scope(std::size_t i) {
+  return "layers." + std::to_string(i);
+}
 
 // Forward: each layer's input is saved for the weight gradient, each hidden output for ReLU's
 // backward; the GEMM output is a temporary once ReLU has consumed it.
-std::vector<Allocation> forward(DeviceAllocator& a, std::vector<Linear>& layers,
-                                std::size_t batch, const Allocation& input) {
+std::vector<Allocation> forward(DeviceAllocator& a, std::vector<Linear>& layers, std::size_t batch,
+                                const Allocation& input) {
   PhaseGuard phase(Phase::forward);
   std::vector<Allocation> saved;
   Allocation x = input;
@@ -78,8 +80,8 @@ void optimizer_step(DeviceAllocator& a, std::vector<Linear>& layers) {
   for (std::size_t i = 0; i < layers.size(); ++i) {
     MemoryScope scope(layer_scope(i));
     Linear& l = layers[i];
-    for (auto [param, moments] : {std::pair{&l.weight, l.weight_moments},
-                                  std::pair{&l.bias, l.bias_moments}}) {
+    for (auto [param, moments] :
+         {std::pair{&l.weight, l.weight_moments}, std::pair{&l.bias, l.bias_moments}}) {
       for (int m = 0; m < 2; ++m) {
         if (!moments[m]) moments[m] = a.allocate(param->requested, Tag::optimizer);
       }

@@ -13,7 +13,9 @@
 namespace tally::cli {
 namespace {
 
-const char* on_off(bool value) { return value ? "on" : "off"; }
+const char* on_off(bool value) {
+  return value ? "on" : "off";
+}
 
 std::string version_text(int version) {
   return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);

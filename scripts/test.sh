@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Sets up and runs the whole test suite in every configuration CI checks:
+#   build/         CUDA enabled when a toolkit is found (TALLY_CUDA=AUTO)
+#   build-nocuda/  CUDA off: what a machine without any CUDA toolkit builds
+#   build-asan/    the allocator tests under AddressSanitizer + UndefinedBehaviorSanitizer
+# GPU tests (label gpu) skip, saying why, when no device is present. Exits non-zero when any
+# configuration fails to build or any test fails; the last line sums up all of them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+status=0
+
+run_config() {
+  local dir="$1" label="$2"
+  shift 2
+  echo "=== $dir: configure and build"
+  if ! scripts/setup.sh "$dir" "$@"; then
+    echo "=== $dir: build FAILED"
+    status=1
+    return
+  fi
+  echo "=== $dir: tests${label:+ (label $label)}"
+  ctest --test-dir "$dir" --output-on-failure --parallel 2 ${label:+-L "$label"} \
+    | tee "$logs/$(basename "$dir").log"
+  if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
+}
+
+run_config build ""
+run_config build-nocuda "" -DTALLY_CUDA=OFF -DTALLY_BUILD_BENCH=OFF
+run_config build-asan allocator -DTALLY_CUDA=OFF -DTALLY_SANITIZE=ON -DTALLY_BUILD_BENCH=OFF \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+reasons=$(grep -ho "no CUDA device: .*" build/Testing/Temporary/LastTest.log 2>/dev/null | sort -u)
+if [ -n "$reasons" ]; then echo "gpu tests skipped: ${reasons#no CUDA device: }"; fi
+
+passed=$(cat "$logs"/*.log | grep -cE "Test +#[0-9]+: .* Passed")
+failed=$(cat "$logs"/*.log | grep -cE "Test +#[0-9]+: .* \*\*\*(Failed|Timeout|Exception)|Not Run")
+skipped=$(cat "$logs"/*.log | grep -cE "Test +#[0-9]+: .* \*\*\*Skipped")
+echo "all configurations: $passed passed, $failed failed, $skipped skipped"
+if [ "$failed" -ne 0 ]; then status=1; fi
+exit $status

@@ -1,0 +1,194 @@
+// The caching strategy against figures computed by hand from its documented rules.
+#include "allocator/caching_strategy.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/allocator/figures.h"
+
+namespace tally {
+namespace {
+
+using test::addr;
+using test::virtual_allocator;
+
+TEST(CachingStrategy, OneByteTakesA512ByteBlockOfA2MiBSegment) {
+  auto a = virtual_allocator("caching");
+  const Allocation block = a->allocate(1, Tag::temporary);
+  const AllocatorStats s = a->stats();
+  EXPECT_EQ(block.size, 512u);
+  EXPECT_EQ(s.total.requested_bytes.current, 1);
+  EXPECT_EQ(s.total.allocated_bytes.current, 512);
+  EXPECT_EQ(s.reserved_bytes.current, static_cast<std::int64_t>(2 * MiB));
+  EXPECT_EQ(s.segment.current, 1);
+  // The rest of the segment is a free block of a partly used segment.
+  EXPECT_EQ(s.inactive_split_bytes.current, static_cast<std::int64_t>(2 * MiB - 512));
+  EXPECT_EQ(s.inactive_split.current, 1);
+  a->deallocate(block);
+}
+
+TEST(CachingStrategy, RoundsEveryRequestUpTo512Bytes) {
+  EXPECT_EQ(CachingRules::round_size(0), 512u);
+  EXPECT_EQ(CachingRules::round_size(512), 512u);
+  EXPECT_EQ(CachingRules::round_size(513), 1024u);
+  EXPECT_EQ(CachingRules::round_size(1000 * 1000), 1000448u);
+}
+
+TEST(CachingStrategy, SegmentSizesFollowThePoolRules) {
+  EXPECT_EQ(CachingRules::segment_size(512), 2 * MiB);
+  EXPECT_EQ(CachingRules::segment_size(1 * MiB), 2 * MiB);
+  EXPECT_EQ(CachingRules::segment_size(1 * MiB + 512), 20 * MiB);
+  EXPECT_EQ(CachingRules::segment_size(10 * MiB - 512), 20 * MiB);
+  EXPECT_EQ(CachingRules::segment_size(10 * MiB), 10 * MiB);
+  EXPECT_EQ(CachingRules::segment_size(11 * MiB), 12 * MiB);
+  EXPECT_EQ(CachingRules::segment_size(12 * MiB), 12 * MiB);
+}
+
+TEST(CachingStrategy, Two700KiBRequestsShareOne2MiBSegment) {
+  auto a = virtual_allocator("caching");
+  const Allocation first = a->allocate(700 * KiB, Tag::activation);
+  const Allocation second = a->allocate(700 * KiB, Tag::activation);
+  const AllocatorStats s = a->stats();
+  EXPECT_EQ(s.reserved_bytes.current, static_cast<std::int64_t>(2 * MiB));
+  EXPECT_EQ(s.segment.current, 1);
+  EXPECT_EQ(s.total.allocated_bytes.current, static_cast<std::int64_t>(1400 * KiB));
+  EXPECT_EQ(addr(second), addr(first) + 700 * KiB);
+  EXPECT_EQ(s.inactive_split_bytes.current, static_cast<std::int64_t>(648 * KiB));
+  a->deallocate(first);
+  a->deallocate(second);
+}
+
+TEST(CachingStrategy, OneAndAHalfMiBTakesA20MiBSegmentAndSplitsIt) {
+  auto a = virtual_allocator("caching");
+  const Allocation block = a->allocate(1536 * KiB, Tag::activation);
+  AllocatorStats s = a->stats();
+  EXPECT_EQ(block.size, 1536 * KiB);
+  EXPECT_EQ(s.reserved_bytes.current, static_cast<std::int64_t>(20 * MiB));
+  EXPECT_EQ(a->cache_state().free_bytes, 20 * MiB - 1536 * KiB);
+  // The 18.5 MiB remainder serves a later large request from the same segment.
+  const Allocation rest = a->allocate(18 * MiB + 512 * KiB, Tag::activation);
+  s = a->stats();
+  EXPECT_EQ(s.segment.current, 1);
+  EXPECT_EQ(addr(rest), addr(block) + 1536 * KiB);
+  a->deallocate(block);
+  a->deallocate(rest);
+}
+
+TEST(CachingStrategy, TwelveMiBTakesA12MiBSegmentOfItsOwn) {
+  auto a = virtual_allocator("caching");
+  const Allocation block = a->allocate(12 * MiB, Tag::parameter);
+  const AllocatorStats s = a->stats();
+  EXPECT_EQ(block.size, 12 * MiB);
+  EXPECT_EQ(s.reserved_bytes.current, static_cast<std::int64_t>(12 * MiB));
+  EXPECT_EQ(a->cache_state().free_bytes, 0u);
+  a->deallocate(block);
+}
+
+TEST(CachingStrategy, LargeRemainderOfAtMostOneMiBIsNotSplitOff) {
+  auto a = virtual_allocator("caching");
+  // 11 MiB + 1 B rounds to 11 MiB + 512, its segment to 12 MiB; the 1 MiB - 512 B remainder is
+  // too small to split in the large pool, so the block is the whole segment.
+  const Allocation block = a->allocate(11 * MiB + 1, Tag::parameter);
+  const AllocatorStats s = a->stats();
+  EXPECT_EQ(block.size, 12 * MiB);
+  EXPECT_EQ(s.total.requested_bytes.current, static_cast<std::int64_t>(11 * MiB + 1));
+  EXPECT_EQ(s.total.allocated_bytes.current, static_cast<std::int64_t>(12 * MiB));
+  EXPECT_EQ(s.inactive_split_bytes.current, 0);
+  a->deallocate(block);
+}
+
+TEST(CachingStrategy, FreedNeighboursCoalesceAndWholeSegmentsAreReleased) {
+  auto a = virtual_allocator("caching");
+  const Allocation x = a->allocate(256 * KiB, Tag::temporary);
+  const Allocation y = a->allocate(256 * KiB, Tag::temporary);
+  const Allocation z = a->allocate(256 * KiB, Tag::temporary);
+  ASSERT_EQ(a->stats().inactive_split.current, 1);  // the tail of the segment
+
+  a->deallocate(y);  // a hole between x and z
+  EXPECT_EQ(a->stats().inactive_split.current, 2);
+  EXPECT_EQ(a->stats().inactive_split_bytes.current,
+            static_cast<std::int64_t>(2 * MiB - 512 * KiB));
+
+  a->deallocate(x);  // x and y merge
+  EXPECT_EQ(a->stats().inactive_split.current, 2);
+  EXPECT_EQ(a->largest_free_block(), 2 * MiB - 768 * KiB);
+
+  a->deallocate(z);  // everything merges back into one free segment
+  AllocatorStats s = a->stats();
+  EXPECT_EQ(s.inactive_split.current, 0);
+  EXPECT_EQ(s.inactive_split_bytes.current, 0);
+  EXPECT_EQ(a->largest_free_block(), 2 * MiB);
+  EXPECT_EQ(s.reserved_bytes.current, static_cast<std::int64_t>(2 * MiB));
+
+  // The cached segment serves the next request without a new segment.
+  const Allocation again = a->allocate(512 * KiB, Tag::temporary);
+  EXPECT_EQ(addr(again), addr(x));
+  EXPECT_EQ(a->stats().segment.allocated, 1);
+  a->deallocate(again);
+
+  a->empty_cache();
+  s = a->stats();
+  EXPECT_EQ(s.reserved_bytes.current, 0);
+  EXPECT_EQ(s.segment.freed, 1);
+  EXPECT_EQ(a->backing_held(), 0u);
+}
+
+TEST(CachingStrategy, BestFitTakesTheSmallestHoleThatFits) {
+  auto a = virtual_allocator("caching");
+  const Allocation p = a->allocate(128 * KiB, Tag::temporary);
+  const Allocation q = a->allocate(64 * KiB, Tag::temporary);
+  const Allocation r = a->allocate(64 * KiB, Tag::temporary);
+  const Allocation s = a->allocate(64 * KiB, Tag::temporary);
+  a->deallocate(p);  // a 128 KiB hole at the start
+  a->deallocate(r);  // a 64 KiB hole between q and s
+  const Allocation fits_small = a->allocate(60 * KiB, Tag::temporary);
+  EXPECT_EQ(addr(fits_small), addr(r));
+  const Allocation fits_large = a->allocate(100 * KiB, Tag::temporary);
+  EXPECT_EQ(addr(fits_large), addr(p));
+  for (const auto& b : {q, s, fits_small, fits_large}) a->deallocate(b);
+}
+
+TEST(CachingStrategy, BlocksAreNotSharedAcrossStreams) {
+  auto a = virtual_allocator("caching");
+  a->deallocate(a->allocate(4 * KiB, Tag::temporary, /*stream=*/1));
+  const Allocation other = a->allocate(4 * KiB, Tag::temporary, /*stream=*/2);
+  EXPECT_EQ(a->stats().reserved_bytes.current, static_cast<std::int64_t>(4 * MiB));
+  a->deallocate(other);
+  const Allocation same = a->allocate(4 * KiB, Tag::temporary, /*stream=*/1);
+  EXPECT_EQ(a->stats().segment.allocated, 2);
+  a->deallocate(same);
+}
+
+TEST(CachingStrategy, MaxSplitSizeKeepsOversizeBlocksWhole) {
+  StrategyOptions options;
+  options.max_split_size = 32 * MiB;
+  auto a = virtual_allocator("caching", 64 * GiB, options);
+
+  a->deallocate(a->allocate(60 * MiB, Tag::activation));  // a cached 60 MiB oversize block
+  // A request below max_split_size never takes an oversize block.
+  const Allocation small = a->allocate(2 * MiB, Tag::activation);
+  EXPECT_EQ(a->stats().reserved_bytes.current, static_cast<std::int64_t>(80 * MiB));
+  // An oversize request takes it whole when it wastes less than 20 MiB ...
+  const Allocation big = a->allocate(45 * MiB, Tag::activation);
+  EXPECT_EQ(big.size, 60 * MiB);
+  EXPECT_EQ(a->stats().reserved_bytes.current, static_cast<std::int64_t>(80 * MiB));
+  a->deallocate(big);
+  // ... and not when it would waste 20 MiB or more.
+  const Allocation smaller = a->allocate(36 * MiB, Tag::activation);
+  EXPECT_EQ(smaller.size, 36 * MiB);
+  EXPECT_EQ(a->stats().reserved_bytes.current, static_cast<std::int64_t>(116 * MiB));
+  a->deallocate(smaller);
+  a->deallocate(small);
+}
+
+TEST(CachingStrategy, WithoutMaxSplitSizeLargeBlocksAreSplit) {
+  auto a = virtual_allocator("caching");
+  a->deallocate(a->allocate(40 * MiB, Tag::activation));
+  const Allocation part = a->allocate(12 * MiB, Tag::activation);
+  EXPECT_EQ(part.size, 12 * MiB);
+  EXPECT_EQ(a->stats().reserved_bytes.current, static_cast<std::int64_t>(40 * MiB));
+  EXPECT_EQ(a->cache_state().inactive_split_bytes, 28 * MiB);
+  a->deallocate(part);
+}
+
+}  // namespace
+}  // namespace tally

@@ -1,0 +1,91 @@
+// The recorder: one event per call, with the caller's scope and phase.
+#include "allocator/recorder.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/allocator/figures.h"
+
+namespace tally {
+namespace {
+
+TEST(Recorder, RecordsOneEventPerCallWithScopeAndPhase) {
+  AllocatorConfig config;
+  config.record = true;
+  DeviceAllocator a(std::make_unique<VirtualBacking>(1 * GiB), config);
+  Allocation w, x;
+  {
+    MemoryScope scope("encoder");
+    MemoryScope inner("0");
+    PhaseGuard phase(Phase::forward);
+    w = a.allocate(1000, Tag::parameter);
+    x = a.allocate(3 * MiB, Tag::temporary, /*stream=*/7);
+    a.retag(x, Tag::activation);
+  }
+  {
+    PhaseGuard phase(Phase::backward);
+    a.deallocate(x);
+  }
+  a.deallocate(w);
+  a.empty_cache();
+
+  const Trace trace = a.trace();
+  ASSERT_EQ(trace.devices, std::vector<std::string>{"sim"});
+  const std::vector<Action> expected{
+      Action::segment_alloc, Action::alloc,        Action::segment_alloc,
+      Action::alloc,         Action::retag,        Action::free,
+      Action::free,          Action::segment_free, Action::segment_free};
+  ASSERT_EQ(trace.events.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(trace.events[i].action, expected[i]) << i;
+    EXPECT_EQ(trace.events[i].seq, i);
+    if (i > 0) EXPECT_GE(trace.events[i].time_ns, trace.events[i - 1].time_ns);
+  }
+  const Event& alloc = trace.events[3];
+  EXPECT_EQ(alloc.requested, 3 * MiB);
+  EXPECT_EQ(alloc.allocated, 3 * MiB);
+  EXPECT_EQ(alloc.stream, 7u);
+  EXPECT_EQ(alloc.tag, Tag::temporary);
+  EXPECT_EQ(scope_name(alloc.scope), "encoder.0");
+  EXPECT_EQ(alloc.phase, Phase::forward);
+  EXPECT_EQ(trace.events[2].requested, 20 * MiB);  // the segment made for it
+  EXPECT_FALSE(trace.events[2].tag.has_value());
+  const Event& retag = trace.events[4];
+  EXPECT_EQ(retag.tag, Tag::activation);
+  EXPECT_EQ(retag.prev_tag, Tag::temporary);
+  EXPECT_EQ(trace.events[5].phase, Phase::backward);
+  EXPECT_EQ(trace.events[5].tag, Tag::activation);
+  EXPECT_EQ(trace.events[6].scope, 0u);
+}
+
+TEST(Recorder, CanBeSwitchedOnAndOffAtRunTime) {
+  DeviceAllocator a(std::make_unique<VirtualBacking>(1 * GiB));
+  EXPECT_FALSE(a.recording());
+  a.deallocate(a.allocate(64, Tag::other));
+  EXPECT_TRUE(a.trace().events.empty());
+  a.set_recording(true);
+  a.deallocate(a.allocate(64, Tag::other));
+  a.set_recording(false);
+  a.deallocate(a.allocate(64, Tag::other));
+  const Trace trace = a.trace();
+  ASSERT_EQ(trace.events.size(), 2u);
+  EXPECT_EQ(trace.events[0].action, Action::alloc);
+  EXPECT_EQ(trace.events[1].action, Action::free);
+  a.clear_trace();
+  EXPECT_TRUE(a.trace().events.empty());
+}
+
+TEST(Recorder, TimesAreNanosecondsOfRealElapsedTime) {
+  Recorder recorder("cpu", true);
+  recorder.record(Action::alloc, 1, 1, 512, 0, Tag::other);
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(20)) {
+  }
+  recorder.record(Action::free, 1, 1, 512, 0, Tag::other);
+  const Trace trace = recorder.trace();
+  const std::uint64_t elapsed = trace.events[1].time_ns - trace.events[0].time_ns;
+  EXPECT_GT(elapsed, 19'000'000u);
+  EXPECT_LT(elapsed, 200'000'000u);
+}
+
+}  // namespace
+}  // namespace tally

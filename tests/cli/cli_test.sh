@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The tally command's contract: help and info work, usage errors are one line with exit 2,
+# and the demo writes a trace that reads back.
+#   cli_test.sh TALLY_BINARY
+set -uo pipefail
+tally="$1"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+expect() {  # expect CODE PATTERN -- ARGS...: exit code and a pattern in stdout+stderr
+  local code="$1" pattern="$2"
+  shift 3
+  local out actual
+  out=$("$tally" "$@" 2>&1)
+  actual=$?
+  if [ "$actual" -ne "$code" ] || ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL: tally $* -> exit $actual (want $code), output:"
+    echo "$out" | head -20
+    failures=$((failures + 1))
+  fi
+}
+
+expect_one_line_error() {  # usage errors: exit 2 and exactly one line on stderr
+  local err lines
+  "$tally" "$@" >/dev/null 2>"$work/err"
+  local actual=$?
+  lines=$(wc -l <"$work/err")
+  if [ "$actual" -ne 2 ] || [ "$lines" -ne 1 ] || ! grep -q "^tally: error: " "$work/err"; then
+    echo "FAIL: tally $* -> exit $actual, $lines stderr lines (want 2 and 1):"
+    cat "$work/err"
+    failures=$((failures + 1))
+  fi
+}
+
+expect 0 "Subcommands:" -- --help
+expect 0 "Run a synthetic" -- demo --help
+expect 0 "^tally [0-9]+\.[0-9]+\.[0-9]+" -- info
+expect 0 "cuda: (none \(.+\)|cuda:0: )" -- info
+expect 0 "strategies: caching, direct" -- info
+expect_one_line_error
+expect_one_line_error frobnicate
+expect_one_line_error --frobnicate
+expect_one_line_error demo --frobnicate
+expect_one_line_error demo --steps 0
+expect_one_line_error demo --device tpu
+expect_one_line_error demo --alloc-conf colour:red
+expect_one_line_error demo --alloc-conf limit:lots
+expect 1 "out of memory on sim: asked" -- demo --device sim --capacity 8MiB --trace ""
+
+expect 0 "peak allocated" -- demo --device sim --steps 2 --trace "$work/trace.csv"
+if ! head -1 "$work/trace.csv" | grep -q "^# tally trace v1$"; then
+  echo "FAIL: the demo trace does not start with the version line"
+  failures=$((failures + 1))
+fi
+if [ "$(grep -c ",alloc," "$work/trace.csv")" -ne "$(grep -c ",free," "$work/trace.csv")" ]; then
+  echo "FAIL: the demo trace does not free every block it allocates"
+  failures=$((failures + 1))
+fi
+TALLY_ALLOC_CONF=strategy:direct expect 0 "with the direct strategy" -- demo --device sim --trace ""
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures cli checks failed"
+  exit 1
+fi
+echo "all cli checks passed"
