@@ -45,7 +45,8 @@ void apply(AllocatorConfig& config, std::string_view key, std::string_view value
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), mb);
     // As in PyTorch: a smaller bound would forbid splitting the 20 MiB segments themselves.
     constexpr std::size_t kMinimum = CachingRules::kLargeBuffer / MiB;
-    if (ec != std::errc() || end != value.data() + value.size() || mb <= kMinimum) {
+    if (ec != std::errc() || end != value.data() + value.size() || mb <= kMinimum ||
+        mb > SIZE_MAX / MiB) {
       fail(origin,
            bad + " (expected a whole number of MiB above " + std::to_string(kMinimum) + ")");
     }

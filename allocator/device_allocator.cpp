@@ -71,6 +71,8 @@ Allocation DeviceAllocator::allocate(std::size_t bytes, Tag tag, StreamId stream
   if (bytes == 0) return {};
   std::lock_guard lock(mutex_);
   request_stream_ = stream;
+  // Beyond the limit nothing can help; this also keeps rounding away from overflow.
+  if (bytes > limit_) throw_oom(bytes, tag, stream);
   std::optional<Block> block = strategy_->allocate(bytes, stream);
   if (!block) {
     ++stats_.num_alloc_retries;
@@ -87,18 +89,20 @@ Allocation DeviceAllocator::allocate(std::size_t bytes, Tag tag, StreamId stream
     id = spare_records_.back();
     spare_records_.pop_back();
   }
-  records_[id] = Record{*block, bytes, stream, tag, true};
+  Record& record = records_[id];
+  record = Record{*block, bytes, stream, tag, true, record.generation + 1};
 
   count_in(stats_.total, bytes, block->size);
   count_in(stats_.by_tag[index_of(tag)], bytes, block->size);
   sync_cache_state();
   const auto address = reinterpret_cast<std::uintptr_t>(block->ptr);
   recorder_.record(Action::alloc, address, bytes, block->size, stream, tag);
-  return Allocation{block->ptr, bytes, block->size, id};
+  return Allocation{block->ptr, bytes, block->size, id, record.generation};
 }
 
 DeviceAllocator::Record& DeviceAllocator::live_record(const Allocation& allocation) {
   const bool known = allocation.id < records_.size() && records_[allocation.id].live &&
+                     records_[allocation.id].generation == allocation.generation &&
                      records_[allocation.id].block.ptr == allocation.ptr;
   TALLY_CHECK(known, "block is not live in this allocator (freed twice, or from another device)");
   return records_[allocation.id];
@@ -109,6 +113,9 @@ void DeviceAllocator::deallocate(const Allocation& allocation) {
   std::lock_guard lock(mutex_);
   Record& record = live_record(allocation);
   request_stream_ = record.stream;
+  // Recorded first: a segment the free returns is released after the block, as in the trace.
+  recorder_.record(Action::free, reinterpret_cast<std::uintptr_t>(record.block.ptr),
+                   record.requested, record.block.size, record.stream, record.tag);
   strategy_->deallocate(record.block);
   record.live = false;
   spare_records_.push_back(allocation.id);
@@ -116,8 +123,6 @@ void DeviceAllocator::deallocate(const Allocation& allocation) {
   count_out(stats_.total, record.requested, record.block.size);
   count_out(stats_.by_tag[index_of(record.tag)], record.requested, record.block.size);
   sync_cache_state();
-  recorder_.record(Action::free, reinterpret_cast<std::uintptr_t>(record.block.ptr),
-                   record.requested, record.block.size, record.stream, record.tag);
 }
 
 void DeviceAllocator::retag(const Allocation& allocation, Tag tag) {
@@ -148,7 +153,7 @@ void DeviceAllocator::reset_peak() {
 void DeviceAllocator::throw_oom(std::size_t bytes, Tag tag, StreamId stream) {
   ++stats_.num_ooms;
   sync_cache_state();
-  const std::size_t rounded = strategy_->block_size(bytes);
+  const std::size_t rounded = bytes > limit_ ? bytes : strategy_->block_size(bytes);
   recorder_.record(Action::oom, 0, bytes, rounded, stream, tag);
 
   std::vector<std::pair<std::int64_t, Tag>> tags;
@@ -171,7 +176,7 @@ void DeviceAllocator::throw_oom(std::size_t bytes, Tag tag, StreamId stream) {
                                 : "capacity " + format_bytes(backing_->capacity());
   throw OutOfMemoryError(
       bytes, "out of memory on " + backing_->device() + ": asked " + format_bytes(bytes) + " (" +
-                 std::to_string(bytes) + " B, " + format_bytes(rounded) + " as a block) for " +
+                 std::to_string(bytes) + " B, " + format_bytes(rounded) + " rounded) for " +
                  std::string(tag_name(tag)) + "; " + limit + "; allocated " +
                  format_bytes(allocated) + ", reserved " + format_bytes(reserved) +
                  ", free in cache " + format_bytes(strategy_->cache_state().free_bytes) +

@@ -22,7 +22,8 @@ struct Allocation {
   void* ptr = nullptr;
   std::size_t requested = 0;
   std::size_t size = 0;
-  std::uint32_t id = 0;
+  std::uint32_t id = 0;          // the allocator's record of the block
+  std::uint32_t generation = 0;  // tells a stale copy from the record's current block
 
   explicit operator bool() const { return ptr != nullptr; }
 };
@@ -77,6 +78,7 @@ class DeviceAllocator final : private SegmentSource {
     StreamId stream = 0;
     Tag tag = Tag::other;
     bool live = false;
+    std::uint32_t generation = 0;
   };
 
   void* acquire(std::size_t bytes) override;

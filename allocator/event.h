@@ -20,7 +20,7 @@ std::optional<Action> parse_action(std::string_view name);
 
 struct Event {
   std::uint64_t seq = 0;
-  std::uint64_t time_ns = 0;  // since the recording started
+  std::uint64_t time_ns = 0;  // since the recorder (its allocator) was created
   std::uint64_t address = 0;  // block or segment base; 0 for oom
   std::uint64_t requested = 0;
   std::uint64_t allocated = 0;

@@ -45,6 +45,9 @@ thread_local Phase tls_phase = Phase::none;
 }  // namespace
 
 MemoryScope::MemoryScope(std::string_view name) : previous_(tls_scope) {
+  // A trace holds one event per line.
+  TALLY_CHECK(name.find_first_of("\r\n") == std::string_view::npos,
+              "scope names cannot contain line breaks");
   if (previous_ == 0) {
     tls_scope = table().intern(name);
   } else {

@@ -45,7 +45,8 @@ class Strategy {
   virtual ~Strategy() = default;
 
   virtual std::string_view name() const = 0;
-  // The block size a request of `bytes` receives (after rounding).
+  // A request of `bytes` rounded to the strategy's granularity: the smallest block it can get
+  // (caching may hand out more when the rest of a block is too small to split off).
   virtual std::size_t block_size(std::size_t bytes) const = 0;
   // nullopt when no held memory fits and the source refused a new segment.
   virtual std::optional<Block> allocate(std::size_t bytes, StreamId stream) = 0;
@@ -59,7 +60,8 @@ class Strategy {
 };
 
 struct StrategyOptions {
-  // Blocks at least this large are never split; smaller requests never take them.
+  // Requests at least this large never split a block; smaller requests never take a cached
+  // block of at least this size (PyTorch's max_split_size).
   std::size_t max_split_size = SIZE_MAX;
 };
 

@@ -37,8 +37,19 @@ int run_demo(const DemoOptions& options) {
     backing = std::make_unique<HostBacking>();
   }
   DeviceAllocator allocator(std::move(backing), config);
+  const auto write_trace = [&] {
+    if (options.trace.empty()) return;
+    const Trace trace = allocator.trace();
+    write_trace_csv(trace, options.trace);
+    std::cout << "trace: " << trace.events.size() << " events written to " << options.trace << '\n';
+  };
 
-  run_demo_workload(allocator, options.shape);
+  try {
+    run_demo_workload(allocator, options.shape);
+  } catch (const OutOfMemoryError&) {
+    write_trace();  // the trace up to the failure is what explains it
+    throw;
+  }
   const AllocatorStats stats = allocator.stats();
   std::cout << "tally demo: " << options.shape.steps << " steps of an MLP-shaped workload (batch "
             << options.shape.batch << ") on " << allocator.device() << " with the "
@@ -47,12 +58,8 @@ int run_demo(const DemoOptions& options) {
             << "peak allocated " << format_bytes(stats.total.allocated_bytes.peak)
             << ", peak reserved " << format_bytes(stats.reserved_bytes.peak) << ", peak requested "
             << format_bytes(stats.total.requested_bytes.peak) << '\n';
-  if (!options.trace.empty()) {
-    const Trace trace = allocator.trace();
-    write_trace_csv(trace, options.trace);
-    std::cout << "trace: " << trace.events.size() << " events written to " << options.trace << '\n';
-  }
-  allocator.empty_cache();
+  allocator.empty_cache();  // so that the trace ends with every segment returned
+  write_trace();
   return 0;
 }
 

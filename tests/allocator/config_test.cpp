@@ -55,6 +55,7 @@ TEST(AllocConf, ErrorsNameTheKeyOnOneLine) {
   EXPECT_EQ(error_of("max_split_size_mb:20"),
             "--alloc-conf: bad value '20' for key 'max_split_size_mb' (expected a whole number "
             "of MiB above 20)");
+  EXPECT_NE(error_of("max_split_size_mb:17592186044416").find("bad value"), std::string::npos);
   EXPECT_EQ(error_of("record:maybe"),
             "--alloc-conf: bad value 'maybe' for key 'record' (expected on or off)");
   EXPECT_EQ(error_of("record"), "--alloc-conf: key 'record' has no value (expected key:value)");

@@ -69,6 +69,32 @@ TEST(DeviceAllocator, RejectsDoubleFreeAndForeignBlocks) {
   EXPECT_EQ(a->stats().total.allocation.current, 0);
 }
 
+TEST(DeviceAllocator, StaleCopyOfAFreedBlockCannotFreeItsSuccessor) {
+  auto a = virtual_allocator("caching");
+  const Allocation first = a->allocate(4096, Tag::temporary);
+  a->deallocate(first);
+  const Allocation second = a->allocate(4096, Tag::temporary);
+  ASSERT_EQ(second.ptr, first.ptr);  // same address, same record slot
+  ASSERT_EQ(second.id, first.id);
+  EXPECT_THROW(a->deallocate(first), Error);
+  EXPECT_EQ(a->stats().total.allocation.current, 1);
+  a->deallocate(second);
+}
+
+TEST(DeviceAllocator, FreeIsRecordedBeforeTheSegmentItReleases) {
+  AllocatorConfig config;
+  config.strategy = "direct";
+  config.record = true;
+  DeviceAllocator a(std::make_unique<VirtualBacking>(1 * GiB), config);
+  a.deallocate(a.allocate(1000, Tag::other));
+  const Trace trace = a.trace();
+  ASSERT_EQ(trace.events.size(), 4u);
+  EXPECT_EQ(trace.events[0].action, Action::segment_alloc);
+  EXPECT_EQ(trace.events[1].action, Action::alloc);
+  EXPECT_EQ(trace.events[2].action, Action::free);
+  EXPECT_EQ(trace.events[3].action, Action::segment_free);
+}
+
 TEST(DeviceAllocator, LimitAboveCapacityIsTheCapacity) {
   AllocatorConfig config;
   config.limit = 1 * GiB;

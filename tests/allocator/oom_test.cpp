@@ -35,7 +35,7 @@ TEST(OutOfMemory, MessageNamesTheRequestAndTheAllocatorState) {
   const std::string message = oom_message(*a, 8 * MiB, Tag::workspace);
   EXPECT_EQ(message.find('\n'), std::string::npos);
   for (const char* part :
-       {"asked 8.00 MiB", "(8388608 B, 8.00 MiB as a block) for workspace",
+       {"asked 8.00 MiB", "(8388608 B, 8.00 MiB rounded) for workspace",
         "limit 64.00 MiB (capacity 1.00 GiB)", "allocated 55.00 MiB", "reserved 56.00 MiB",
         "free in cache 1.00 MiB", "largest free block 1.00 MiB",
         "top tags: parameter 30.00 MiB, activation 24.00 MiB, temporary 1.00 MiB"}) {
@@ -79,6 +79,19 @@ TEST(OutOfMemory, AllocatorIsUsableAfterwards) {
     a->empty_cache();
     EXPECT_EQ(a->stats().reserved_bytes.current, 0) << strategy;
     EXPECT_EQ(a->stats().num_ooms, 1) << strategy;
+  }
+}
+
+TEST(OutOfMemory, RequestsNearTheAddressSpaceDoNotOverflow) {
+  for (const std::string strategy : {"caching", "direct"}) {
+    auto a = limited(64 * MiB, strategy);
+    for (const std::size_t bytes : {SIZE_MAX, SIZE_MAX - 100, SIZE_MAX / 2 + 1}) {
+      EXPECT_THROW(a->allocate(bytes, Tag::activation), OutOfMemoryError) << strategy;
+    }
+    const AllocatorStats s = a->stats();
+    EXPECT_EQ(s.num_ooms, 3);
+    EXPECT_EQ(s.total.requested_bytes.current, 0);
+    EXPECT_EQ(s.reserved_bytes.current, 0);
   }
 }
 

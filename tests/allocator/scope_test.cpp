@@ -5,6 +5,8 @@
 
 #include <thread>
 
+#include "allocator/error.h"
+
 namespace tally {
 namespace {
 
@@ -23,6 +25,11 @@ TEST(MemoryScope, NestedNamesJoinWithDots) {
   }
   EXPECT_EQ(current_scope(), 0u);
   EXPECT_EQ(scope_name(0), "");
+}
+
+TEST(MemoryScope, NamesWithLineBreaksAreRejected) {
+  EXPECT_THROW(MemoryScope("two\nlines"), Error);
+  EXPECT_EQ(current_scope(), 0u);
 }
 
 TEST(MemoryScope, SamePathGetsTheSameId) {

@@ -57,6 +57,15 @@ if [ "$(grep -c ",alloc," "$work/trace.csv")" -ne "$(grep -c ",free," "$work/tra
   echo "FAIL: the demo trace does not free every block it allocates"
   failures=$((failures + 1))
 fi
+if [ "$(grep -c ",segment_alloc," "$work/trace.csv")" -ne "$(grep -c ",segment_free," "$work/trace.csv")" ]; then
+  echo "FAIL: the demo trace does not return every segment it takes"
+  failures=$((failures + 1))
+fi
+expect 1 "out of memory" -- demo --device sim --capacity 30MiB --trace "$work/oom.csv"
+if ! grep -q ",oom," "$work/oom.csv"; then
+  echo "FAIL: a demo that runs out of memory does not write its trace up to the oom event"
+  failures=$((failures + 1))
+fi
 TALLY_ALLOC_CONF=strategy:direct expect 0 "with the direct strategy" -- demo --device sim --trace ""
 
 if [ "$failures" -ne 0 ]; then
