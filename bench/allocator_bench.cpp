@@ -25,16 +25,17 @@ using tally::KiB;
 using tally::Tag;
 
 constexpr std::size_t kPairBytes = 4 * KiB;
-// Held blocks stay small so that a million of them fit in host memory (about 3 GiB with the
-// direct strategy's per-block malloc overhead) on a 24 GiB machine.
+// Held blocks stay small so that a million of them fit in host memory: the whole run peaks under
+// 4 GiB resident (the direct strategy over host memory pays malloc overhead per block).
 constexpr std::size_t kMinHeldBytes = 512;
 constexpr std::size_t kMaxHeldBytes = 4 * KiB;
-// The recorder appends two events (128 bytes) per pair, so an unbounded trace would make the
-// measurement depend on how long it ran: each fresh page of the growing vector costs a page
-// fault, and each doubling a copy. Clearing it every 64Ki pairs, inside the timed loop, measures
-// the recorder at steady state — its capacity already grown, as in a training loop that takes
-// the trace every step. A clear of trivially destructible events is O(1), and the same check
-// runs with recording off, so both loops are the same code.
+// The recorder appends two 64-byte events per pair (four with the direct strategy, whose every
+// block is a segment), so an unbounded trace would make the measurement depend on how long it ran:
+// each fresh page of the growing vector costs a page fault, and each doubling a copy. Clearing it
+// every 64Ki pairs, inside the timed loop, measures the recorder at steady state — its capacity
+// already grown, as in a training loop that takes the trace every step. A clear of trivially
+// destructible events is O(1), and the same check runs with recording off, so both loops are the
+// same code.
 constexpr std::int64_t kPairsPerTrace = std::int64_t{1} << 16;
 
 struct Case {
@@ -61,8 +62,8 @@ tally::AllocatorConfig config_of(const Case& c) {
   return config;
 }
 
-// An allocator holding `live` blocks of seeded sizes. A fifth more are allocated and a random
-// fifth of them freed again, so that the held segments are riddled with free holes as a real
+// An allocator holding `live` blocks of seeded sizes. A quarter more are allocated and that many,
+// chosen at random, freed again, so that the held segments are riddled with free holes as a real
 // heap is: a perfectly packed heap would leave the caching strategy's free set at one block
 // whatever the live count, and the live count would measure nothing.
 struct Heap {
