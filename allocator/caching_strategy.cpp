@@ -21,7 +21,7 @@ CachingStrategy::CachingStrategy(SegmentSource& source, const StrategyOptions& o
     : source_(source), options_(options) {}
 
 // Segments still cached go back to the source; live blocks are the owner's error, and the
-// DeviceAllocator refuses to be destroyed with any.
+// DeviceAllocator returns them before destroying its strategy.
 CachingStrategy::~CachingStrategy() {
   release_cached();
 }
@@ -30,16 +30,37 @@ std::size_t CachingStrategy::block_size(std::size_t bytes) const {
   return CachingRules::round_size(bytes);
 }
 
-std::optional<std::uint32_t> CachingStrategy::find_free(bool small, std::size_t size,
-                                                        StreamId stream) const {
-  const FreeSet& pool = small ? small_free_ : large_free_;
-  const auto it = pool.lower_bound(FreeKey{stream, size, 0, 0});
-  if (it == pool.end() || it->stream != stream) return std::nullopt;
+std::uint32_t CachingStrategy::pool_index(StreamId stream) {
+  if (last_pool_ != kNone && last_stream_ == stream) return last_pool_;
+  std::uint32_t i = 0;
+  while (i < pools_.size() && pools_[i]->stream != stream) ++i;
+  if (i == pools_.size()) {
+    pools_.push_back(std::make_unique<StreamPools>());
+    pools_.back()->stream = stream;
+  }
+  last_stream_ = stream;
+  last_pool_ = i;
+  return i;
+}
+
+std::optional<std::uint32_t> CachingStrategy::find_free(const StreamPools& pools, bool small,
+                                                        std::size_t size) const {
+  std::uint32_t id;
+  if (small) {
+    const auto entry = pools.small.best_fit(size);
+    if (!entry) return std::nullopt;
+    id = entry->id;
+  } else {
+    const auto it = pools.large.lower_bound(LargeKey{size, 0, 0});
+    if (it == pools.large.end()) return std::nullopt;
+    id = it->node;
+  }
+  const std::size_t found = nodes_[id].size;
   const std::size_t max_split = options_.max_split_size;
   // Oversize blocks are kept whole for oversize requests, and not wasted on much smaller ones.
-  if (size < max_split && it->size >= max_split) return std::nullopt;
-  if (size >= max_split && it->size >= size + CachingRules::kLargeBuffer) return std::nullopt;
-  return it->node;
+  if (size < max_split && found >= max_split) return std::nullopt;
+  if (size >= max_split && found >= size + CachingRules::kLargeBuffer) return std::nullopt;
+  return id;
 }
 
 bool CachingStrategy::should_split(const Node& node, std::size_t size) const {
@@ -62,7 +83,12 @@ std::uint32_t CachingStrategy::new_node(const Node& node) {
 
 void CachingStrategy::pool_insert(std::uint32_t id) {
   const Node& node = nodes_[id];
-  pool_of(node).insert(FreeKey{node.stream, node.size, node.addr, id});
+  StreamPools& pools = *pools_[node.pool];
+  if (node.small) {
+    pools.small.insert(node.size, node.addr, id);
+  } else {
+    pools.large.insert(LargeKey{node.size, node.addr, id});
+  }
   state_.free_bytes += node.size;
   if (node.prev != kNone || node.next != kNone) {
     state_.inactive_split_bytes += node.size;
@@ -72,7 +98,12 @@ void CachingStrategy::pool_insert(std::uint32_t id) {
 
 void CachingStrategy::pool_erase(std::uint32_t id) {
   const Node& node = nodes_[id];
-  pool_of(node).erase(FreeKey{node.stream, node.size, node.addr, id});
+  StreamPools& pools = *pools_[node.pool];
+  if (node.small) {
+    pools.small.erase(node.size, id);
+  } else {
+    pools.large.erase(LargeKey{node.size, node.addr, id});
+  }
   state_.free_bytes -= node.size;
   if (node.prev != kNone || node.next != kNone) {
     state_.inactive_split_bytes -= node.size;
@@ -83,8 +114,9 @@ void CachingStrategy::pool_erase(std::uint32_t id) {
 std::optional<Block> CachingStrategy::allocate(std::size_t bytes, StreamId stream) {
   const std::size_t size = CachingRules::round_size(bytes);
   const bool small = size <= CachingRules::kSmallSize;
+  const std::uint32_t pool = pool_index(stream);
   std::uint32_t id;
-  if (const auto found = find_free(small, size, stream)) {
+  if (const auto found = find_free(*pools_[pool], small, size)) {
     id = *found;
     pool_erase(id);
   } else {
@@ -92,12 +124,12 @@ std::optional<Block> CachingStrategy::allocate(std::size_t bytes, StreamId strea
     void* base = source_.acquire(segment);
     if (base == nullptr) return std::nullopt;
     id = new_node(
-        Node{reinterpret_cast<std::uintptr_t>(base), segment, stream, kNone, kNone, false, small});
+        Node{reinterpret_cast<std::uintptr_t>(base), segment, kNone, kNone, pool, false, small});
   }
   if (should_split(nodes_[id], size)) {
     const Node& whole = nodes_[id];
     const std::uint32_t rest = new_node(
-        Node{whole.addr + size, whole.size - size, stream, id, whole.next, false, whole.small});
+        Node{whole.addr + size, whole.size - size, id, whole.next, pool, false, whole.small});
     Node& block = nodes_[id];  // new_node may have moved the nodes
     if (block.next != kNone) nodes_[block.next].prev = rest;
     block.next = rest;
@@ -139,13 +171,16 @@ void CachingStrategy::deallocate(const Block& handle) {
 
 void CachingStrategy::release_cached() {
   std::vector<std::uint32_t> whole;
-  for (const FreeSet* pool : {&small_free_, &large_free_}) {
-    for (const FreeKey& key : *pool) {
-      const Node& node = nodes_[key.node];
-      if (node.prev == kNone && node.next == kNone) whole.push_back(key.node);
-    }
+  const auto collect = [&](std::uint32_t id) {
+    if (nodes_[id].prev == kNone && nodes_[id].next == kNone) whole.push_back(id);
+  };
+  for (const auto& pools : pools_) {
+    // A free small block spans its whole segment exactly when it is segment-sized.
+    pools->small.for_each_of(CachingRules::kSmallBuffer,
+                             [&](const SizeBins::Entry& e) { collect(e.id); });
+    for (const LargeKey& key : pools->large) collect(key.node);
   }
-  // Address order, so that the segment_free events of a trace do not depend on set layout.
+  // Address order, so that the segment_free events of a trace do not depend on pool layout.
   std::sort(whole.begin(), whole.end(),
             [this](std::uint32_t a, std::uint32_t b) { return nodes_[a].addr < nodes_[b].addr; });
   for (const std::uint32_t id : whole) {
@@ -157,8 +192,9 @@ void CachingStrategy::release_cached() {
 
 std::size_t CachingStrategy::largest_free_block() const {
   std::size_t largest = 0;
-  for (const FreeSet* pool : {&small_free_, &large_free_}) {
-    for (const FreeKey& key : *pool) largest = std::max(largest, key.size);
+  for (const auto& pools : pools_) {
+    largest = std::max(largest, pools->small.largest());
+    if (!pools->large.empty()) largest = std::max(largest, pools->large.rbegin()->size);
   }
   return largest;
 }

@@ -1,10 +1,11 @@
 // Best-fit caching with block splitting and coalescing, after PyTorch's CUDACachingAllocator.
 #pragma once
 
-#include <memory_resource>
+#include <memory>
 #include <set>
 #include <vector>
 
+#include "allocator/size_bins.h"
 #include "allocator/strategy.h"
 #include "allocator/units.h"
 
@@ -33,7 +34,6 @@ class CachingStrategy final : public Strategy {
   std::optional<Block> allocate(std::size_t bytes, StreamId stream) override;
   void deallocate(const Block& block) override;
   void release_cached() override;
-  CacheState cache_state() const override { return state_; }
   std::size_t largest_free_block() const override;
 
  private:
@@ -43,29 +43,33 @@ class CachingStrategy final : public Strategy {
   struct Node {
     std::uintptr_t addr;
     std::size_t size;
-    StreamId stream;
     std::uint32_t prev;
     std::uint32_t next;
+    std::uint32_t pool;  // index into pools_: the stream the segment belongs to
     bool allocated;
     bool small;
   };
-  // Free blocks ordered for best fit: smallest block of the stream that is large enough,
-  // lowest address first among equals.
-  struct FreeKey {
-    StreamId stream;
+  // Large free blocks ordered for best fit: smallest first, lowest address among equals.
+  struct LargeKey {
     std::size_t size;
     std::uintptr_t addr;
     std::uint32_t node;
-    bool operator<(const FreeKey& other) const {
-      if (stream != other.stream) return stream < other.stream;
-      if (size != other.size) return size < other.size;
-      return addr < other.addr;
+    bool operator<(const LargeKey& o) const {
+      return size != o.size ? size < o.size : addr < o.addr;
     }
   };
-  using FreeSet = std::pmr::set<FreeKey>;
+  // The free blocks of one stream. Small blocks are binned by exact size (every small block is
+  // a multiple of 512 B up to 2 MiB); large ones, whose sizes are unbounded, live in a tree.
+  struct StreamPools {
+    StreamId stream;
+    SizeBins small{CachingRules::kMinBlockSize,
+                   CachingRules::kSmallBuffer / CachingRules::kMinBlockSize};
+    std::set<LargeKey> large;
+  };
 
-  FreeSet& pool_of(const Node& node) { return node.small ? small_free_ : large_free_; }
-  std::optional<std::uint32_t> find_free(bool small, std::size_t size, StreamId stream) const;
+  std::uint32_t pool_index(StreamId stream);
+  std::optional<std::uint32_t> find_free(const StreamPools& pools, bool small,
+                                         std::size_t size) const;
   bool should_split(const Node& node, std::size_t size) const;
   std::uint32_t new_node(const Node& node);
   void pool_insert(std::uint32_t id);
@@ -74,13 +78,11 @@ class CachingStrategy final : public Strategy {
 
   SegmentSource& source_;
   StrategyOptions options_;
-  // Set nodes come from a pool, so steady-state allocation does not call malloc.
-  std::pmr::unsynchronized_pool_resource set_memory_;
-  FreeSet small_free_{&set_memory_};
-  FreeSet large_free_{&set_memory_};
+  std::vector<std::unique_ptr<StreamPools>> pools_;  // a handful of streams: searched linearly
+  StreamId last_stream_ = 0;                         // ... after the last one asked for
+  std::uint32_t last_pool_ = kNone;
   std::vector<Node> nodes_;
   std::vector<std::uint32_t> spare_nodes_;
-  CacheState state_;
 };
 
 }  // namespace tally

@@ -9,20 +9,16 @@
 namespace tally {
 namespace {
 
-void count_in(BlockStats& s, std::size_t requested, std::size_t size) {
+inline void count_in(BlockStats& s, std::size_t requested, std::size_t size) {
   s.requested_bytes.increase(static_cast<std::int64_t>(requested));
   s.allocated_bytes.increase(static_cast<std::int64_t>(size));
-  s.active_bytes.increase(static_cast<std::int64_t>(size));
   s.allocation.increase(1);
-  s.active.increase(1);
 }
 
-void count_out(BlockStats& s, std::size_t requested, std::size_t size) {
+inline void count_out(BlockStats& s, std::size_t requested, std::size_t size) {
   s.requested_bytes.decrease(static_cast<std::int64_t>(requested));
   s.allocated_bytes.decrease(static_cast<std::int64_t>(size));
-  s.active_bytes.decrease(static_cast<std::int64_t>(size));
   s.allocation.decrease(1);
-  s.active.decrease(1);
 }
 
 }  // namespace
@@ -62,14 +58,19 @@ void DeviceAllocator::release(void* base, std::size_t bytes) {
 }
 
 void DeviceAllocator::sync_cache_state() {
-  const CacheState state = strategy_->cache_state();
-  stats_.inactive_split_bytes.set(static_cast<std::int64_t>(state.inactive_split_bytes));
-  stats_.inactive_split.set(static_cast<std::int64_t>(state.inactive_split_blocks));
+  const CacheState& state = strategy_->cache_state();
+  const auto bytes = static_cast<std::int64_t>(state.inactive_split_bytes);
+  const auto blocks = static_cast<std::int64_t>(state.inactive_split_blocks);
+  if (bytes == stats_.inactive_split_bytes.current && blocks == stats_.inactive_split.current) {
+    return;
+  }
+  stats_.inactive_split_bytes.set(bytes);
+  stats_.inactive_split.set(blocks);
 }
 
 Allocation DeviceAllocator::allocate(std::size_t bytes, Tag tag, StreamId stream) {
   if (bytes == 0) return {};
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(lock_);
   request_stream_ = stream;
   // Beyond the limit nothing can help; this also keeps rounding away from overflow.
   if (bytes > limit_) throw_oom(bytes, tag, stream);
@@ -90,7 +91,16 @@ Allocation DeviceAllocator::allocate(std::size_t bytes, Tag tag, StreamId stream
     spare_records_.pop_back();
   }
   Record& record = records_[id];
-  record = Record{*block, bytes, stream, tag, true, record.generation + 1};
+  // Field by field: copying the optional whole reloads it across the stores that wrote it,
+  // which stalls store forwarding on the hottest line of the allocator.
+  record.block.ptr = block->ptr;
+  record.block.size = block->size;
+  record.block.handle = block->handle;
+  record.requested = bytes;
+  record.stream = stream;
+  record.tag = tag;
+  record.live = true;
+  ++record.generation;
 
   count_in(stats_.total, bytes, block->size);
   count_in(stats_.by_tag[index_of(tag)], bytes, block->size);
@@ -110,7 +120,7 @@ DeviceAllocator::Record& DeviceAllocator::live_record(const Allocation& allocati
 
 void DeviceAllocator::deallocate(const Allocation& allocation) {
   if (!allocation) return;
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(lock_);
   Record& record = live_record(allocation);
   request_stream_ = record.stream;
   // Recorded first: a segment the free returns is released after the block, as in the trace.
@@ -127,7 +137,7 @@ void DeviceAllocator::deallocate(const Allocation& allocation) {
 
 void DeviceAllocator::retag(const Allocation& allocation, Tag tag) {
   if (!allocation) return;
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(lock_);
   Record& record = live_record(allocation);
   if (record.tag == tag) return;
   count_out(stats_.by_tag[index_of(record.tag)], record.requested, record.block.size);
@@ -139,14 +149,14 @@ void DeviceAllocator::retag(const Allocation& allocation, Tag tag) {
 }
 
 void DeviceAllocator::empty_cache() {
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(lock_);
   request_stream_ = 0;
   strategy_->release_cached();
   sync_cache_state();
 }
 
 void DeviceAllocator::reset_peak() {
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(lock_);
   stats_.reset_peak();
 }
 
@@ -185,12 +195,20 @@ void DeviceAllocator::throw_oom(std::size_t bytes, Tag tag, StreamId stream) {
 }
 
 AllocatorStats DeviceAllocator::stats() const {
-  std::lock_guard lock(mutex_);
-  return stats_;
+  std::lock_guard guard(lock_);
+  AllocatorStats stats = stats_;
+  // No free is deferred by stream use yet, so every allocated block is active.
+  const auto derive_active = [](BlockStats& s) {
+    s.active_bytes = s.allocated_bytes;
+    s.active = s.allocation;
+  };
+  derive_active(stats.total);
+  for (BlockStats& s : stats.by_tag) derive_active(s);
+  return stats;
 }
 
 std::vector<LiveBlock> DeviceAllocator::live_blocks() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(lock_);
   std::vector<LiveBlock> blocks;
   for (const Record& r : records_) {
     if (r.live)
@@ -200,17 +218,17 @@ std::vector<LiveBlock> DeviceAllocator::live_blocks() const {
 }
 
 CacheState DeviceAllocator::cache_state() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(lock_);
   return strategy_->cache_state();
 }
 
 std::size_t DeviceAllocator::largest_free_block() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(lock_);
   return strategy_->largest_free_block();
 }
 
 std::size_t DeviceAllocator::backing_held() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(lock_);
   return backing_->held();
 }
 
@@ -222,22 +240,22 @@ std::string DeviceAllocator::device() const {
 }
 
 void DeviceAllocator::set_recording(bool enabled) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(lock_);
   recorder_.set_enabled(enabled);
 }
 
 bool DeviceAllocator::recording() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(lock_);
   return recorder_.enabled();
 }
 
 Trace DeviceAllocator::trace() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(lock_);
   return recorder_.trace();
 }
 
 void DeviceAllocator::clear_trace() {
-  std::lock_guard lock(mutex_);
+  std::lock_guard guard(lock_);
   recorder_.clear();
 }
 

@@ -11,6 +11,7 @@
 #include "allocator/config.h"
 #include "allocator/event.h"
 #include "allocator/recorder.h"
+#include "allocator/spin_lock.h"
 #include "allocator/stats.h"
 #include "allocator/strategy.h"
 
@@ -87,7 +88,7 @@ class DeviceAllocator final : private SegmentSource {
   void sync_cache_state();
   [[noreturn]] void throw_oom(std::size_t bytes, Tag tag, StreamId stream);
 
-  mutable std::mutex mutex_;
+  mutable SpinLock lock_;
   std::unique_ptr<Backing> backing_;
   std::size_t limit_;
   Recorder recorder_;

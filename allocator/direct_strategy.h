@@ -15,7 +15,6 @@ class DirectStrategy final : public Strategy {
   std::optional<Block> allocate(std::size_t bytes, StreamId stream) override;
   void deallocate(const Block& block) override;
   void release_cached() override {}
-  CacheState cache_state() const override { return {}; }
   std::size_t largest_free_block() const override { return 0; }
 
  private:

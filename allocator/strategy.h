@@ -53,10 +53,13 @@ class Strategy {
   virtual void deallocate(const Block& block) = 0;
   // Returns every segment that holds no live block to the source.
   virtual void release_cached() = 0;
-  // O(1): read after every call.
-  virtual CacheState cache_state() const = 0;
+  // Kept current by the strategy; read after every call.
+  const CacheState& cache_state() const { return state_; }
   // The largest free block held (O(number of free blocks); for error messages).
   virtual std::size_t largest_free_block() const = 0;
+
+ protected:
+  CacheState state_;
 };
 
 struct StrategyOptions {
