@@ -43,23 +43,25 @@ std::uint32_t CachingStrategy::pool_index(StreamId stream) {
   return i;
 }
 
-std::optional<std::uint32_t> CachingStrategy::find_free(const StreamPools& pools, bool small,
-                                                        std::size_t size) const {
+// Returns an index rather than an optional: the optional's flag byte, stored and reloaded
+// with the index, defeats store forwarding on every allocation.
+std::uint32_t CachingStrategy::find_free(const StreamPools& pools, bool small,
+                                         std::size_t size) const {
   std::uint32_t id;
   if (small) {
     const auto entry = pools.small.best_fit(size);
-    if (!entry) return std::nullopt;
+    if (!entry) return kNone;
     id = entry->id;
   } else {
     const auto it = pools.large.lower_bound(LargeKey{size, 0, 0});
-    if (it == pools.large.end()) return std::nullopt;
+    if (it == pools.large.end()) return kNone;
     id = it->node;
   }
   const std::size_t found = nodes_[id].size;
   const std::size_t max_split = options_.max_split_size;
   // Oversize blocks are kept whole for oversize requests, and not wasted on much smaller ones.
-  if (size < max_split && found >= max_split) return std::nullopt;
-  if (size >= max_split && found >= size + CachingRules::kLargeBuffer) return std::nullopt;
+  if (size < max_split && found >= max_split) return kNone;
+  if (size >= max_split && found >= size + CachingRules::kLargeBuffer) return kNone;
   return id;
 }
 
@@ -115,9 +117,8 @@ std::optional<Block> CachingStrategy::allocate(std::size_t bytes, StreamId strea
   const std::size_t size = CachingRules::round_size(bytes);
   const bool small = size <= CachingRules::kSmallSize;
   const std::uint32_t pool = pool_index(stream);
-  std::uint32_t id;
-  if (const auto found = find_free(*pools_[pool], small, size)) {
-    id = *found;
+  std::uint32_t id = find_free(*pools_[pool], small, size);
+  if (id != kNone) {
     pool_erase(id);
   } else {
     const std::size_t segment = CachingRules::segment_size(size);

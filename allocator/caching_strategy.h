@@ -68,8 +68,8 @@ class CachingStrategy final : public Strategy {
   };
 
   std::uint32_t pool_index(StreamId stream);
-  std::optional<std::uint32_t> find_free(const StreamPools& pools, bool small,
-                                         std::size_t size) const;
+  // The free block that best fits, or kNone.
+  std::uint32_t find_free(const StreamPools& pools, bool small, std::size_t size) const;
   bool should_split(const Node& node, std::size_t size) const;
   std::uint32_t new_node(const Node& node);
   void pool_insert(std::uint32_t id);

@@ -17,13 +17,13 @@ class Recorder {
   void set_enabled(bool enabled) { enabled_ = enabled; }
   bool enabled() const { return enabled_; }
 
-  // Stamps the event with its sequence number, time, the calling thread's scope and phase.
+  // Stamps the event with the time and the calling thread's scope and phase; its sequence
+  // number is its place in the recording, filled in by trace().
   void record(Action action, std::uint64_t address, std::uint64_t requested,
               std::uint64_t allocated, StreamId stream, std::optional<Tag> tag,
               std::optional<Tag> prev_tag = std::nullopt) {
     if (!enabled_) return;
     Event& e = events_.emplace_back();
-    e.seq = next_seq_++;
     e.time_ns = clock_.ticks();  // converted to ns in trace()
     e.address = address;
     e.requested = requested;
@@ -40,12 +40,15 @@ class Recorder {
   // The events so far, with times in nanoseconds since the recorder was made.
   Trace trace() const;
   // Drops the events; sequence numbers go on from where they were.
-  void clear() { events_.clear(); }
+  void clear() {
+    first_seq_ += events_.size();
+    events_.clear();
+  }
 
  private:
   std::string device_;
   bool enabled_;
-  std::uint64_t next_seq_ = 0;
+  std::uint64_t first_seq_ = 0;  // the sequence number of events_[0]
   TraceClock clock_;
   std::vector<Event> events_;
 };

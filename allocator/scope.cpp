@@ -39,39 +39,30 @@ ScopeTable& table() {
   return instance;
 }
 
-thread_local ScopeId tls_scope = 0;
-thread_local Phase tls_phase = Phase::none;
-
 }  // namespace
 
-MemoryScope::MemoryScope(std::string_view name) : previous_(tls_scope) {
+MemoryScope::MemoryScope(std::string_view name) : previous_(detail::current_scope) {
   // A trace holds one event per line.
   TALLY_CHECK(name.find_first_of("\r\n") == std::string_view::npos,
               "scope names cannot contain line breaks");
   if (previous_ == 0) {
-    tls_scope = table().intern(name);
+    detail::current_scope = table().intern(name);
   } else {
-    tls_scope = table().intern(table().name(previous_) + "." + std::string(name));
+    detail::current_scope = table().intern(table().name(previous_) + "." + std::string(name));
   }
 }
 
 MemoryScope::~MemoryScope() {
-  tls_scope = previous_;
+  detail::current_scope = previous_;
 }
 
-PhaseGuard::PhaseGuard(Phase phase) : previous_(tls_phase) {
-  tls_phase = phase;
+PhaseGuard::PhaseGuard(Phase phase) : previous_(detail::current_phase) {
+  detail::current_phase = phase;
 }
 PhaseGuard::~PhaseGuard() {
-  tls_phase = previous_;
+  detail::current_phase = previous_;
 }
 
-ScopeId current_scope() {
-  return tls_scope;
-}
-Phase current_phase() {
-  return tls_phase;
-}
 std::string scope_name(ScopeId id) {
   return table().name(id);
 }

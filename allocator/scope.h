@@ -38,8 +38,18 @@ class PhaseGuard {
   Phase previous_;
 };
 
-ScopeId current_scope();
-Phase current_phase();
+namespace detail {
+// Read on every allocator event: inline so that reading them is one TLS load.
+inline thread_local ScopeId current_scope = 0;
+inline thread_local Phase current_phase = Phase::none;
+}  // namespace detail
+
+inline ScopeId current_scope() {
+  return detail::current_scope;
+}
+inline Phase current_phase() {
+  return detail::current_phase;
+}
 // The full path of an interned scope ("" for 0).
 std::string scope_name(ScopeId id);
 // Interns a path as given (no joining); used by trace readers and replay.
