@@ -36,8 +36,8 @@ reasons=$(grep -ho "no CUDA device: .*" build/Testing/Temporary/LastTest.log 2>/
 if [ -n "$reasons" ]; then echo "gpu tests skipped: ${reasons#no CUDA device: }"; fi
 
 passed=$(cat "$logs"/*.log | grep -cE "Test +#[0-9]+: .* Passed")
-failed=$(cat "$logs"/*.log | grep -cE "Test +#[0-9]+: .* \*\*\*(Failed|Timeout|Exception)|Not Run")
-skipped=$(cat "$logs"/*.log | grep -cE "Test +#[0-9]+: .* \*\*\*Skipped")
+failed=$(cat "$logs"/*.log | grep -cE "Test +#[0-9]+: .*\*\*\*(Failed|Timeout|Exception)|\*\*\*Not Run")
+skipped=$(cat "$logs"/*.log | grep -cE "Test +#[0-9]+: .*\*\*\*Skipped")
 echo "all configurations: $passed passed, $failed failed, $skipped skipped"
 if [ "$failed" -ne 0 ]; then status=1; fi
 exit $status
