@@ -113,7 +113,7 @@ void CachingStrategy::pool_erase(std::uint32_t id) {
   }
 }
 
-std::optional<Block> CachingStrategy::allocate(std::size_t bytes, StreamId stream) {
+Block CachingStrategy::allocate(std::size_t bytes, StreamId stream) {
   const std::size_t size = CachingRules::round_size(bytes);
   const bool small = size <= CachingRules::kSmallSize;
   const std::uint32_t pool = pool_index(stream);
@@ -123,7 +123,7 @@ std::optional<Block> CachingStrategy::allocate(std::size_t bytes, StreamId strea
   } else {
     const std::size_t segment = CachingRules::segment_size(size);
     void* base = source_.acquire(segment);
-    if (base == nullptr) return std::nullopt;
+    if (base == nullptr) return {};
     id = new_node(
         Node{reinterpret_cast<std::uintptr_t>(base), segment, kNone, kNone, pool, false, small});
   }

@@ -31,7 +31,7 @@ class CachingStrategy final : public Strategy {
 
   std::string_view name() const override { return "caching"; }
   std::size_t block_size(std::size_t bytes) const override;
-  std::optional<Block> allocate(std::size_t bytes, StreamId stream) override;
+  Block allocate(std::size_t bytes, StreamId stream) override;
   void deallocate(const Block& block) override;
   void release_cached() override;
   std::size_t largest_free_block() const override;

@@ -74,7 +74,7 @@ Allocation DeviceAllocator::allocate(std::size_t bytes, Tag tag, StreamId stream
   request_stream_ = stream;
   // Beyond the limit nothing can help; this also keeps rounding away from overflow.
   if (bytes > limit_) throw_oom(bytes, tag, stream);
-  std::optional<Block> block = strategy_->allocate(bytes, stream);
+  Block block = strategy_->allocate(bytes, stream);
   if (!block) {
     ++stats_.num_alloc_retries;
     strategy_->release_cached();
@@ -91,23 +91,19 @@ Allocation DeviceAllocator::allocate(std::size_t bytes, Tag tag, StreamId stream
     spare_records_.pop_back();
   }
   Record& record = records_[id];
-  // Field by field: copying the optional whole reloads it across the stores that wrote it,
-  // which stalls store forwarding on the hottest line of the allocator.
-  record.block.ptr = block->ptr;
-  record.block.size = block->size;
-  record.block.handle = block->handle;
+  record.block = block;
   record.requested = bytes;
   record.stream = stream;
   record.tag = tag;
   record.live = true;
   ++record.generation;
 
-  count_in(stats_.total, bytes, block->size);
-  count_in(stats_.by_tag[index_of(tag)], bytes, block->size);
+  count_in(stats_.total, bytes, block.size);
+  count_in(stats_.by_tag[index_of(tag)], bytes, block.size);
   sync_cache_state();
-  const auto address = reinterpret_cast<std::uintptr_t>(block->ptr);
-  recorder_.record(Action::alloc, address, bytes, block->size, stream, tag);
-  return Allocation{block->ptr, bytes, block->size, id, record.generation};
+  const auto address = reinterpret_cast<std::uintptr_t>(block.ptr);
+  recorder_.record(Action::alloc, address, bytes, block.size, stream, tag);
+  return Allocation{block.ptr, bytes, block.size, id, record.generation};
 }
 
 DeviceAllocator::Record& DeviceAllocator::live_record(const Allocation& allocation) {

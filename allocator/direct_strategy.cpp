@@ -8,10 +8,10 @@ std::size_t DirectStrategy::block_size(std::size_t bytes) const {
   return CachingRules::round_size(bytes);
 }
 
-std::optional<Block> DirectStrategy::allocate(std::size_t bytes, StreamId) {
+Block DirectStrategy::allocate(std::size_t bytes, StreamId) {
   const std::size_t size = block_size(bytes);
   void* base = source_.acquire(size);
-  if (base == nullptr) return std::nullopt;
+  if (base == nullptr) return {};
   return Block{base, size, 0};
 }
 

@@ -12,7 +12,7 @@ class DirectStrategy final : public Strategy {
   std::string_view name() const override { return "direct"; }
   // Rounded up to 512 bytes, the granularity every strategy shares.
   std::size_t block_size(std::size_t bytes) const override;
-  std::optional<Block> allocate(std::size_t bytes, StreamId stream) override;
+  Block allocate(std::size_t bytes, StreamId stream) override;
   void deallocate(const Block& block) override;
   void release_cached() override {}
   std::size_t largest_free_block() const override { return 0; }

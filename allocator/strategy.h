@@ -5,7 +5,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,11 +25,14 @@ class SegmentSource {
 };
 
 // A block handed out by a strategy. `handle` is the strategy's own reference to it, given back
-// at deallocate so that no lookup by address is needed.
+// at deallocate so that no lookup by address is needed. A null `ptr` means no block: cheaper
+// than an optional, whose flag shares a word with `handle` and stalls store forwarding.
 struct Block {
   void* ptr = nullptr;
   std::size_t size = 0;
   std::uint32_t handle = 0;
+
+  explicit operator bool() const { return ptr != nullptr; }
 };
 
 // What a strategy holds besides its live blocks.
@@ -48,8 +50,8 @@ class Strategy {
   // A request of `bytes` rounded to the strategy's granularity: the smallest block it can get
   // (caching may hand out more when the rest of a block is too small to split off).
   virtual std::size_t block_size(std::size_t bytes) const = 0;
-  // nullopt when no held memory fits and the source refused a new segment.
-  virtual std::optional<Block> allocate(std::size_t bytes, StreamId stream) = 0;
+  // An empty Block when no held memory fits and the source refused a new segment.
+  virtual Block allocate(std::size_t bytes, StreamId stream) = 0;
   virtual void deallocate(const Block& block) = 0;
   // Returns every segment that holds no live block to the source.
   virtual void release_cached() = 0;
