@@ -1,0 +1,34 @@
+#include "core/device.h"
+
+#include <charconv>
+
+#include "allocator/error.h"
+
+namespace tally {
+
+Device Device::parse(std::string_view text) {
+  if (text == "cpu") return {DeviceKind::cpu, 0};
+  if (text == "sim") return {DeviceKind::sim, 0};
+  if (text == "cuda") return {DeviceKind::cuda, 0};
+  if (text.starts_with("cuda:")) {
+    const std::string_view digits = text.substr(5);
+    int index = -1;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+    if (ec == std::errc() && end == digits.data() + digits.size() && index >= 0) {
+      return {DeviceKind::cuda, index};
+    }
+  }
+  throw Error("", "invalid_argument",
+              "unknown device '" + std::string(text) + "' (expected cpu, cuda, cuda:N or sim)");
+}
+
+std::string Device::str() const {
+  switch (kind) {
+    case DeviceKind::cpu: return "cpu";
+    case DeviceKind::cuda: return "cuda:" + std::to_string(index);
+    case DeviceKind::sim: return "sim";
+  }
+  return "cpu";
+}
+
+}  // namespace tally

@@ -1,0 +1,55 @@
+// What every op shares: argument checks that name the op and the shapes, broadcasting, and the
+// device switch that runs a kernel where there is data. An op is written as
+//   1. check its arguments and compute its output shapes (the rule, the same on every device),
+//   2. allocate its outputs and temporaries through the device's allocator,
+//   3. run_kernel(): the CPU kernel on cpu, nothing on sim (which has no data), the CUDA kernel
+//      on cuda (an error until that backend exists),
+// so that every device requests exactly the same memory in the same order.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "allocator/error.h"
+#include "core/tensor.h"
+
+namespace tally::ops {
+
+// Throws tally::Error naming the op: "matmul: shapes f32[2, 3] and f32[4, 5] do not ...".
+[[noreturn]] void fail(std::string_view op, const std::string& message);
+
+void check_defined(std::string_view op, std::initializer_list<const Tensor*> tensors);
+// Every tensor on the same device as the first.
+void check_same_device(std::string_view op, std::initializer_list<const Tensor*> tensors);
+// Every tensor of the same dtype as the first.
+void check_same_dtype(std::string_view op, std::initializer_list<const Tensor*> tensors);
+void check_floating(std::string_view op, const Tensor& t);
+void check_dim(std::string_view op, const Tensor& t, std::int64_t dims);
+
+// NumPy broadcasting of two shapes; fails naming `op` when they do not broadcast.
+Shape broadcast_shapes(std::string_view op, const Shape& a, const Shape& b);
+
+// Runs `cpu` when `device` has data on the host; does nothing on sim; fails on a device whose
+// kernels this build lacks.
+template <typename Cpu>
+void run_kernel(std::string_view op, Device device, Cpu&& cpu) {
+  switch (device.kind) {
+    case DeviceKind::cpu: cpu(); return;
+    case DeviceKind::sim: return;
+    case DeviceKind::cuda: fail(op, "no CUDA kernel in this build");
+  }
+}
+
+// Calls f(T{}) for the floating dtypes, failing naming `op` for others.
+template <typename F>
+decltype(auto) dispatch_floating(std::string_view op, DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::f32: return f(float{});
+    case DType::f16: return f(Half{});
+    case DType::bf16: return f(BFloat16{});
+    default: fail(op, "expected a floating dtype, got " + std::string(dtype_name(dtype)));
+  }
+}
+
+}  // namespace tally::ops
