@@ -88,6 +88,10 @@ Tensor mean(const Tensor& x, std::vector<std::int64_t> dims, bool keepdim) {
                     "mean");
 }
 
+Shape kept_shape(const Tensor& x, std::vector<std::int64_t> dims) {
+  return reduced_shape(x.shape(), normalise_dims(x, std::move(dims), "sum"), true);
+}
+
 Tensor sum_to_shape(const Tensor& grad, const Shape& shape) {
   if (grad.shape() == shape) return grad;
   const std::int64_t lead = grad.dim() - static_cast<std::int64_t>(shape.size());

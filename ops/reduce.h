@@ -10,6 +10,8 @@ namespace tally::ops {
 // Sum over `dims` (all dimensions when empty); keepdim keeps them as size 1.
 Tensor sum(const Tensor& x, std::vector<std::int64_t> dims = {}, bool keepdim = false);
 Tensor mean(const Tensor& x, std::vector<std::int64_t> dims = {}, bool keepdim = false);
+// The shape of sum(x, dims, keepdim=true).
+Shape kept_shape(const Tensor& x, std::vector<std::int64_t> dims);
 // Sums `grad` over the dimensions along which `shape` was broadcast to grad's shape: the
 // backward of broadcasting.
 Tensor sum_to_shape(const Tensor& grad, const Shape& shape);

@@ -1,0 +1,37 @@
+// The tape: one Node per differentiable op that ran with grad enabled, linked to the nodes that
+// produced its inputs. A Node's backward function holds the tensors it saved; releasing the
+// node frees them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tally {
+
+struct Node;
+
+// Given the gradient of a node's output, the gradients of its inputs (undefined where an input
+// needs none).
+using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad)>;
+
+struct Node {
+  std::string name;
+  std::uint64_t sequence = 0;                // creation order; later nodes run first
+  std::vector<std::shared_ptr<Node>> inputs;  // per input: its node, or null if it needs no grad
+  BackwardFn backward;                       // empty once run (saved tensors released)
+  bool reusable = false;                     // a leaf's accumulator runs in every backward
+};
+
+struct AutogradMeta {
+  bool requires_grad = false;
+  Tensor grad;
+  std::shared_ptr<Node> grad_fn;           // the op that produced this tensor; null for leaves
+  std::shared_ptr<Node> grad_accumulator;  // a leaf's node that accumulates into `grad`
+};
+
+}  // namespace tally

@@ -1,0 +1,118 @@
+#include "autograd/variable.h"
+
+#include <atomic>
+#include <limits>
+
+#include "allocator/error.h"
+#include "ops/elementwise.h"
+
+namespace tally {
+namespace {
+
+std::atomic<std::uint64_t> next_sequence{1};
+// Accumulators run as soon as they are ready (before any op node), in creation order.
+std::atomic<std::uint64_t> next_accumulator{std::numeric_limits<std::uint64_t>::max() / 2};
+
+AutogradMeta& meta_of(Tensor& t) {
+  if (!t.autograd_meta()) t.set_autograd_meta(std::make_shared<AutogradMeta>());
+  return *t.autograd_meta();
+}
+
+// A gradient the leaf can own: dense, alone in its storage, tagged gradient.
+Tensor owned_gradient(const Tensor& g) {
+  const bool alone = g.storage().use_count() == 1 && g.offset() == 0 && g.is_contiguous() &&
+                     g.storage()->nbytes() == static_cast<std::size_t>(g.numel()) *
+                                                  dtype_size(g.dtype());
+  Tensor owned = g.detach();
+  if (!alone) {
+    owned = Tensor::empty(g.shape(), g.dtype(), g.device(), Tag::gradient);
+    copy_into(owned, g);
+  }
+  owned.storage()->retag(Tag::gradient);
+  return owned;
+}
+
+std::shared_ptr<Node> accumulator_of(Tensor& leaf) {
+  AutogradMeta& meta = meta_of(leaf);
+  if (!meta.grad_accumulator) {
+    auto node = std::make_shared<Node>();
+    node->name = "accumulate_grad";
+    node->sequence = next_accumulator++;
+    node->reusable = true;
+    std::weak_ptr<AutogradMeta> weak = leaf.autograd_meta();
+    node->backward = [weak](const Tensor& g) -> std::vector<Tensor> {
+      if (auto target = weak.lock()) {
+        if (!target->grad.defined()) {
+          target->grad = owned_gradient(g);
+        } else {
+          ops::axpby_(target->grad, 1.0f, g, 1.0f);
+        }
+      }
+      return {};
+    };
+    meta.grad_accumulator = node;
+  }
+  return meta.grad_accumulator;
+}
+
+}  // namespace
+
+bool requires_grad(const Tensor& t) {
+  return t.autograd_meta() && t.autograd_meta()->requires_grad;
+}
+
+Tensor& set_requires_grad(Tensor& t, bool value) {
+  if (t.autograd_meta() && t.autograd_meta()->grad_fn) {
+    throw Error("", "invalid_argument",
+                "set_requires_grad: only leaf tensors can be marked, not the output of " +
+                    t.autograd_meta()->grad_fn->name);
+  }
+  meta_of(t).requires_grad = value;
+  return t;
+}
+
+Tensor grad(const Tensor& t) {
+  return t.autograd_meta() ? t.autograd_meta()->grad : Tensor();
+}
+
+void zero_grad(Tensor& t) {
+  if (t.autograd_meta()) t.autograd_meta()->grad = Tensor();
+}
+
+bool is_leaf(const Tensor& t) {
+  return !t.autograd_meta() || !t.autograd_meta()->grad_fn;
+}
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!grad_enabled()) return false;
+  for (const Tensor* t : inputs) {
+    if (t->defined() && requires_grad(*t)) return true;
+  }
+  return false;
+}
+
+Tensor save(const Tensor& t) {
+  if (t.defined() && t.tag() == Tag::temporary) t.storage()->retag(Tag::activation);
+  return t.detach();
+}
+
+void record(std::string_view name, Tensor& output, std::initializer_list<const Tensor*> inputs,
+            BackwardFn backward) {
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  node->sequence = next_sequence++;
+  node->backward = std::move(backward);
+  for (const Tensor* input : inputs) {
+    std::shared_ptr<Node> edge;
+    if (input->defined() && requires_grad(*input)) {
+      const auto& meta = input->autograd_meta();
+      edge = meta->grad_fn ? meta->grad_fn : accumulator_of(const_cast<Tensor&>(*input));
+    }
+    node->inputs.push_back(std::move(edge));
+  }
+  AutogradMeta& meta = meta_of(output);
+  meta.requires_grad = true;
+  meta.grad_fn = std::move(node);
+}
+
+}  // namespace tally
