@@ -1,0 +1,1 @@
+// Table rows for this op family.
