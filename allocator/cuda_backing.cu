@@ -46,8 +46,14 @@ void* CudaBacking::do_allocate(std::size_t bytes) {
 }
 
 void CudaBacking::do_deallocate(void* base, std::size_t) {
+  // An allocator destroyed at process exit may run after the CUDA runtime has started to
+  // unload; the driver reclaims the memory then, so there is nothing left to return.
+  int current = 0;
+  if (cudaGetDevice(&current) == cudaErrorCudartUnloading) return;
   DeviceGuard guard(device_);
-  CUDA_CHECK(cudaFree(base));
+  const cudaError_t status = cudaFree(base);
+  if (status == cudaErrorCudartUnloading) return;
+  CUDA_CHECK(status);
 }
 
 }  // namespace tally

@@ -56,6 +56,14 @@ MemoryScope::~MemoryScope() {
   detail::current_scope = previous_;
 }
 
+ScopeRestore::ScopeRestore(ScopeId id) : previous_(detail::current_scope) {
+  detail::current_scope = id;
+}
+
+ScopeRestore::~ScopeRestore() {
+  detail::current_scope = previous_;
+}
+
 PhaseGuard::PhaseGuard(Phase phase) : previous_(detail::current_phase) {
   detail::current_phase = phase;
 }

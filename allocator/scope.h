@@ -26,6 +26,19 @@ class MemoryScope {
   ScopeId previous_;
 };
 
+// Makes an already interned scope current for the lifetime of the guard: how backward
+// attributes an op's gradient memory to the scope its forward ran in.
+class ScopeRestore {
+ public:
+  explicit ScopeRestore(ScopeId id);
+  ~ScopeRestore();
+  ScopeRestore(const ScopeRestore&) = delete;
+  ScopeRestore& operator=(const ScopeRestore&) = delete;
+
+ private:
+  ScopeId previous_;
+};
+
 // Sets the current thread's phase for the lifetime of the guard.
 class PhaseGuard {
  public:

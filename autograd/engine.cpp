@@ -69,6 +69,7 @@ void backward(const Tensor& root, const Tensor& grad) {
       if (!node->backward) {
         fail("the tape through " + node->name + " was already released by an earlier backward");
       }
+      ScopeRestore scope(node->scope);
       grads = node->backward(incoming);
       incoming = Tensor();
     }

@@ -1,1 +1,134 @@
-// Filled in by the op family that owns this file.
+#include "autograd/nn_functions.h"
+
+#include "autograd/variable.h"
+#include "ops/concat.h"
+#include "ops/dropout.h"
+#include "ops/elementwise.h"
+#include "ops/embedding.h"
+#include "ops/layer_norm.h"
+#include "ops/loss.h"
+#include "ops/op_util.h"
+#include "ops/softmax.h"
+
+namespace tally {
+namespace {
+
+using Grads = std::vector<Tensor>;
+
+}  // namespace
+
+Tensor softmax(const Tensor& x, std::int64_t dim) {
+  Tensor y = ops::softmax(x, dim);
+  if (needs_grad({&x})) {
+    record("softmax", y, {&x}, [sy = save(y), dim](const Tensor& g) {
+      return Grads{ops::softmax_backward(g, sy, dim)};
+    });
+  }
+  return y;
+}
+
+Tensor log_softmax(const Tensor& x, std::int64_t dim) {
+  Tensor y = ops::log_softmax(x, dim);
+  if (needs_grad({&x})) {
+    record("log_softmax", y, {&x}, [sy = save(y), dim](const Tensor& g) {
+      return Grads{ops::log_softmax_backward(g, sy, dim)};
+    });
+  }
+  return y;
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
+  ops::CrossEntropyResult r = ops::cross_entropy(logits, labels);
+  if (needs_grad({&logits})) {
+    record("cross_entropy", r.loss, {&logits},
+           [log_probs = save(r.log_probs), sl = save(labels)](const Tensor& g) {
+             return Grads{ops::cross_entropy_backward(g, log_probs, sl)};
+           });
+  }
+  return r.loss;
+}
+
+Tensor mse_loss(const Tensor& input, const Tensor& target) {
+  Tensor y = ops::mse_loss(input, target);
+  if (needs_grad({&input, &target})) {
+    const bool need_input = requires_grad(input), need_target = requires_grad(target);
+    record("mse_loss", y, {&input, &target},
+           [si = save(input), st = save(target), need_input, need_target](const Tensor& g) {
+             const Tensor gi = ops::mse_loss_backward(g, si, st);
+             return Grads{need_input ? gi : Tensor(),
+                          need_target ? ops::unary(ops::UnaryOp::neg, gi) : Tensor()};
+           });
+  }
+  return y;
+}
+
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
+  ops::LayerNormResult r = ops::layer_norm(x, weight, bias, eps);
+  if (needs_grad({&x, &weight, &bias})) {
+    const bool need_x = requires_grad(x), need_w = weight.defined() && requires_grad(weight);
+    const bool need_b = bias.defined() && requires_grad(bias);
+    record("layer_norm", r.output, {&x, &weight, &bias},
+           [sx = save(x), mean = save(r.mean), rstd = save(r.rstd), sw = save(weight), need_x,
+            need_w, need_b](const Tensor& g) {
+             ops::LayerNormGrads d =
+                 ops::layer_norm_backward(g, sx, mean, rstd, sw, need_x, need_w, need_b);
+             return Grads{d.x, d.weight, d.bias};
+           });
+  }
+  return r.output;
+}
+
+Tensor embedding(const Tensor& indices, const Tensor& weight) {
+  Tensor y = ops::embedding(indices, weight);
+  if (needs_grad({&weight})) {
+    record("embedding", y, {&weight},
+           [si = save(indices), rows = weight.shape()[0]](const Tensor& g) {
+             return Grads{ops::embedding_backward(g, si, rows)};
+           });
+  }
+  return y;
+}
+
+Tensor dropout(const Tensor& x, float p, bool training) {
+  if (!(p >= 0.0f && p < 1.0f)) {
+    ops::fail("dropout", "probability " + std::to_string(p) + " is not in [0, 1)");
+  }
+  if (!training || p == 0.0f) return x;
+  ops::DropoutResult r = ops::dropout(x, p);
+  if (needs_grad({&x})) {
+    record("dropout", r.output, {&x}, [mask = save(r.mask), scale = r.scale](const Tensor& g) {
+      return Grads{ops::dropout_backward(g, mask, scale)};
+    });
+  }
+  return r.output;
+}
+
+Tensor concat(const std::vector<Tensor>& tensors, std::int64_t dim) {
+  Tensor y = ops::concat(tensors, dim);
+  bool any = false;
+  for (const Tensor& t : tensors) any = any || needs_grad({&t});
+  if (!any) return y;
+  dim = y.wrap_dim(dim, "concat");
+  if (tensors.size() == 1) {
+    record("concat", y, {&tensors[0]}, [](const Tensor& g) { return Grads{g}; });
+    return y;
+  }
+  // record() takes a fixed list of inputs, so n tensors are recorded as a chain of n - 1
+  // two-input nodes: each passes its first input that input's slice of the gradient and the next
+  // link (an alias of y, no memory of its own) the slice covering every later input. The last
+  // link recorded, the head of the chain, is the output.
+  Tensor rest = tensors.back();
+  std::int64_t rest_size = rest.shape()[dim];
+  for (std::size_t i = tensors.size() - 1; i-- > 0;) {
+    Tensor link = y.detach();
+    const std::int64_t head = tensors[i].shape()[dim];
+    record("concat", link, {&tensors[i], &rest}, [head, rest_size, dim](const Tensor& g) {
+      return ops::concat_backward(g, {head, rest_size}, dim);
+    });
+    rest = link;
+    rest_size += head;
+  }
+  return rest;
+}
+
+}  // namespace tally

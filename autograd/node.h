@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "allocator/scope.h"
 #include "core/tensor.h"
 
 namespace tally {
@@ -22,6 +23,7 @@ using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad)>;
 struct Node {
   std::string name;
   std::uint64_t sequence = 0;                // creation order; later nodes run first
+  ScopeId scope = 0;                         // where the forward ran; backward runs there too
   std::vector<std::shared_ptr<Node>> inputs;  // per input: its node, or null if it needs no grad
   BackwardFn backward;                       // empty once run (saved tensors released)
   bool reusable = false;                     // a leaf's accumulator runs in every backward

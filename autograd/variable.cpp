@@ -39,6 +39,7 @@ std::shared_ptr<Node> accumulator_of(Tensor& leaf) {
     node->name = "accumulate_grad";
     node->sequence = next_accumulator++;
     node->reusable = true;
+    node->scope = current_scope();
     std::weak_ptr<AutogradMeta> weak = leaf.autograd_meta();
     node->backward = [weak](const Tensor& g) -> std::vector<Tensor> {
       if (auto target = weak.lock()) {
@@ -101,6 +102,7 @@ void record(std::string_view name, Tensor& output, std::initializer_list<const T
   auto node = std::make_shared<Node>();
   node->name = name;
   node->sequence = next_sequence++;
+  node->scope = current_scope();
   node->backward = std::move(backward);
   for (const Tensor* input : inputs) {
     std::shared_ptr<Node> edge;

@@ -45,9 +45,11 @@ struct Registry {
   std::map<std::pair<int, int>, std::shared_ptr<DeviceAllocator>> allocators;
 };
 
+// Never destroyed: allocators holding device memory must not be torn down during static
+// destruction, after the CUDA runtime may have unloaded (as PyTorch's caching allocator).
 Registry& registry() {
-  static Registry instance;
-  return instance;
+  static Registry* instance = new Registry;
+  return *instance;
 }
 
 std::pair<int, int> key(Device device) {

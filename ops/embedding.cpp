@@ -1,1 +1,97 @@
-// Filled in by the op family that owns this file.
+#include "ops/embedding.h"
+
+#include "core/strided_loop.h"
+#include "ops/elementwise.h"
+#include "ops/op_util.h"
+
+namespace tally::ops {
+namespace {
+
+void check_indices(std::string_view op, const Tensor& indices) {
+  if (indices.dtype() != DType::i64) {
+    fail(op, "indices must be i64, got " + indices.describe());
+  }
+}
+
+// Calls f(position, row) for every index in row-major order, where position is the index's
+// row-major place in `indices`; throws when a row is outside [0, rows).
+template <typename F>
+void for_each_index(std::string_view op, const Tensor& indices, std::int64_t rows, F&& f) {
+  const auto* in = indices.data<std::int64_t>();
+  const Shape positions = contiguous_strides(indices.shape());
+  strided_loop<2>(indices.shape(), {indices.strides(), positions},
+                  [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
+                      const std::array<std::int64_t, 2>& step) {
+                    for (std::int64_t i = 0; i < n; ++i) {
+                      const std::int64_t position = at[1] + i * step[1];
+                      const std::int64_t row = in[at[0] + i * step[0]];
+                      if (row < 0 || row >= rows) {
+                        fail(op, "index " + std::to_string(row) + " at position " +
+                                     std::to_string(position) + " is out of range [0, " +
+                                     std::to_string(rows) + ")");
+                      }
+                      f(position, row);
+                    }
+                  });
+}
+
+}  // namespace
+
+Tensor embedding(const Tensor& indices, const Tensor& weight) {
+  constexpr std::string_view op = "embedding";
+  check_same_device(op, {&indices, &weight});
+  check_indices(op, indices);
+  check_dim(op, weight, 2);
+  const std::int64_t rows = weight.shape()[0], width = weight.shape()[1];
+  Shape shape = indices.shape();
+  shape.push_back(width);
+  Tensor out = Tensor::empty(shape, weight.dtype(), weight.device());
+  run_kernel(op, weight.device(), [&] {
+    dispatch_dtype(weight.dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      const T* w = static_cast<const T*>(weight.raw_data());
+      const std::int64_t row_stride = weight.strides()[0], col_stride = weight.strides()[1];
+      T* o = out.data<T>();
+      for_each_index(op, indices, rows, [&](std::int64_t position, std::int64_t row) {
+        for (std::int64_t j = 0; j < width; ++j) {
+          o[position * width + j] = w[row * row_stride + j * col_stride];
+        }
+      });
+    });
+  });
+  return out;
+}
+
+Tensor embedding_backward(const Tensor& grad, const Tensor& indices, std::int64_t num_weights) {
+  constexpr std::string_view op = "embedding_backward";
+  check_same_device(op, {&grad, &indices});
+  check_indices(op, indices);
+  check_floating(op, grad);
+  Shape expected = indices.shape();
+  expected.push_back(grad.dim() > 0 ? grad.shape().back() : 0);
+  if (grad.shape() != expected) {
+    fail(op, "gradient " + grad.describe() + " does not match indices " + indices.describe());
+  }
+  const std::int64_t width = expected.back();
+  const Tensor g = grad.contiguous();
+  Tensor out = Tensor::empty({num_weights, width}, grad.dtype(), grad.device());
+  const Tensor acc =
+      grad.dtype() == DType::f32 ? out : Tensor::empty(out.shape(), DType::f32, grad.device());
+  run_kernel(op, grad.device(), [&] {
+    fill_(acc, 0.0f);
+    dispatch_floating(op, grad.dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      const T* pg = g.data<T>();
+      float* o = acc.data<float>();
+      for_each_index(op, indices, num_weights, [&](std::int64_t position, std::int64_t row) {
+        for (std::int64_t j = 0; j < width; ++j) {
+          o[row * width + j] += to_float(pg[position * width + j]);
+        }
+      });
+    });
+    if (acc.storage() != out.storage()) cast_into(out, acc);
+  });
+  return out;
+}
+
+}  // namespace tally::ops

@@ -1,1 +1,81 @@
-// Filled in by the op family that owns this file.
+#include "ops/factory.h"
+
+#include <type_traits>
+
+#include "core/generator.h"
+#include "core/philox.h"
+#include "ops/elementwise.h"
+#include "ops/op_util.h"
+
+namespace tally::ops {
+namespace {
+
+// Sets element i of a contiguous f32 tensor to f(i).
+template <typename F>
+void generate(std::string_view op, const Tensor& out, F f) {
+  run_kernel(op, out.device(), [&] {
+    float* o = out.data<float>();
+    for (std::int64_t i = 0; i < out.numel(); ++i) o[i] = f(static_cast<std::uint64_t>(i));
+  });
+}
+
+}  // namespace
+
+Tensor zeros(Shape shape, DType dtype, Device device, Tag tag) {
+  return full(std::move(shape), 0.0f, dtype, device, tag);
+}
+
+Tensor ones(Shape shape, DType dtype, Device device, Tag tag) {
+  return full(std::move(shape), 1.0f, dtype, device, tag);
+}
+
+Tensor full(Shape shape, float value, DType dtype, Device device, Tag tag) {
+  Tensor out = Tensor::empty(std::move(shape), dtype, device, tag);
+  fill_(out, value);
+  return out;
+}
+
+Tensor arange(std::int64_t n, DType dtype, Device device) {
+  if (n < 0) fail("arange", "negative length " + std::to_string(n));
+  Tensor out = Tensor::empty({n}, dtype, device);
+  run_kernel("arange", device, [&] {
+    dispatch_dtype(dtype, [&](auto zero) {
+      using T = decltype(zero);
+      T* o = out.data<T>();
+      for (std::int64_t i = 0; i < n; ++i) {
+        // Integers are written exactly: float holds only those below 2^24.
+        if constexpr (std::is_integral_v<T>) {
+          o[i] = static_cast<T>(i);
+        } else {
+          o[i] = from_float<T>(static_cast<float>(i));
+        }
+      }
+    });
+  });
+  return out;
+}
+
+// The generator advances only once the output exists, so a failed allocation draws nothing.
+Tensor randn(Shape shape, Device device, Tag tag) {
+  Tensor out = Tensor::empty(std::move(shape), DType::f32, device, tag);
+  const PhiloxState rng =
+      default_generator().advance((static_cast<std::uint64_t>(out.numel()) + 1) / 2);
+  generate("randn", out,
+           [rng](std::uint64_t i) { return philox_normal_at(rng.seed, rng.offset, i); });
+  return out;
+}
+
+Tensor uniform(Shape shape, float low, float high, Device device, Tag tag) {
+  if (!(low <= high)) {
+    fail("uniform", "low " + std::to_string(low) + " exceeds high " + std::to_string(high));
+  }
+  Tensor out = Tensor::empty(std::move(shape), DType::f32, device, tag);
+  const PhiloxState rng =
+      default_generator().advance((static_cast<std::uint64_t>(out.numel()) + 3) / 4);
+  generate("uniform", out, [rng, low, high](std::uint64_t i) {
+    return low + (high - low) * philox_uniform_at(rng.seed, rng.offset, i);
+  });
+  return out;
+}
+
+}  // namespace tally::ops

@@ -1,1 +1,167 @@
-// Filled in by the op family that owns this file.
+#include "ops/loss.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/strided_loop.h"
+#include "ops/op_util.h"
+
+namespace tally::ops {
+namespace {
+
+void check_labels(std::string_view op, const Tensor& scores, const Tensor& labels) {
+  check_same_device(op, {&scores, &labels});
+  check_floating(op, scores);
+  check_dim(op, scores, 2);
+  if (labels.dtype() != DType::i64 || labels.dim() != 1 || labels.shape()[0] != scores.shape()[0]) {
+    fail(op, "labels " + labels.describe() + " do not match " + scores.describe() +
+                 " (expected i64[" + std::to_string(scores.shape()[0]) + "])");
+  }
+}
+
+// The label of row i, checked against the number of classes.
+std::int64_t label_at(const Tensor& labels, std::int64_t i, std::int64_t classes) {
+  const std::int64_t label = labels.data<std::int64_t>()[i * labels.strides()[0]];
+  if (label < 0 || label >= classes) {
+    fail("cross_entropy", "label " + std::to_string(label) + " at position " + std::to_string(i) +
+                              " is out of range [0, " + std::to_string(classes) + ")");
+  }
+  return label;
+}
+
+template <typename T>
+void cross_entropy_kernel(const CrossEntropyResult& r, const Tensor& logits, const Tensor& labels) {
+  const std::int64_t rows = logits.shape()[0], classes = logits.shape()[1];
+  const std::int64_t row_stride = logits.strides()[0], col_stride = logits.strides()[1];
+  const T* in = static_cast<const T*>(logits.raw_data());
+  T* lp = r.log_probs.data<T>();
+  double total = 0.0;
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const std::int64_t label = label_at(labels, i, classes);
+    const T* p = in + i * row_stride;
+    float top = -std::numeric_limits<float>::infinity();
+    for (std::int64_t j = 0; j < classes; ++j) top = std::fmax(top, to_float(p[j * col_stride]));
+    float sum = 0.0f;
+    for (std::int64_t j = 0; j < classes; ++j) sum += std::exp(to_float(p[j * col_stride]) - top);
+    const float shift = top + std::log(sum);
+    T* q = lp + i * classes;
+    for (std::int64_t j = 0; j < classes; ++j)
+      q[j] = from_float<T>(to_float(p[j * col_stride]) - shift);
+    // The loss reads the stored (rounded) log-probability, so forward and backward agree.
+    total -= to_float(q[label]);
+  }
+  *r.loss.data<T>() = from_float<T>(static_cast<float>(total / static_cast<double>(rows)));
+}
+
+// The scalar value of a one-element gradient.
+template <typename T>
+float scalar_of(const Tensor& grad) {
+  return to_float(*static_cast<const T*>(grad.raw_data()));
+}
+
+void check_scalar_grad(std::string_view op, const Tensor& grad, const Tensor& like) {
+  check_same_device(op, {&grad, &like});
+  check_same_dtype(op, {&grad, &like});
+  if (grad.numel() != 1) fail(op, "expected a one-element gradient, got " + grad.describe());
+}
+
+}  // namespace
+
+CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& labels) {
+  check_labels("cross_entropy", logits, labels);
+  CrossEntropyResult r{Tensor::empty({}, logits.dtype(), logits.device()),
+                       Tensor::empty(logits.shape(), logits.dtype(), logits.device())};
+  run_kernel("cross_entropy", logits.device(), [&] {
+    dispatch_floating("cross_entropy", logits.dtype(),
+                      [&](auto zero) { cross_entropy_kernel<decltype(zero)>(r, logits, labels); });
+  });
+  return r;
+}
+
+Tensor cross_entropy_backward(const Tensor& grad, const Tensor& log_probs, const Tensor& labels) {
+  constexpr std::string_view op = "cross_entropy_backward";
+  check_labels(op, log_probs, labels);
+  check_scalar_grad(op, grad, log_probs);
+  Tensor out = Tensor::empty(log_probs.shape(), log_probs.dtype(), log_probs.device());
+  run_kernel(op, log_probs.device(), [&] {
+    dispatch_floating(op, log_probs.dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      const std::int64_t rows = log_probs.shape()[0], classes = log_probs.shape()[1];
+      const std::int64_t row_stride = log_probs.strides()[0], col_stride = log_probs.strides()[1];
+      const float scale = scalar_of<T>(grad) / static_cast<float>(rows);
+      const T* in = static_cast<const T*>(log_probs.raw_data());
+      T* o = out.data<T>();
+      for (std::int64_t i = 0; i < rows; ++i) {
+        const std::int64_t label = label_at(labels, i, classes);
+        for (std::int64_t j = 0; j < classes; ++j) {
+          const float p = std::exp(to_float(in[i * row_stride + j * col_stride]));
+          o[i * classes + j] = from_float<T>((p - (j == label ? 1.0f : 0.0f)) * scale);
+        }
+      }
+    });
+  });
+  return out;
+}
+
+Tensor mse_loss(const Tensor& input, const Tensor& target) {
+  check_same_device("mse_loss", {&input, &target});
+  check_same_dtype("mse_loss", {&input, &target});
+  check_floating("mse_loss", input);
+  if (input.shape() != target.shape()) {
+    fail("mse_loss",
+         "input " + input.describe() + " and target " + target.describe() + " differ in shape");
+  }
+  Tensor out = Tensor::empty({}, input.dtype(), input.device());
+  run_kernel("mse_loss", input.device(), [&] {
+    dispatch_floating("mse_loss", input.dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      const T* a = static_cast<const T*>(input.raw_data());
+      const T* b = static_cast<const T*>(target.raw_data());
+      double total = 0.0;
+      strided_loop<2>(input.shape(), {input.strides(), target.strides()},
+                      [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
+                          const std::array<std::int64_t, 2>& step) {
+                        for (std::int64_t i = 0; i < n; ++i) {
+                          const double d = static_cast<double>(to_float(a[at[0] + i * step[0]])) -
+                                           to_float(b[at[1] + i * step[1]]);
+                          total += d * d;
+                        }
+                      });
+      *out.data<T>() =
+          from_float<T>(static_cast<float>(total / static_cast<double>(input.numel())));
+    });
+  });
+  return out;
+}
+
+Tensor mse_loss_backward(const Tensor& grad, const Tensor& input, const Tensor& target) {
+  constexpr std::string_view op = "mse_loss_backward";
+  check_scalar_grad(op, grad, input);
+  check_same_device(op, {&input, &target});
+  check_same_dtype(op, {&input, &target});
+  if (input.shape() != target.shape()) {
+    fail(op, "input " + input.describe() + " and target " + target.describe() + " differ in shape");
+  }
+  Tensor out = Tensor::empty(input.shape(), input.dtype(), input.device());
+  run_kernel(op, input.device(), [&] {
+    dispatch_floating(op, input.dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      const float scale = 2.0f * scalar_of<T>(grad) / static_cast<float>(input.numel());
+      T* o = out.data<T>();
+      const T* a = static_cast<const T*>(input.raw_data());
+      const T* b = static_cast<const T*>(target.raw_data());
+      strided_loop<3>(input.shape(), {out.strides(), input.strides(), target.strides()},
+                      [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
+                          const std::array<std::int64_t, 3>& step) {
+                        for (std::int64_t i = 0; i < n; ++i) {
+                          const float d =
+                              to_float(a[at[1] + i * step[1]]) - to_float(b[at[2] + i * step[2]]);
+                          o[at[0] + i * step[0]] = from_float<T>(d * scale);
+                        }
+                      });
+    });
+  });
+  return out;
+}
+
+}  // namespace tally::ops

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <source_location>
 #include <string>
 #include <string_view>
 
@@ -17,7 +18,8 @@
 namespace tally::ops {
 
 // Throws tally::Error naming the op: "matmul: shapes f32[2, 3] and f32[4, 5] do not ...".
-[[noreturn]] void fail(std::string_view op, const std::string& message);
+[[noreturn]] void fail(std::string_view op, const std::string& message,
+                       std::source_location where = std::source_location::current());
 
 void check_defined(std::string_view op, std::initializer_list<const Tensor*> tensors);
 // Every tensor on the same device as the first.

@@ -1,1 +1,135 @@
-// Filled in by the data loading work.
+#include "nn/data/loader.h"
+
+#include <algorithm>
+#include <array>
+#include <numeric>
+#include <string>
+#include <utility>
+
+#include "allocator/error.h"
+#include "core/philox.h"
+
+namespace tally::data {
+namespace {
+
+[[noreturn]] void fail(const std::string& message) {
+  throw Error("", "invalid_argument", "BatchLoader: " + message);
+}
+
+// 64-bit words from Philox: key `seed`, counter (block, stream). Each block gives two words.
+class PhiloxWords {
+ public:
+  PhiloxWords(std::uint64_t seed, std::uint64_t stream) : seed_(seed), stream_(stream) {}
+
+  std::uint64_t next() {
+    if (word_ == 2) {
+      block_ = philox4x32_10(seed_, counter_++, stream_);
+      word_ = 0;
+    }
+    const std::uint32_t* v = &block_.v[2 * word_++];
+    return (std::uint64_t{v[0]} << 32) | v[1];
+  }
+
+  // Uniform in [0, bound), unbiased: draws below 2^64 mod bound are rejected so that every
+  // residue is equally likely.
+  std::uint64_t below(std::uint64_t bound) {
+    const std::uint64_t threshold = (0 - bound) % bound;
+    std::uint64_t x = next();
+    while (x < threshold) x = next();
+    return x % bound;
+  }
+
+ private:
+  std::uint64_t seed_;
+  std::uint64_t stream_;
+  std::uint64_t counter_ = 0;
+  PhiloxBlock block_{};
+  int word_ = 2;
+};
+
+// Pixel value -> normalised float, so each pixel costs one lookup.
+std::array<float, 256> normalise_table() {
+  std::array<float, 256> table{};
+  for (int v = 0; v < 256; ++v) {
+    table[v] = (static_cast<float>(v) / 255.0f - kFashionMnistMean) / kFashionMnistStd;
+  }
+  return table;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> epoch_order(std::int64_t n, std::uint64_t seed, std::uint64_t epoch) {
+  TALLY_CHECK(n >= 0, "epoch_order: negative sample count " + std::to_string(n));
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), std::int64_t{0});
+  PhiloxWords words(seed, epoch);
+  for (std::size_t i = order.size(); i > 1; --i) {
+    std::swap(order[i - 1], order[words.below(i)]);
+  }
+  return order;
+}
+
+BatchLoader::BatchLoader(const Dataset& dataset, LoaderOptions options)
+    : dataset_(dataset), options_(options) {
+  if (options_.batch_size <= 0) {
+    fail("batch size must be positive, got " + std::to_string(options_.batch_size));
+  }
+  if (options_.device.kind == DeviceKind::cuda) {
+    fail("device " + options_.device.str() + " is not supported yet; load batches on cpu or sim");
+  }
+  const auto n = static_cast<std::size_t>(dataset_.n);
+  if (dataset_.n < 0 ||
+      dataset_.images.size() != n * static_cast<std::size_t>(kFashionMnistPixels) ||
+      dataset_.labels.size() != n) {
+    fail("inconsistent dataset: n = " + std::to_string(dataset_.n) + " with " +
+         std::to_string(dataset_.images.size()) + " pixel bytes and " +
+         std::to_string(dataset_.labels.size()) + " labels");
+  }
+  const std::int64_t full = dataset_.n / options_.batch_size;
+  const bool partial = dataset_.n % options_.batch_size != 0;
+  batches_per_epoch_ = full + (partial && !options_.drop_last ? 1 : 0);
+  if (batches_per_epoch_ == 0) {
+    fail("no batches: " + std::to_string(dataset_.n) + " samples, batch size " +
+         std::to_string(options_.batch_size) + (options_.drop_last ? " with drop_last" : ""));
+  }
+  set_epoch(0);
+}
+
+void BatchLoader::set_epoch(std::int64_t epoch) {
+  if (epoch < 0) fail("epoch must not be negative, got " + std::to_string(epoch));
+  epoch_ = epoch;
+  batch_index_ = 0;
+  if (options_.shuffle) {
+    order_ = epoch_order(dataset_.n, options_.seed, static_cast<std::uint64_t>(epoch));
+  } else {
+    order_.resize(static_cast<std::size_t>(dataset_.n));
+    std::iota(order_.begin(), order_.end(), std::int64_t{0});
+  }
+}
+
+Batch BatchLoader::next() {
+  if (batch_index_ == batches_per_epoch_) set_epoch(epoch_ + 1);
+  const std::int64_t start = batch_index_ * options_.batch_size;
+  const std::int64_t size = std::min(options_.batch_size, dataset_.n - start);
+  ++batch_index_;
+
+  // Braced initialisation runs in order, so images are allocated before labels on every device.
+  Batch batch{Tensor::empty({size, 1, kFashionMnistRows, kFashionMnistCols}, DType::f32,
+                            options_.device, Tag::other),
+              Tensor::empty({size}, DType::i64, options_.device, Tag::other)};
+  if (options_.device.kind != DeviceKind::cpu) return batch;  // sim: shapes and memory, no data
+
+  static const std::array<float, 256> table = normalise_table();
+  float* pixels = batch.images.data<float>();
+  std::int64_t* labels = batch.labels.data<std::int64_t>();
+  for (std::int64_t b = 0; b < size; ++b) {
+    const auto sample = static_cast<std::size_t>(order_[start + b]);
+    const std::uint8_t* image = &dataset_.images[sample * kFashionMnistPixels];
+    for (std::int64_t p = 0; p < kFashionMnistPixels; ++p) pixels[p] = table[image[p]];
+    pixels += kFashionMnistPixels;
+    labels[b] = dataset_.labels[sample];
+  }
+  return batch;
+}
+
+}  // namespace tally::data

@@ -1,0 +1,140 @@
+// `tally train`: trains a zoo model on Fashion-MNIST with progress on stderr, then prints the
+// test accuracy and the memory report (or one JSON object with --json).
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "allocator/error.h"
+#include "allocator/peak_analysis.h"
+#include "allocator/trace_csv.h"
+#include "allocator/units.h"
+#include "cli/commands.h"
+#include "cli/memory_report.h"
+#include "core/device_registry.h"
+#include "nn/data/fashion_mnist.h"
+#include "nn/models.h"
+#include "nn/trainer.h"
+#include "ops/threads.h"
+
+namespace tally::cli {
+namespace {
+
+struct TrainArgs {
+  nn::TrainOptions train;
+  std::string device = "cpu";
+  std::string dataset = "fashion-mnist";
+  std::string data_dir;
+  std::string alloc_conf;
+  std::string trace;
+  float lr = 0.0f;  // 0: the optimizer's default
+  float weight_decay = -1.0f;
+  int threads = 0;
+  bool json = false;
+};
+
+// Redrawn in place on a terminal; on a pipe or file, one line per tenth of the run.
+class ProgressPrinter {
+ public:
+  ProgressPrinter() : terminal_(isatty(STDERR_FILENO) != 0) {}
+  void operator()(const nn::Progress& p) {
+    const bool last = p.step == p.total_steps;
+    if (!terminal_ && !last && p.step % std::max<std::int64_t>(p.total_steps / 10, 1) != 0) return;
+    std::fprintf(stderr, "%sepoch %lld/%lld  step %lld/%lld  loss %.4f  %.0f samples/s%s",
+                 terminal_ ? "\r" : "", static_cast<long long>(p.epoch),
+                 static_cast<long long>(p.epochs), static_cast<long long>(p.step),
+                 static_cast<long long>(p.total_steps), p.loss, p.samples_per_s,
+                 terminal_ && !last ? "" : "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  bool terminal_;
+};
+
+int run_train(TrainArgs args) {
+  nn::TrainOptions& o = args.train;
+  o.device = Device::parse(args.device);
+  if (args.dataset != "fashion-mnist") {
+    throw tally::Error("", "invalid_argument", "unknown dataset '" + args.dataset + "' (expected fashion-mnist)");
+  }
+  o.lr = args.lr > 0.0f ? args.lr : (o.optimizer == "adamw" ? 1e-3f : 0.1f);
+  o.weight_decay = args.weight_decay >= 0.0f ? args.weight_decay : (o.optimizer == "adamw" ? 1e-2f : 0.0f);
+  if (args.threads > 0) ops::set_num_threads(args.threads);
+  AllocatorConfig config = alloc_conf_from(args.alloc_conf);
+  config.record = true;  // the report reconstructs the peak from the trace
+  const auto allocator = configure_device(o.device, config);
+
+  const auto dir = args.data_dir.empty() ? data::fashion_mnist_dir() : std::filesystem::path(args.data_dir);
+  const data::Dataset train_set = data::load_fashion_mnist(data::Split::train, dir);
+  const data::Dataset test_set = data::load_fashion_mnist(data::Split::test, dir);
+  if (!args.json) {
+    std::cout << "tally train: " << o.model << " on fashion-mnist (" << train_set.n << " train, "
+              << test_set.n << " test), batch " << o.batch << ", " << o.optimizer << " lr " << o.lr
+              << ", " << o.device.str() << ", " << allocator->strategy_name() << " allocator, "
+              << ops::num_threads() << " BLAS thread(s), seed " << o.seed << std::endl;
+  }
+  ProgressPrinter progress;
+  const nn::TrainSummary summary = nn::train(o, train_set, test_set, std::ref(progress));
+
+  const Trace trace = allocator->trace();
+  const PeakSnapshot peak = find_peak(trace);
+  const AllocatorStats stats = allocator->stats();
+  if (!args.trace.empty()) write_trace_csv(trace, args.trace);
+  if (args.json) {
+    nlohmann::json j = memory_report_json(stats, peak);
+    j["model"] = o.model;
+    j["device"] = o.device.str();
+    j["batch"] = o.batch;
+    j["optimizer"] = o.optimizer;
+    j["parameters"] = summary.parameters;
+    j["steps"] = summary.steps;
+    j["samples_per_s"] = summary.samples_per_s;
+    j["train_seconds"] = summary.seconds;
+    j["final_loss"] = summary.final_loss;
+    j["test_accuracy"] = summary.test_accuracy;
+    std::cout << j.dump() << '\n';
+    return 0;
+  }
+  std::printf("\n%lld steps in %.1f s (%.0f samples/s), final loss %.4f\n",
+              static_cast<long long>(summary.steps), summary.seconds, summary.samples_per_s,
+              summary.final_loss);
+  std::printf("test accuracy %.4f\n\n", summary.test_accuracy);
+  std::cout << format_memory_report(stats, peak);
+  if (!args.trace.empty()) {
+    std::cout << "\ntrace: " << trace.events.size() << " events written to " << args.trace << '\n';
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  CLI::App* sub = app.add_subcommand("train", "Train a model and report its memory use");
+  nn::TrainOptions& o = args->train;
+  sub->add_option("--model", o.model, "model from the zoo")
+      ->check(CLI::IsMember(nn::model_names()))
+      ->capture_default_str();
+  sub->add_option("--dataset", args->dataset, "dataset")->check(CLI::IsMember({"fashion-mnist"}))->capture_default_str();
+  sub->add_option("--data-dir", args->data_dir, "dataset directory (default: TALLY_DATA_DIR or the Debian package's)");
+  auto* epochs = sub->add_option("--epochs", o.epochs, "epochs to train")->check(CLI::Range(1, 1000))->capture_default_str();
+  sub->add_option("--steps", o.steps, "train this many steps instead of whole epochs")
+      ->check(CLI::Range(1, 100000000))
+      ->excludes(epochs);
+  sub->add_option("--batch", o.batch, "batch size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  sub->add_option("--optimizer", o.optimizer, "sgd or adamw")->check(CLI::IsMember({"sgd", "adamw"}))->capture_default_str();
+  sub->add_option("--lr", args->lr, "learning rate (default 0.1 for sgd, 0.001 for adamw)")->check(CLI::PositiveNumber);
+  sub->add_option("--momentum", o.momentum, "SGD momentum")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  sub->add_option("--weight-decay", args->weight_decay, "weight decay (default 0 for sgd, 0.01 for adamw)")->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--device", args->device, "cpu (cuda and sim arrive with their backends)")->capture_default_str();
+  sub->add_option("--seed", o.seed, "seed for initialisation and shuffling")->capture_default_str();
+  sub->add_option("--threads", args->threads, "BLAS threads (default: OpenBLAS's choice)")->check(CLI::Range(1, 1024));
+  sub->add_option("--alloc-conf", args->alloc_conf, "allocator configuration, e.g. strategy:caching,max_split_size_mb:64");
+  sub->add_option("--trace", args->trace, "write the allocator trace (CSV) to this file");
+  sub->add_flag("--json", args->json, "print one JSON summary object on stdout instead of the report");
+  return {sub, [args] { return run_train(*args); }};
+}
+
+}  // namespace tally::cli

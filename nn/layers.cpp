@@ -1,0 +1,107 @@
+#include "nn/layers.h"
+
+#include <cmath>
+
+#include "autograd/conv_functions.h"
+#include "autograd/functions.h"
+#include "autograd/nn_functions.h"
+#include "ops/factory.h"
+
+namespace tally::nn {
+namespace {
+
+// PyTorch's default for Linear and Conv2d (kaiming_uniform_ with a = sqrt(5), and the bias
+// rule): both weight and bias uniform in +-1/sqrt(fan_in).
+Tensor fan_in_uniform(Shape shape, std::int64_t fan_in, Device device) {
+  const float bound = 1.0f / std::sqrt(static_cast<float>(fan_in));
+  return ops::uniform(std::move(shape), -bound, bound, device, Tag::parameter);
+}
+
+}  // namespace
+
+Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool bias, Device device)
+    : in_(in_features), out_(out_features) {
+  weight_ = &register_parameter("weight", fan_in_uniform({out_, in_}, in_, device));
+  if (bias) bias_ = &register_parameter("bias", fan_in_uniform({out_}, in_, device));
+}
+
+Tensor Linear::forward(const Tensor& x) {
+  return linear(x, *weight_, bias_ ? *bias_ : Tensor());
+}
+
+std::string Linear::describe() const {
+  return "Linear(" + std::to_string(in_) + ", " + std::to_string(out_) + ")";
+}
+
+Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel,
+               std::int64_t stride, std::int64_t padding, bool bias, Device device)
+    : in_(in_channels), out_(out_channels), kernel_(kernel), stride_(stride), padding_(padding) {
+  const std::int64_t fan_in = in_ * kernel_ * kernel_;
+  weight_ = &register_parameter("weight", fan_in_uniform({out_, in_, kernel_, kernel_}, fan_in, device));
+  if (bias) bias_ = &register_parameter("bias", fan_in_uniform({out_}, fan_in, device));
+}
+
+Tensor Conv2d::forward(const Tensor& x) {
+  return conv2d(x, *weight_, bias_ ? *bias_ : Tensor(), stride_, padding_);
+}
+
+std::string Conv2d::describe() const {
+  return "Conv2d(" + std::to_string(in_) + ", " + std::to_string(out_) + ", kernel " +
+         std::to_string(kernel_) + ")";
+}
+
+Tensor MaxPool2d::forward(const Tensor& x) {
+  return max_pool2d(x, kernel_, stride_);
+}
+
+std::string MaxPool2d::describe() const {
+  return "MaxPool2d(" + std::to_string(kernel_) + ")";
+}
+
+Tensor ReLU::forward(const Tensor& x) {
+  return relu(x);
+}
+
+Tensor GELU::forward(const Tensor& x) {
+  return gelu(x);
+}
+
+Tensor Flatten::forward(const Tensor& x) {
+  return flatten(x, 1);
+}
+
+LayerNorm::LayerNorm(std::int64_t dim, float eps, Device device) : dim_(dim), eps_(eps) {
+  weight_ = &register_parameter("weight", ops::ones({dim}, DType::f32, device, Tag::parameter));
+  bias_ = &register_parameter("bias", ops::zeros({dim}, DType::f32, device, Tag::parameter));
+}
+
+Tensor LayerNorm::forward(const Tensor& x) {
+  return layer_norm(x, *weight_, *bias_, eps_);
+}
+
+std::string LayerNorm::describe() const {
+  return "LayerNorm(" + std::to_string(dim_) + ")";
+}
+
+Embedding::Embedding(std::int64_t count, std::int64_t dim, Device device)
+    : count_(count), dim_(dim) {
+  weight_ = &register_parameter("weight", ops::randn({count, dim}, device, Tag::parameter));
+}
+
+Tensor Embedding::forward(const Tensor& indices) {
+  return embedding(indices, *weight_);
+}
+
+std::string Embedding::describe() const {
+  return "Embedding(" + std::to_string(count_) + ", " + std::to_string(dim_) + ")";
+}
+
+Tensor Dropout::forward(const Tensor& x) {
+  return dropout(x, p_, training());
+}
+
+std::string Dropout::describe() const {
+  return "Dropout(" + std::to_string(p_) + ")";
+}
+
+}  // namespace tally::nn

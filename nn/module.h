@@ -1,0 +1,72 @@
+// Module: named parameters (tagged parameter) and named submodules. A parent runs each child
+// inside a MemoryScope named by the child's key, so allocations are attributed to paths such
+// as "features.3".
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tally::nn {
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  virtual Tensor forward(const Tensor& x) = 0;
+  // forward() inside a MemoryScope named `scope` (empty: no scope of its own).
+  Tensor call(const Tensor& x, std::string_view scope);
+
+  // Every parameter below this module, with its dotted path ("features.0.weight"), in
+  // registration order.
+  std::vector<std::pair<std::string, Tensor>> named_parameters() const;
+  std::vector<Tensor> parameters() const;
+  std::int64_t parameter_count() const;
+  // Every module below this one with its path ("" for this module).
+  std::vector<std::pair<std::string, const Module*>> named_modules() const;
+  virtual std::string describe() const = 0;
+
+  void set_training(bool training);
+  bool training() const { return training_; }
+
+ protected:
+  // Moves `value` into the module's storage as a parameter: tagged parameter, requires grad.
+  Tensor& register_parameter(std::string name, Tensor value);
+  template <typename M>
+  M& register_module(std::string name, std::shared_ptr<M> module) {
+    children_.emplace_back(std::move(name), module);
+    return *module;
+  }
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const {
+    return children_;
+  }
+
+ private:
+  std::deque<std::pair<std::string, Tensor>> parameters_;  // stable addresses for layers
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+// Runs its children in order, each in a scope named by its key: its index, or the name given.
+class Sequential : public Module {
+ public:
+  Sequential() = default;
+  template <typename M>
+  Sequential& add(std::shared_ptr<M> module) {
+    register_module(std::to_string(children().size()), std::move(module));
+    return *this;
+  }
+  template <typename M>
+  Sequential& add(std::string name, std::shared_ptr<M> module) {
+    register_module(std::move(name), std::move(module));
+    return *this;
+  }
+  std::size_t size() const { return children().size(); }
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override { return "Sequential"; }
+};
+
+}  // namespace tally::nn

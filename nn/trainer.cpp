@@ -1,0 +1,133 @@
+#include "nn/trainer.h"
+
+#include <chrono>
+
+#include "allocator/error.h"
+#include "allocator/scope.h"
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "autograd/nn_functions.h"
+#include "core/generator.h"
+#include "nn/data/loader.h"
+#include "nn/models.h"
+#include "ops/reduce.h"
+
+namespace tally::nn {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void check_options(const TrainOptions& o) {
+  const auto bad = [](const std::string& message) {
+    throw Error("", "invalid_argument", "train: " + message);
+  };
+  if (o.batch < 1) bad("--batch must be at least 1, got " + std::to_string(o.batch));
+  if (o.steps < 0) bad("--steps must not be negative");
+  if (o.steps == 0 && o.epochs < 1) bad("--epochs must be at least 1");
+  if (!(o.lr > 0.0f)) bad("--lr must be positive");
+}
+
+}  // namespace
+
+std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Module& model) {
+  if (options.optimizer == "sgd") {
+    ops::SgdOptions sgd;
+    sgd.lr = options.lr;
+    sgd.momentum = options.momentum;
+    sgd.weight_decay = options.weight_decay;
+    return std::make_unique<SGD>(model.named_parameters(), sgd);
+  }
+  if (options.optimizer == "adamw") {
+    ops::AdamWOptions adamw;
+    adamw.lr = options.lr;
+    adamw.weight_decay = options.weight_decay;
+    return std::make_unique<AdamW>(model.named_parameters(), adamw);
+  }
+  throw Error("", "invalid_argument",
+              "unknown optimizer '" + options.optimizer + "' (expected sgd or adamw)");
+}
+
+float train_step(Module& model, Optimizer& optimizer, const Tensor& images, const Tensor& labels) {
+  optimizer.zero_grad();
+  Tensor loss;
+  {
+    PhaseGuard phase(Phase::forward);
+    const Tensor logits = model.call(images, "");
+    MemoryScope scope("loss");
+    loss = cross_entropy(logits, labels);
+  }
+  {
+    PhaseGuard phase(Phase::backward);
+    backward(loss);
+  }
+  {
+    PhaseGuard phase(Phase::optimizer);
+    optimizer.step();
+  }
+  return loss.device().kind == DeviceKind::sim ? 0.0f : loss.item();
+}
+
+double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch, Device device) {
+  NoGradGuard no_grad;
+  PhaseGuard phase(Phase::forward);
+  model.set_training(false);
+  data::LoaderOptions options;
+  options.batch_size = batch;
+  options.shuffle = false;
+  options.device = device;
+  data::BatchLoader loader(dataset, options);
+  std::int64_t correct = 0, seen = 0;
+  for (std::int64_t i = 0; i < loader.batches_per_epoch(); ++i) {
+    const data::Batch b = loader.next();
+    const Tensor logits = model.call(b.images, "");
+    const ops::MaxResult best = ops::max(logits, 1);
+    if (device.kind != DeviceKind::sim) {
+      const std::vector<float> predicted = best.indices.to_floats();
+      const std::vector<float> truth = b.labels.to_floats();
+      for (std::size_t k = 0; k < truth.size(); ++k) correct += predicted[k] == truth[k];
+    }
+    seen += b.labels.numel();
+  }
+  model.set_training(true);
+  return seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
+}
+
+TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,
+                   const data::Dataset& test_set,
+                   const std::function<void(const Progress&)>& on_progress) {
+  check_options(options);
+  manual_seed(options.seed);
+  std::shared_ptr<Module> model = make_model(options.model, options.device);
+  std::unique_ptr<Optimizer> optimizer = make_optimizer(options, *model);
+  data::LoaderOptions loader_options;
+  loader_options.batch_size = options.batch;
+  loader_options.seed = options.seed;
+  loader_options.drop_last = true;
+  loader_options.device = options.device;
+  data::BatchLoader loader(train_set, loader_options);
+
+  const std::int64_t per_epoch = loader.batches_per_epoch();
+  const std::int64_t total = options.steps > 0 ? options.steps : per_epoch * options.epochs;
+  const std::int64_t epochs = (total + per_epoch - 1) / per_epoch;
+  TrainSummary summary;
+  summary.parameters = model->parameter_count();
+  const auto start = Clock::now();
+  for (std::int64_t step = 1; step <= total; ++step) {
+    const data::Batch batch = loader.next();
+    summary.final_loss = train_step(*model, *optimizer, batch.images, batch.labels);
+    summary.steps = step;
+    if (on_progress) {
+      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      on_progress({(step - 1) / per_epoch + 1, epochs, step, total, summary.final_loss,
+                   seconds > 0 ? static_cast<double>(step * options.batch) / seconds : 0.0});
+    }
+  }
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  optimizer->zero_grad();  // evaluation needs no gradients: free them first
+  summary.samples_per_s =
+      summary.seconds > 0 ? static_cast<double>(total * options.batch) / summary.seconds : 0.0;
+  summary.test_accuracy = evaluate(*model, test_set, options.batch, options.device);
+  return summary;
+}
+
+}  // namespace tally::nn

@@ -1,0 +1,59 @@
+// Training a zoo model on Fashion-MNIST: the step (forward, loss, backward, optimizer, each in
+// its phase), evaluation, and the loop with progress reporting.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "nn/data/fashion_mnist.h"
+#include "nn/module.h"
+#include "nn/optimizer.h"
+
+namespace tally::nn {
+
+struct TrainOptions {
+  std::string model = "mlp";
+  std::int64_t epochs = 1;
+  std::int64_t steps = 0;  // when > 0, train this many steps instead of whole epochs
+  std::int64_t batch = 128;
+  std::string optimizer = "sgd";
+  float lr = 0.1f;
+  float momentum = 0.0f;
+  float weight_decay = 0.0f;
+  std::uint64_t seed = 0;
+  Device device = Device::cpu();
+};
+
+struct Progress {
+  std::int64_t epoch = 0;  // from 1
+  std::int64_t epochs = 0;
+  std::int64_t step = 0;  // from 1, over the whole run
+  std::int64_t total_steps = 0;
+  float loss = 0.0f;
+  double samples_per_s = 0.0;
+};
+
+struct TrainSummary {
+  std::int64_t steps = 0;
+  std::int64_t parameters = 0;
+  double seconds = 0.0;  // training steps only, without evaluation
+  double samples_per_s = 0.0;
+  float final_loss = 0.0f;
+  double test_accuracy = 0.0;
+};
+
+// "sgd" or "adamw" over the model's parameters; unknown names throw a one-line error.
+std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Module& model);
+
+// One training step; returns the loss. Gradients of the previous step are dropped first.
+float train_step(Module& model, Optimizer& optimizer, const Tensor& images, const Tensor& labels);
+
+// Fraction of `dataset` classified correctly, in batches of `batch`, without gradients.
+double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch, Device device);
+
+TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,
+                   const data::Dataset& test_set,
+                   const std::function<void(const Progress&)>& on_progress = {});
+
+}  // namespace tally::nn

@@ -1,0 +1,18 @@
+#include "ops/threads.h"
+
+#include <cblas.h>
+
+#include "ops/op_util.h"
+
+namespace tally::ops {
+
+void set_num_threads(int threads) {
+  if (threads < 1) fail("set_num_threads", "thread count must be at least 1, got " + std::to_string(threads));
+  openblas_set_num_threads(threads);
+}
+
+int num_threads() {
+  return openblas_get_num_threads();
+}
+
+}  // namespace tally::ops

@@ -1,0 +1,140 @@
+// The nn ops across devices and dtypes: forward and backward request exactly the same memory on
+// sim as on the cpu (the same sizes and tags in the same order: what lets a sim step predict a
+// real one), and 16-bit inputs, computed in float, agree with f32 to 16-bit precision.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <tuple>
+
+#include "autograd/engine.h"
+#include "autograd/functions.h"
+#include "autograd/nn_functions.h"
+#include "autograd/variable.h"
+#include "core/device_registry.h"
+#include "core/generator.h"
+#include "ops/elementwise.h"
+#include "ops/factory.h"
+
+namespace tally {
+namespace {
+
+struct InputSpec {
+  Shape shape;
+  bool floating = true;  // normal values, differentiable; else i64 0, 1, 2, ...
+};
+
+struct NnCase {
+  const char* name;
+  std::vector<InputSpec> inputs;
+  std::function<Tensor(std::vector<Tensor>&)> step;
+};
+
+std::vector<NnCase> nn_cases() {
+  const bool ints = false;
+  return {
+      {"softmax", {{{4, 6}}}, [](auto& in) { return softmax(in[0], 0); }},
+      {"log_softmax", {{{4, 6}}}, [](auto& in) { return log_softmax(transpose(in[0], 0, 1), -1); }},
+      {"cross_entropy",
+       {{{4, 6}}, {{4}, ints}},
+       [](auto& in) { return cross_entropy(in[0], in[1]); }},
+      {"mse_loss", {{{3, 5}}, {{3, 5}}}, [](auto& in) { return mse_loss(in[0], in[1]); }},
+      {"layer_norm",
+       {{{3, 8}}, {{8}}, {{8}}},
+       [](auto& in) { return layer_norm(in[0], in[1], in[2]); }},
+      {"embedding", {{{2, 3}, ints}, {{6, 4}}}, [](auto& in) { return embedding(in[0], in[1]); }},
+      {"dropout", {{{6, 7}}}, [](auto& in) { return dropout(in[0], 0.5f); }},
+      {"concat", {{{2, 3}}, {{2, 5}}, {{2, 1}}}, [](auto& in) { return concat(in, 1); }},
+  };
+}
+
+// The case's inputs on `device`, floating ones in `dtype`, drawn from `seed`.
+std::vector<Tensor> make_inputs(const NnCase& c, Device device, DType dtype, std::uint64_t seed) {
+  manual_seed(seed);
+  std::vector<Tensor> inputs;
+  for (const InputSpec& spec : c.inputs) {
+    if (!spec.floating) {
+      inputs.push_back(ops::arange(shape_numel(spec.shape), DType::i64, device).view(spec.shape));
+      continue;
+    }
+    inputs.push_back(ops::cast(ops::randn(spec.shape, device), dtype));
+    set_requires_grad(inputs.back());
+  }
+  return inputs;
+}
+
+// Runs the step and backpropagates its summed output.
+Tensor run_with_backward(const NnCase& c, std::vector<Tensor>& inputs) {
+  const Tensor y = c.step(inputs);
+  backward(y.numel() == 1 ? y : sum(y));
+  return y;
+}
+
+using Request = std::tuple<Action, std::uint64_t, std::optional<Tag>>;
+
+// The block requests of a forward and backward on `device`, inputs excluded.
+std::vector<Request> requests(const NnCase& c, Device device) {
+  std::vector<Tensor> inputs = make_inputs(c, device, DType::f32, 1);
+  const auto allocator = device_allocator(device);
+  allocator->clear_trace();
+  allocator->set_recording(true);
+  run_with_backward(c, inputs);
+  allocator->set_recording(false);
+  std::vector<Request> out;
+  for (const Event& e : allocator->trace().events) {
+    if (e.action == Action::alloc || e.action == Action::free || e.action == Action::retag) {
+      out.emplace_back(e.action, e.requested, e.tag);
+    }
+  }
+  allocator->clear_trace();
+  return out;
+}
+
+TEST(NnOps, RequestTheSameBlocksOnSimAsOnCpu) {
+  for (const NnCase& c : nn_cases()) {
+    const std::vector<Request> cpu = requests(c, Device::cpu());
+    EXPECT_FALSE(cpu.empty()) << c.name;
+    EXPECT_EQ(cpu, requests(c, Device::parse("sim"))) << c.name;
+  }
+}
+
+void expect_close(const Tensor& got, const Tensor& want, double tolerance,
+                  const std::string& what) {
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  const std::vector<float> g = got.to_floats(), w = want.to_floats();
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    ASSERT_LE(std::fabs(g[i] - w[i]), tolerance * std::max(1.0f, std::fabs(w[i])))
+        << what << " element " << i << ": " << g[i] << " vs " << w[i];
+  }
+}
+
+TEST(NnOps, SixteenBitInputsMatchF32) {
+  for (const auto& [dtype, tolerance] : {std::pair{DType::f16, 1e-2}, {DType::bf16, 4e-2}}) {
+    for (const NnCase& c : nn_cases()) {
+      const std::string what = std::string(c.name) + " " + std::string(dtype_name(dtype));
+      std::vector<Tensor> wide = make_inputs(c, Device::cpu(), DType::f32, 2);
+      std::vector<Tensor> narrow = make_inputs(c, Device::cpu(), dtype, 2);
+      // Compare against f32 inputs holding the same (rounded) values.
+      for (std::size_t i = 0; i < wide.size(); ++i) {
+        if (!requires_grad(wide[i])) continue;
+        wide[i] = ops::cast(narrow[i].detach(), DType::f32);
+        set_requires_grad(wide[i]);
+      }
+      manual_seed(3);  // the same dropout mask for both
+      const Tensor want = run_with_backward(c, wide);
+      manual_seed(3);
+      const Tensor got = run_with_backward(c, narrow);
+      EXPECT_EQ(got.dtype(), dtype) << what;
+      expect_close(got, want, tolerance, what + " forward");
+      for (std::size_t i = 0; i < wide.size(); ++i) {
+        if (!requires_grad(wide[i])) continue;
+        EXPECT_EQ(grad(narrow[i]).dtype(), dtype) << what;
+        expect_close(grad(narrow[i]), grad(wide[i]), tolerance,
+                     what + " gradient " + std::to_string(i));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tally

@@ -1,0 +1,119 @@
+// Bad arguments to the nn ops throw tally::Error whose message names the op and what was wrong
+// with which shapes.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <initializer_list>
+#include <string>
+
+#include "allocator/error.h"
+#include "autograd/nn_functions.h"
+#include "ops/factory.h"
+
+namespace tally {
+namespace {
+
+// Runs f, expecting a tally::Error whose message contains every one of `parts`.
+void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one mentioning " << *parts.begin();
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    for (const std::string& part : parts) {
+      EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
+    }
+  }
+}
+
+Tensor labels(std::vector<float> values) {
+  const auto n = static_cast<std::int64_t>(values.size());
+  return Tensor::from_values(values, {n}, DType::i64);
+}
+
+TEST(OpErrors, CrossEntropyNamesAnOutOfRangeLabelAndItsPosition) {
+  const Tensor logits = ops::randn({3, 5});
+  expect_error(
+      [&] {
+        cross_entropy(logits, labels({0, 5, 1}));
+      },
+      {"cross_entropy", "label 5", "position 1", "[0, 5)"});
+  expect_error(
+      [&] {
+        cross_entropy(logits, labels({0, 1, -1}));
+      },
+      {"cross_entropy", "label -1", "position 2"});
+}
+
+TEST(OpErrors, CrossEntropyNamesMismatchedShapes) {
+  expect_error(
+      [] {
+        cross_entropy(ops::randn({5, 10}), ops::zeros({4}, DType::i64));
+      },
+      {"cross_entropy", "i64[4]", "f32[5, 10]"});
+  expect_error(
+      [] {
+        cross_entropy(ops::randn({5, 10}), ops::zeros({5}));
+      },
+      {"cross_entropy", "f32[5]"});
+  expect_error(
+      [] {
+        cross_entropy(ops::randn({2, 5, 10}), ops::zeros({2}, DType::i64));
+      },
+      {"cross_entropy", "f32[2, 5, 10]"});
+}
+
+TEST(OpErrors, MseLossNeedsEqualShapes) {
+  expect_error(
+      [] {
+        mse_loss(ops::randn({2, 3}), ops::randn({3, 2}));
+      },
+      {"mse_loss", "f32[2, 3]", "f32[3, 2]"});
+  expect_error([] { mse_loss(ops::randn({2}), ops::zeros({2}, DType::f16)); },
+               {"mse_loss", "f16[2]"});
+}
+
+TEST(OpErrors, EmbeddingNamesAnOutOfRangeIndex) {
+  const Tensor weight = ops::randn({4, 3});
+  expect_error(
+      [&] {
+        embedding(labels({1, 3, 9}), weight);
+      },
+      {"embedding", "index 9", "position 2", "[0, 4)"});
+  expect_error([&] { embedding(ops::zeros({2}), weight); }, {"embedding", "f32[2]"});
+  expect_error([] { embedding(labels({0}), ops::randn({4})); }, {"embedding", "f32[4]"});
+}
+
+TEST(OpErrors, LayerNormNeedsParametersOfTheLastDimension) {
+  const Tensor x = ops::randn({2, 6});
+  expect_error([&] { layer_norm(x, ops::ones({5})); }, {"layer_norm", "weight f32[5]", "[2, 6]"});
+  expect_error(
+      [&] {
+        layer_norm(x, ops::ones({6}), ops::zeros({6, 1}));
+      },
+      {"layer_norm", "bias f32[6, 1]"});
+}
+
+TEST(OpErrors, ConcatNamesTheShapesThatDiffer) {
+  expect_error(
+      [] {
+        concat({ops::randn({2, 3}), ops::randn({2, 4})}, 0);
+      },
+      {"concat", "f32[2, 3]", "f32[2, 4]", "dimension 0"});
+  expect_error([] { concat({ops::randn({2, 3}), ops::randn({2})}, 0); }, {"concat", "f32[2]"});
+  expect_error(
+      [] {
+        concat({ops::randn({2}), ops::zeros({2}, DType::f16)}, 0);
+      },
+      {"concat", "f16[2]"});
+  expect_error([] { concat({}, 0); }, {"concat"});
+  expect_error([] { concat({ops::randn({2})}, 1); }, {"concat", "dimension 1"});
+}
+
+TEST(OpErrors, SoftmaxNamesABadDimension) {
+  expect_error([] { softmax(ops::randn({2, 3}), 2); }, {"softmax", "[2, 3]"});
+  expect_error([] { log_softmax(ops::zeros({3}, DType::i64), 0); }, {"log_softmax", "i64"});
+}
+
+}  // namespace
+}  // namespace tally
