@@ -1,0 +1,232 @@
+// Wall time of one nn::train_step of a zoo model on the CPU, as one machine-readable line, so
+// that bench/compare_torch.py can set it beside the same step in PyTorch run in another process.
+//
+//   tally_train_step_bench --model mlp|cnn --batch B --threads T --warmup W --steps N
+//                          [--seed S] [--breakdown]
+//
+// prints
+//
+//   model=mlp batch=256 threads=1 steps=50 median_ms=... p10_ms=... p90_ms=... min_ms=...
+//
+// and, with --breakdown, the medians of the step's phases timed separately (forward with the
+// loss, backward, optimizer) from a second run of the same length. Plain std::chrono rather than
+// Google Benchmark: the comparison needs the same warm-up and step counts on both sides, which
+// Benchmark's own iteration choice would not give.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "allocator/scope.h"
+#include "autograd/engine.h"
+#include "autograd/nn_functions.h"
+#include "core/generator.h"
+#include "core/tensor.h"
+#include "nn/models.h"
+#include "nn/trainer.h"
+#include "ops/factory.h"
+#include "ops/threads.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kUsageError = 2;
+constexpr std::int64_t kClasses = 10;
+
+struct Options {
+  std::string model = "mlp";
+  std::int64_t batch = 256;
+  int threads = 1;
+  std::int64_t warmup = 5;
+  std::int64_t steps = 30;
+  std::uint64_t seed = 0;
+  bool breakdown = false;
+};
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::fprintf(stderr, "tally_train_step_bench: %s\n", message.c_str());
+  std::exit(kUsageError);
+}
+
+// Whole-string parse: "12x" or "" is an error rather than 12 or 0.
+std::int64_t parse_int(std::string_view flag, const std::string& text, std::int64_t min) {
+  std::size_t used = 0;
+  std::int64_t value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size()) {
+    usage_error(std::string(flag) + " expects an integer, got '" + text + "'");
+  }
+  if (value < min) {
+    usage_error(std::string(flag) + " must be at least " + std::to_string(min) + ", got " + text);
+  }
+  return value;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::printf(
+          "usage: tally_train_step_bench [--model mlp|cnn] [--batch B] [--threads T]\n"
+          "                              [--warmup W] [--steps N] [--seed S] [--breakdown]\n"
+          "Times W warm-up and N measured nn::train_step calls on the CPU (SGD, lr 0.01, fixed\n"
+          "random inputs [B,1,28,28] and labels) and prints median_ms, p10_ms, p90_ms, min_ms.\n");
+      std::exit(0);
+    }
+    if (flag == "--breakdown") {
+      o.breakdown = true;
+      continue;
+    }
+    if (i + 1 >= argc) usage_error(std::string(flag) + " needs a value (see --help)");
+    const std::string value = argv[++i];
+    if (flag == "--model") {
+      o.model = value;
+    } else if (flag == "--batch") {
+      o.batch = parse_int(flag, value, 1);
+    } else if (flag == "--threads") {
+      o.threads = static_cast<int>(parse_int(flag, value, 1));
+    } else if (flag == "--warmup") {
+      o.warmup = parse_int(flag, value, 0);
+    } else if (flag == "--steps") {
+      o.steps = parse_int(flag, value, 1);
+    } else if (flag == "--seed") {
+      o.seed = static_cast<std::uint64_t>(parse_int(flag, value, 0));
+    } else {
+      usage_error("unknown flag '" + std::string(flag) + "' (see --help)");
+    }
+  }
+  const std::vector<std::string> names = tally::nn::model_names();
+  if (std::find(names.begin(), names.end(), o.model) == names.end()) {
+    usage_error("unknown model '" + o.model + "' (expected mlp or cnn)");
+  }
+  return o;
+}
+
+// Nearest-rank percentile of an already sorted, non-empty sample.
+double percentile(const std::vector<double>& sorted, double p) {
+  const double rank = p / 100.0 * static_cast<double>(sorted.size() - 1);
+  return sorted[static_cast<std::size_t>(std::lround(rank))];
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return percentile(v, 50.0);
+}
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// The body of nn::train_step with a clock read between its phases. Kept in step with
+// nn/trainer.cpp by hand; the headline figure always comes from nn::train_step itself.
+void timed_phases(tally::nn::Module& model, tally::nn::Optimizer& optimizer,
+                  const tally::Tensor& images, const tally::Tensor& labels, double* forward_ms,
+                  double* backward_ms, double* optimizer_ms) {
+  auto start = Clock::now();
+  optimizer.zero_grad();
+  tally::Tensor loss;
+  {
+    tally::PhaseGuard phase(tally::Phase::forward);
+    const tally::Tensor logits = model.call(images, "");
+    tally::MemoryScope scope("loss");
+    loss = tally::cross_entropy(logits, labels);
+  }
+  *forward_ms = ms_since(start);
+  start = Clock::now();
+  {
+    tally::PhaseGuard phase(tally::Phase::backward);
+    tally::backward(loss);
+  }
+  *backward_ms = ms_since(start);
+  start = Clock::now();
+  {
+    tally::PhaseGuard phase(tally::Phase::optimizer);
+    optimizer.step();
+  }
+  static_cast<void>(loss.item());
+  *optimizer_ms = ms_since(start);
+}
+
+int run(const Options& o) {
+  tally::ops::set_num_threads(o.threads);
+  tally::manual_seed(o.seed);
+  const std::shared_ptr<tally::nn::Module> model = tally::nn::make_model(o.model);
+  tally::nn::TrainOptions train;
+  train.model = o.model;
+  train.optimizer = "sgd";
+  train.lr = 0.01f;
+  train.batch = o.batch;
+  const std::unique_ptr<tally::nn::Optimizer> optimizer = tally::nn::make_optimizer(train, *model);
+
+  // Fixed inputs reused every step: data loading is not part of the step being compared.
+  const tally::Tensor images = tally::ops::randn({o.batch, 1, 28, 28});
+  std::mt19937_64 rng(o.seed);
+  std::uniform_int_distribution<int> label(0, kClasses - 1);
+  std::vector<float> label_values(static_cast<std::size_t>(o.batch));
+  for (float& v : label_values) v = static_cast<float>(label(rng));
+  const tally::Tensor labels =
+      tally::Tensor::from_values(label_values, {o.batch}, tally::DType::i64);
+
+  for (std::int64_t i = 0; i < o.warmup; ++i) {
+    tally::nn::train_step(*model, *optimizer, images, labels);
+  }
+  std::vector<double> times;
+  times.reserve(static_cast<std::size_t>(o.steps));
+  float loss = 0.0f;
+  for (std::int64_t i = 0; i < o.steps; ++i) {
+    const auto start = Clock::now();
+    loss = tally::nn::train_step(*model, *optimizer, images, labels);
+    times.push_back(ms_since(start));
+  }
+  // A non-finite loss would mean the step measured was not a real one.
+  if (!std::isfinite(loss)) {
+    std::fprintf(stderr, "tally_train_step_bench: loss is not finite (%g)\n", loss);
+    return 1;
+  }
+  std::sort(times.begin(), times.end());
+  std::printf("model=%s batch=%lld threads=%d steps=%lld median_ms=%.4f p10_ms=%.4f p90_ms=%.4f "
+              "min_ms=%.4f loss=%.5f\n",
+              o.model.c_str(), static_cast<long long>(o.batch), o.threads,
+              static_cast<long long>(o.steps), percentile(times, 50.0), percentile(times, 10.0),
+              percentile(times, 90.0), times.front(), loss);
+
+  if (o.breakdown) {
+    std::vector<double> forward, backward, step;
+    for (std::int64_t i = 0; i < o.steps; ++i) {
+      double f = 0.0, b = 0.0, s = 0.0;
+      timed_phases(*model, *optimizer, images, labels, &f, &b, &s);
+      forward.push_back(f);
+      backward.push_back(b);
+      step.push_back(s);
+    }
+    std::printf("forward_ms=%.4f backward_ms=%.4f optimizer_ms=%.4f\n", median(forward),
+                median(backward), median(step));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parse(argc, argv);
+  try {
+    return run(options);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "tally_train_step_bench: %s\n", error.what());
+    return 1;
+  }
+}
