@@ -13,7 +13,6 @@ struct Command {
 };
 
 Command add_info_command(CLI::App& app);
-Command add_demo_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
 
 }  // namespace tally::cli

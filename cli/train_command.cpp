@@ -76,8 +76,15 @@ int run_train(TrainArgs args) {
               << ops::num_threads() << " BLAS thread(s), seed " << o.seed << std::endl;
   }
   ProgressPrinter progress;
-  const nn::TrainSummary summary = nn::train(o, train_set, test_set, std::ref(progress));
-
+  nn::TrainSummary summary;
+  try {
+    summary = nn::train(o, train_set, test_set, std::ref(progress));
+  } catch (const OutOfMemoryError&) {
+    // The trace up to the failure is what explains it.
+    if (!args.trace.empty()) write_trace_csv(allocator->trace(), args.trace);
+    throw;
+  }
+  allocator->empty_cache();  // so that the trace ends with every segment returned
   const Trace trace = allocator->trace();
   const PeakSnapshot peak = find_peak(trace);
   const AllocatorStats stats = allocator->stats();

@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 
 packages=(
   cmake ninja-build g++ pkg-config python3
-  libgtest-dev libbenchmark-dev libcli11-dev
+  libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
+  libopenblas-dev zlib1g-dev dataset-fashion-mnist
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The tally command's contract: help and info work, usage errors are one line with exit 2,
-# and the demo writes a trace that reads back.
+# and training writes a report, a JSON summary and a trace that reads back.
 #   cli_test.sh TALLY_BINARY
 set -uo pipefail
 tally="$1"
@@ -34,39 +34,49 @@ expect_one_line_error() {  # usage errors: exit 2 and exactly one line on stderr
 }
 
 expect 0 "Subcommands:" -- --help
-expect 0 "Run a synthetic" -- demo --help
+expect 0 "Train a model" -- train --help
 expect 0 "^tally [0-9]+\.[0-9]+\.[0-9]+" -- info
 expect 0 "cuda: (none \(.+\)|cuda:0: )" -- info
 expect 0 "strategies: caching, direct" -- info
 expect_one_line_error
 expect_one_line_error frobnicate
 expect_one_line_error --frobnicate
-expect_one_line_error demo --frobnicate
-expect_one_line_error demo --steps 0
-expect_one_line_error demo --device tpu
-expect_one_line_error demo --alloc-conf colour:red
-expect_one_line_error demo --alloc-conf limit:lots
-expect 1 "out of memory on sim: asked" -- demo --device sim --capacity 8MiB --trace ""
+expect_one_line_error train --frobnicate
+expect_one_line_error train --steps 0
+expect_one_line_error train --model resnet
+expect_one_line_error train --device tpu
+expect_one_line_error train --optimizer lion
+expect_one_line_error train --steps 2 --epochs 1
+expect_one_line_error train --alloc-conf colour:red
+expect_one_line_error train --alloc-conf limit:lots
+expect_one_line_error train --steps 1 --data-dir "$work/no-such-dir"
 
-expect 0 "peak allocated" -- demo --device sim --steps 2 --trace "$work/trace.csv"
+expect 0 "by tag at peak" -- train --steps 3 --batch 32 --trace "$work/trace.csv"
 if ! head -1 "$work/trace.csv" | grep -q "^# tally trace v1$"; then
-  echo "FAIL: the demo trace does not start with the version line"
+  echo "FAIL: the train trace does not start with the version line"
   failures=$((failures + 1))
 fi
 if [ "$(grep -c ",alloc," "$work/trace.csv")" -ne "$(grep -c ",free," "$work/trace.csv")" ]; then
-  echo "FAIL: the demo trace does not free every block it allocates"
+  echo "FAIL: the train trace does not free every block it allocates"
   failures=$((failures + 1))
 fi
 if [ "$(grep -c ",segment_alloc," "$work/trace.csv")" -ne "$(grep -c ",segment_free," "$work/trace.csv")" ]; then
-  echo "FAIL: the demo trace does not return every segment it takes"
+  echo "FAIL: the train trace does not return every segment it takes"
   failures=$((failures + 1))
 fi
-expect 1 "out of memory" -- demo --device sim --capacity 30MiB --trace "$work/oom.csv"
+json="$("$tally" train --steps 2 --batch 16 --json 2>/dev/null)"
+for key in test_accuracy peak_allocated_bytes peak_reserved_bytes peak_requested_bytes by_tag_at_peak steps samples_per_s; do
+  if ! /usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert '$key' in d" "$json" 2>/dev/null; then
+    echo "FAIL: train --json lacks $key or is not one JSON object: $json"
+    failures=$((failures + 1))
+  fi
+done
+expect 1 "out of memory on cpu: asked" -- train --steps 2 --alloc-conf limit:4MiB --trace "$work/oom.csv"
 if ! grep -q ",oom," "$work/oom.csv"; then
-  echo "FAIL: a demo that runs out of memory does not write its trace up to the oom event"
+  echo "FAIL: a run that runs out of memory does not write its trace up to the oom event"
   failures=$((failures + 1))
 fi
-TALLY_ALLOC_CONF=strategy:direct expect 0 "with the direct strategy" -- demo --device sim --trace ""
+TALLY_ALLOC_CONF=strategy:direct expect 0 "direct allocator" -- train --steps 2 --batch 8
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures cli checks failed"
