@@ -105,30 +105,20 @@ Tensor dropout(const Tensor& x, float p, bool training) {
 
 Tensor concat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   Tensor y = ops::concat(tensors, dim);
+  std::vector<const Tensor*> inputs;
   bool any = false;
-  for (const Tensor& t : tensors) any = any || needs_grad({&t});
+  for (const Tensor& t : tensors) {
+    inputs.push_back(&t);
+    any = any || needs_grad({&t});
+  }
   if (!any) return y;
   dim = y.wrap_dim(dim, "concat");
-  if (tensors.size() == 1) {
-    record("concat", y, {&tensors[0]}, [](const Tensor& g) { return Grads{g}; });
-    return y;
-  }
-  // record() takes a fixed list of inputs, so n tensors are recorded as a chain of n - 1
-  // two-input nodes: each passes its first input that input's slice of the gradient and the next
-  // link (an alias of y, no memory of its own) the slice covering every later input. The last
-  // link recorded, the head of the chain, is the output.
-  Tensor rest = tensors.back();
-  std::int64_t rest_size = rest.shape()[dim];
-  for (std::size_t i = tensors.size() - 1; i-- > 0;) {
-    Tensor link = y.detach();
-    const std::int64_t head = tensors[i].shape()[dim];
-    record("concat", link, {&tensors[i], &rest}, [head, rest_size, dim](const Tensor& g) {
-      return ops::concat_backward(g, {head, rest_size}, dim);
-    });
-    rest = link;
-    rest_size += head;
-  }
-  return rest;
+  std::vector<std::int64_t> sizes;
+  for (const Tensor& t : tensors) sizes.push_back(t.shape()[dim]);
+  record("concat", y, inputs, [sizes, dim](const Tensor& g) {
+    return ops::concat_backward(g, sizes, dim);
+  });
+  return y;
 }
 
 }  // namespace tally

@@ -97,7 +97,7 @@ Tensor save(const Tensor& t) {
   return t.detach();
 }
 
-void record(std::string_view name, Tensor& output, std::initializer_list<const Tensor*> inputs,
+void record(std::string_view name, Tensor& output, std::span<const Tensor* const> inputs,
             BackwardFn backward) {
   auto node = std::make_shared<Node>();
   node->name = name;

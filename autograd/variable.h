@@ -2,6 +2,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <span>
 #include <string_view>
 
 #include "autograd/grad_mode.h"
@@ -25,7 +26,12 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs);
 Tensor save(const Tensor& t);
 
 // Records `output` as produced by `inputs` through `backward`. Call only when needs_grad().
-void record(std::string_view name, Tensor& output, std::initializer_list<const Tensor*> inputs,
+void record(std::string_view name, Tensor& output, std::span<const Tensor* const> inputs,
             BackwardFn backward);
+inline void record(std::string_view name, Tensor& output,
+                   std::initializer_list<const Tensor*> inputs, BackwardFn backward) {
+  record(name, output, std::span<const Tensor* const>(inputs.begin(), inputs.size()),
+         std::move(backward));
+}
 
 }  // namespace tally

@@ -1,4 +1,4 @@
-// Bad arguments to the nn ops throw tally::Error whose message names the op and what was wrong
+// Bad arguments to ops throw tally::Error whose message names the op and what was wrong
 // with which shapes.
 #include <gtest/gtest.h>
 
@@ -7,6 +7,7 @@
 #include <string>
 
 #include "allocator/error.h"
+#include "autograd/functions.h"
 #include "autograd/nn_functions.h"
 #include "ops/factory.h"
 
@@ -29,6 +30,26 @@ void expect_error(const std::function<void()>& f, std::initializer_list<std::str
 Tensor labels(std::vector<float> values) {
   const auto n = static_cast<std::int64_t>(values.size());
   return Tensor::from_values(values, {n}, DType::i64);
+}
+
+TEST(OpErrors, MatmulAndAddNameTheShapesThatDoNotFit) {
+  expect_error([] { matmul(ops::randn({2, 3}), ops::randn({4, 5})); },
+               {"matmul", "f32[2, 3]", "f32[4, 5]", "do not multiply"});
+  expect_error([] { matmul(ops::randn({2, 3, 4}), ops::randn({3, 4, 5})); },
+               {"matmul", "f32[2, 3, 4]", "f32[3, 4, 5]"});
+  expect_error([] { add(ops::randn({2, 3}), ops::randn({4})); },
+               {"add", "[2, 3]", "[4]", "do not broadcast"});
+  expect_error([] { linear(ops::randn({2, 3}), ops::randn({5, 4})); }, {"matmul", "f32[2, 3]"});
+}
+
+TEST(OpErrors, MixedDtypesAndDevicesAreRefused) {
+  expect_error([] { add(ops::randn({2}), ops::zeros({2}, DType::f16)); },
+               {"add", "dtype mismatch", "f32[2]", "f16[2]"});
+  expect_error([] { matmul(ops::zeros({2, 2}, DType::i32), ops::zeros({2, 2}, DType::i32)); },
+               {"matmul", "floating", "i32[2, 2]"});
+  const Tensor on_sim = Tensor::empty({2}, DType::f32, Device::parse("sim"));
+  expect_error([&] { mul(ops::randn({2}), on_sim); },
+               {"mul", "different devices", "on cpu", "on sim"});
 }
 
 TEST(OpErrors, CrossEntropyNamesAnOutOfRangeLabelAndItsPosition) {
