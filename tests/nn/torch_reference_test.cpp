@@ -17,10 +17,11 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -47,8 +48,8 @@ constexpr std::string_view kMagic = "tally-torch-reference 1";
 // rounding (in PyTorch's reference as much as in tally) leaves an error of a few ulps of those
 // terms, not of the entry: against a float64 rerun of the same models, PyTorch's own float32
 // gradients are off by up to 3e-7 of the tensor's maximum, with relative errors up to 8e-3 on
-// near-zero entries. The resulting absolute allowance, 1e-6 of the maximum, is still five orders
-// of magnitude below what a transposed gradient or a wrong bias gradient produces.
+// near-zero entries. The resulting absolute allowance, 1e-6 of the maximum, is still far below
+// the errors of order 1 that a transposed gradient or a wrong bias gradient produces.
 constexpr double kRelTol = 1e-5;
 constexpr double kFloorFraction = 0.1;
 
@@ -138,24 +139,30 @@ fs::path reference_path(const std::string& model) {
   const std::vector<float> values = actual.to_floats();
   double largest = 0;
   for (float e : expected.floats) largest = std::max(largest, std::abs(static_cast<double>(e)));
-  const double floor = kFloorFraction * largest;
+  // 1e-30 keeps an all-zero reference from dividing zero by zero.
+  const double floor = std::max(kFloorFraction * largest, 1e-30);
   double worst = 0;
   std::size_t worst_index = 0;
   for (std::size_t i = 0; i < values.size(); ++i) {
     const double e = expected.floats[i];
-    const double rel = std::abs(values[i] - e) / std::max({std::abs(e), floor, 1e-30});
-    if (rel > worst) {
-      worst = rel;
+    const double rel = std::abs(values[i] - e) / std::max(std::abs(e), floor);
+    // Written so that a NaN from tally counts as the worst error instead of comparing false.
+    if (!(rel <= worst)) {
+      worst = std::isnan(rel) ? std::numeric_limits<double>::infinity() : rel;
       worst_index = i;
     }
   }
-  std::cout << "  " << name << " " << shape_str(expected.shape) << ": max relative error " << worst
-            << "\n";
+  std::ostringstream line;
+  line << "  " << name << " " << shape_str(expected.shape) << ": max relative error "
+       << std::setprecision(3) << worst << "\n";
+  std::cout << line.str();
   if (worst <= kRelTol) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << name << ": relative error " << worst << " exceeds " << kRelTol << " at flat index "
-         << worst_index << " (tally " << values[worst_index] << ", PyTorch "
-         << expected.floats[worst_index] << ", tensor max |PyTorch| " << largest << ")";
+  std::ostringstream message;
+  message << std::setprecision(3) << name << ": relative error " << worst << " exceeds " << kRelTol
+          << " at flat index " << worst_index << std::setprecision(9) << " (tally "
+          << values[worst_index] << ", PyTorch " << expected.floats[worst_index]
+          << ", largest |PyTorch| in the tensor " << largest << ")";
+  return ::testing::AssertionFailure() << message.str();
 }
 
 Tensor to_tensor(const Record& record) {
