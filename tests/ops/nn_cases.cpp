@@ -121,6 +121,7 @@ RefTensor embedding_ref(const RefTensor& indices, const RefTensor& weight) {
 
 RefTensor concat_ref(const Refs& parts, std::int64_t dim) {
   Shape shape = parts[0].shape;
+  if (dim < 0) dim += static_cast<std::int64_t>(shape.size());
   shape[dim] = 0;
   for (const RefTensor& p : parts) shape[dim] += p.shape[dim];
   const Lines out_lines(shape, dim);
