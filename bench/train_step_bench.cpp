@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <random>
@@ -116,7 +117,7 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// Nearest-rank percentile of an already sorted, non-empty sample.
+// The sample at rank p% (rounded) of an already sorted, non-empty sample.
 double percentile(const std::vector<double>& sorted, double p) {
   const double rank = p / 100.0 * static_cast<double>(sorted.size() - 1);
   return sorted[static_cast<std::size_t>(std::lround(rank))];
@@ -198,11 +199,12 @@ int run(const Options& o) {
     return 1;
   }
   std::sort(times.begin(), times.end());
-  std::printf("model=%s batch=%lld threads=%d steps=%lld median_ms=%.4f p10_ms=%.4f p90_ms=%.4f "
-              "min_ms=%.4f loss=%.5f\n",
-              o.model.c_str(), static_cast<long long>(o.batch), o.threads,
-              static_cast<long long>(o.steps), percentile(times, 50.0), percentile(times, 10.0),
-              percentile(times, 90.0), times.front(), loss);
+  std::printf(
+      "model=%s batch=%lld threads=%d steps=%lld median_ms=%.4f p10_ms=%.4f p90_ms=%.4f "
+      "min_ms=%.4f loss=%.5f\n",
+      o.model.c_str(), static_cast<long long>(o.batch), o.threads, static_cast<long long>(o.steps),
+      percentile(times, 50.0), percentile(times, 10.0), percentile(times, 90.0), times.front(),
+      loss);
 
   if (o.breakdown) {
     std::vector<double> forward, backward, step;
