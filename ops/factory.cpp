@@ -55,6 +55,18 @@ Tensor arange(std::int64_t n, DType dtype, Device device) {
   return out;
 }
 
+Tensor causal_mask(std::int64_t n, Device device) {
+  if (n < 0) fail("causal_mask", "negative size " + std::to_string(n));
+  Tensor out = Tensor::empty({n, n}, DType::u8, device);
+  run_kernel("causal_mask", device, [&] {
+    std::uint8_t* o = out.data<std::uint8_t>();
+    for (std::int64_t i = 0; i < n; ++i) {
+      for (std::int64_t j = 0; j < n; ++j) o[i * n + j] = j > i ? 1 : 0;
+    }
+  });
+  return out;
+}
+
 // The generator advances only once the output exists, so a failed allocation draws nothing.
 Tensor randn(Shape shape, Device device, Tag tag) {
   Tensor out = Tensor::empty(std::move(shape), DType::f32, device, tag);

@@ -12,6 +12,7 @@
 #include "core/device_registry.h"
 #include "core/generator.h"
 #include "core/philox.h"
+#include "ops/elementwise.h"
 #include "ops/factory.h"
 
 namespace tally {
@@ -118,6 +119,16 @@ TEST(Dropout, RejectsProbabilitiesOutsideZeroToOne) {
       EXPECT_NE(std::string(e.what()).find("dropout"), std::string::npos) << e.what();
     }
   }
+}
+
+TEST(CausalMask, HidesEveryLaterPositionAndMaskedFillUsesIt) {
+  const Tensor mask = ops::causal_mask(3);
+  EXPECT_EQ(mask.dtype(), DType::u8);
+  EXPECT_EQ(mask.to_floats(), (std::vector<float>{0, 1, 1, 0, 0, 1, 0, 0, 0}));
+  const Tensor scores = Tensor::from_values(std::vector<float>(9, 2.0f), {3, 3});
+  EXPECT_EQ(ops::masked_fill(scores, mask, -5.0f).to_floats(),
+            (std::vector<float>{2, -5, -5, 2, 2, -5, 2, 2, 2}));
+  EXPECT_THROW(ops::causal_mask(-1), Error);
 }
 
 TEST(Randn, IsReproducibleAndIsThePhiloxNormalStream) {
