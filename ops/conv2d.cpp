@@ -71,8 +71,14 @@ std::pair<std::int64_t, std::int64_t> inside(std::int64_t in, std::int64_t out, 
 template <typename T>
 void im2col(const Tensor& x, std::int64_t n, const ConvGeometry& g, float* col) {
   const Shape& s = x.strides();
+  // In locals: read through `s` they are reloaded for every output row.
+  const std::int64_t channel_stride = s[1], row_stride = s[2], col_stride = s[3];
   const T* image = static_cast<const T*>(x.raw_data()) + n * s[0];
+  // Stride 1 over unit-stride rows: each row's taps are one run of the input row, copied whole
+  // rather than gathered element by element.
+  const bool contiguous_taps = g.stride == 1 && col_stride == 1;
   for (std::int64_t c = 0; c < g.c; ++c) {
+    const T* plane = image + c * channel_stride;
     for (std::int64_t kh = 0; kh < g.kh; ++kh) {
       for (std::int64_t kw = 0; kw < g.kw; ++kw) {
         float* row = col + ((c * g.kh + kh) * g.kw + kw) * g.cols();
@@ -84,10 +90,15 @@ void im2col(const Tensor& x, std::int64_t n, const ConvGeometry& g, float* col) 
             std::fill(dst, dst + g.ow, 0.0f);
             continue;
           }
-          const T* src = image + c * s[1] + ih * s[2];
+          const T* src = plane + ih * row_stride;
           std::fill(dst, dst + lo, 0.0f);
-          for (std::int64_t ow = lo; ow < hi; ++ow) {
-            dst[ow] = to_float(src[(ow * g.stride - g.padding + kw) * s[3]]);
+          if (contiguous_taps) {
+            const T* first = src + (lo - g.padding + kw);
+            std::transform(first, first + (hi - lo), dst + lo, [](T v) { return to_float(v); });
+          } else {
+            for (std::int64_t ow = lo; ow < hi; ++ow) {
+              dst[ow] = to_float(src[(ow * g.stride - g.padding + kw) * col_stride]);
+            }
           }
           std::fill(dst + hi, dst + g.ow, 0.0f);
         }
@@ -110,7 +121,15 @@ void col2im(const float* col, const ConvGeometry& g, float* image) {
           if (ih < 0 || ih >= g.h) continue;
           float* dst = image + (c * g.h + ih) * g.w;
           const float* src = row + oh * g.ow;
-          for (std::int64_t ow = lo; ow < hi; ++ow) dst[ow * g.stride - g.padding + kw] += src[ow];
+          if (g.stride == 1) {
+            // As in im2col, stride 1 makes the targets one run, which the compiler vectorizes.
+            float* first = dst + (lo - g.padding + kw);
+            for (std::int64_t i = 0; i < hi - lo; ++i) first[i] += src[lo + i];
+          } else {
+            for (std::int64_t ow = lo; ow < hi; ++ow) {
+              dst[ow * g.stride - g.padding + kw] += src[ow];
+            }
+          }
         }
       }
     }
@@ -226,12 +245,21 @@ Conv2dGrads conv2d_backward(const Tensor& grad, const Tensor& x, const Tensor& w
         const std::int64_t plane = grad.shape()[2] * grad.shape()[3];
         T* db = r.bias.data<T>();
         for (std::int64_t o = 0; o < outs; ++o) {
-          float acc = 0.0f;
+          // Independent partial sums: with one accumulator every add waits on the previous one,
+          // and the compiler may not reassociate float adds to split it.
+          constexpr std::int64_t kLanes = 8;
+          float acc[kLanes] = {};
           for (std::int64_t n = 0; n < batch; ++n) {
             const float* p = pg + (n * outs + o) * plane;
-            for (std::int64_t i = 0; i < plane; ++i) acc += p[i];
+            std::int64_t i = 0;
+            for (; i + kLanes <= plane; i += kLanes) {
+              for (std::int64_t l = 0; l < kLanes; ++l) acc[l] += p[i + l];
+            }
+            for (; i < plane; ++i) acc[i % kLanes] += p[i];
           }
-          db[o] = from_float<T>(acc);
+          float sum = 0.0f;
+          for (float a : acc) sum += a;
+          db[o] = from_float<T>(sum);
         }
       }
       if (!unfold) return;

@@ -87,6 +87,62 @@ void for_each_plane(const Tensor& out, F&& f) {
   }
 }
 
+// Output row oh of one plane of max_pool2d, for any geometry and strides.
+template <typename T>
+void max_pool_row(const Plane<T>& in, const PoolGeometry& g, std::int64_t oh, T* dst,
+                  std::int64_t* at) {
+  const auto [h0, h1] = window(oh, g.h, g);
+  for (std::int64_t ow = 0; ow < g.ow; ++ow) {
+    const auto [w0, w1] = window(ow, g.w, g);
+    float best = -std::numeric_limits<float>::infinity();
+    std::int64_t best_at = h0 * g.w + w0;
+    for (std::int64_t h = h0; h < h1; ++h) {
+      for (std::int64_t w = w0; w < w1; ++w) {
+        const float v = to_float(in(h, w));
+        if (v > best || std::isnan(v)) {
+          best = v;
+          best_at = h * g.w + w;
+        }
+      }
+    }
+    dst[ow] = from_float<T>(best);
+    if (at) at[ow] = best_at;
+  }
+}
+
+// max_pool_row for kernel 2, stride 2, no padding and unit-stride rows: the usual pooling layer.
+// The generic loop's data-dependent branch mispredicts on post-ReLU inputs, full of ties at 0;
+// here the first maximum's position comes from comparisons turned into integers instead, in
+// loops free of branches that the compiler vectorizes. NaN breaks the comparisons, so a row
+// holding one returns false, for max_pool_row to redo.
+template <typename T>
+bool max_pool_row_2x2(const Plane<T>& in, const PoolGeometry& g, std::int64_t oh, T* dst,
+                      std::int64_t* at) {
+  const T* top = in.base + 2 * oh * in.row;
+  const T* bottom = top + in.row;
+  const std::int64_t outs = g.ow;
+  int unordered = 0;
+  for (std::int64_t ow = 0; ow < outs; ++ow) {
+    const float a = to_float(top[2 * ow]), b = to_float(top[2 * ow + 1]);
+    const float c = to_float(bottom[2 * ow]), d = to_float(bottom[2 * ow + 1]);
+    unordered |= std::isunordered(a, b) | std::isunordered(c, d);
+    dst[ow] = from_float<T>(std::max(std::max(a, b), std::max(c, d)));
+  }
+  if (unordered) return false;
+  if (!at) return true;
+  // In locals: the compiler must assume stores through `at` may change g's fields.
+  const std::int64_t width = g.w, first = 2 * oh * g.w;
+  for (std::int64_t ow = 0; ow < outs; ++ow) {
+    const float a = to_float(top[2 * ow]), b = to_float(top[2 * ow + 1]);
+    const float c = to_float(bottom[2 * ow]), d = to_float(bottom[2 * ow + 1]);
+    // Ties go to the top row, then to the left column, as in window order.
+    const int down = std::max(a, b) < std::max(c, d);
+    const int right = (down & (c < d)) | (!down & (a < b));
+    at[ow] = first + down * width + 2 * ow + right;
+  }
+  return true;
+}
+
 }  // namespace
 
 MaxPoolResult max_pool2d(const Tensor& x, std::int64_t kernel, std::int64_t stride,
@@ -97,6 +153,7 @@ MaxPoolResult max_pool2d(const Tensor& x, std::int64_t kernel, std::int64_t stri
   MaxPoolResult r{
       Tensor::empty(g.output_shape(), x.dtype(), x.device()),
       with_indices ? Tensor::empty(g.output_shape(), DType::i64, x.device()) : Tensor()};
+  const bool pairs = g.kernel == 2 && g.stride == 2 && g.padding == 0 && x.strides()[3] == 1;
   run_kernel("max_pool2d", x.device(), [&] {
     dispatch_floating("max_pool2d", x.dtype(), [&](auto zero) {
       using T = decltype(zero);
@@ -106,22 +163,10 @@ MaxPoolResult max_pool2d(const Tensor& x, std::int64_t kernel, std::int64_t stri
         const Plane<T> in = plane<T>(x, n, c);
         std::int64_t* at = indices ? indices + (n * g.c + c) * area : nullptr;
         for (std::int64_t oh = 0; oh < g.oh; ++oh) {
-          const auto [h0, h1] = window(oh, g.h, g);
-          for (std::int64_t ow = 0; ow < g.ow; ++ow) {
-            const auto [w0, w1] = window(ow, g.w, g);
-            float best = -std::numeric_limits<float>::infinity();
-            std::int64_t best_at = h0 * g.w + w0;
-            for (std::int64_t h = h0; h < h1; ++h) {
-              for (std::int64_t w = w0; w < w1; ++w) {
-                const float v = to_float(in(h, w));
-                if (v > best || std::isnan(v)) {
-                  best = v;
-                  best_at = h * g.w + w;
-                }
-              }
-            }
-            dst[oh * g.ow + ow] = from_float<T>(best);
-            if (at) at[oh * g.ow + ow] = best_at;
+          T* row_dst = dst + oh * g.ow;
+          std::int64_t* row_at = at ? at + oh * g.ow : nullptr;
+          if (!pairs || !max_pool_row_2x2(in, g, oh, row_dst, row_at)) {
+            max_pool_row(in, g, oh, row_dst, row_at);
           }
         }
       });

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "allocator/error.h"
@@ -184,6 +186,92 @@ TEST(ConvPrecision, HalfAndBFloat16AgreeWithF32ForwardAndBackward) {
     expect_close(h.bias, r.bias, tol, name + " dbias");
     expect_close(ops::max_pool2d(narrow(x), 3, 2, 1).values, m.values, tol, name + " max_pool2d");
     expect_close(ops::avg_pool2d(narrow(x), 2), a, tol, name + " avg_pool2d");
+  }
+}
+
+// Kernel 2, stride 2 max pooling by PyTorch's rule, written naively over a contiguous [N, C, H, W]:
+// a NaN wins (the last in window order), otherwise the first maximum in window order.
+void naive_max_pool_2x2(const std::vector<float>& x, const Shape& shape, std::vector<float>& values,
+                        std::vector<std::int64_t>& indices) {
+  const std::int64_t planes = shape[0] * shape[1], h = shape[2], w = shape[3];
+  const std::int64_t oh = h / 2, ow = w / 2;
+  for (std::int64_t p = 0; p < planes; ++p) {
+    for (std::int64_t i = 0; i < oh; ++i) {
+      for (std::int64_t j = 0; j < ow; ++j) {
+        float best = -std::numeric_limits<float>::infinity();
+        std::int64_t best_at = 2 * i * w + 2 * j;
+        for (std::int64_t y = 2 * i; y < 2 * i + 2; ++y) {
+          for (std::int64_t z = 2 * j; z < 2 * j + 2; ++z) {
+            const float v = x[static_cast<std::size_t>((p * h + y) * w + z)];
+            if (v > best || std::isnan(v)) {
+              best = v;
+              best_at = y * w + z;
+            }
+          }
+        }
+        values.push_back(best);
+        indices.push_back(best_at);
+      }
+    }
+  }
+}
+
+// The 2x2, stride 2 fast path against the naive rule, through windows full of ties, NaNs (one,
+// two in a window, and one in the row and column an odd size leaves out), infinities, a row
+// stride wider than the row, f16, and without indices; and the generic path (a transposed input)
+// giving the same.
+TEST(MaxPool, TwoByTwoMatchesPyTorchsRuleOnTiesNaNAndInfinity) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const Shape full{2, 3, 7, 9};
+  std::vector<float> values(static_cast<std::size_t>(shape_numel(full)));
+  std::uint64_t seed = 24;
+  for (float& v : values) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    v = std::max(0.0f, static_cast<float>(seed >> 61) - 3.0f);  // 0 five times in eight
+  }
+  // Positions in the slice x below, which drops the first column of `full`.
+  const auto set = [&](std::int64_t plane, std::int64_t y, std::int64_t z, float v) {
+    values[static_cast<std::size_t>((plane * 7 + y) * 9 + z + 1)] = v;
+  };
+  set(0, 2, 3, nan);
+  set(4, 2, 2, nan);
+  set(4, 3, 3, nan);
+  set(1, 6, 0, nan);  // in the row H = 7 leaves out
+  set(2, 0, 6, nan);  // in the column W = 7 leaves out
+  set(3, 4, 4, inf);
+  for (std::int64_t y : {0, 1}) {
+    for (std::int64_t z : {4, 5}) set(5, y, z, -inf);
+  }
+  set(5, 0, 2, -inf);
+  set(5, 0, 3, -inf);
+  set(5, 1, 2, -1.0f);
+  set(5, 1, 3, -inf);
+  const Tensor padded = Tensor::from_values(values, full);
+  const Tensor x = padded.slice(3, 1, 8);  // rows of 7 a stride of 9 apart
+  std::vector<float> want_values;
+  std::vector<std::int64_t> want_indices;
+  naive_max_pool_2x2(x.contiguous().to_floats(), x.shape(), want_values, want_indices);
+  const Tensor transposed = x.transpose(2, 3).contiguous().transpose(2, 3);
+  const auto check = [&](const Tensor& values, const Tensor& indices, const std::string& what) {
+    ASSERT_EQ(values.shape(), (Shape{2, 3, 3, 3})) << what;
+    const std::vector<float> got = values.to_floats();
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_TRUE(got[i] == want_values[i] || (std::isnan(got[i]) && std::isnan(want_values[i])))
+          << what << " element " << i << ": " << got[i] << " vs " << want_values[i];
+      if (indices.defined()) {
+        EXPECT_EQ(indices.data<std::int64_t>()[i], want_indices[i]) << what << " element " << i;
+      }
+    }
+  };
+  for (const auto& [input, what] :
+       {std::pair{x, "strided rows"}, {x.contiguous(), "contiguous"}, {transposed, "transposed"}}) {
+    const ops::MaxPoolResult r = ops::max_pool2d(input, 2);
+    check(r.values, r.indices, what);
+    check(ops::max_pool2d(input, 2, 2, 0, false).values, Tensor(),
+          std::string(what) + " no indices");
+    const ops::MaxPoolResult h = ops::max_pool2d(ops::cast(input, DType::f16), 2);
+    check(h.values, h.indices, std::string(what) + " f16");
   }
 }
 
