@@ -5,8 +5,10 @@
 #   scripts/gpu_check.sh [BUILD_DIR]
 #
 # BUILD_DIR (default build-gpu) may hold binaries built elsewhere for the GPU's architecture
-# (e.g. -DCMAKE_CUDA_ARCHITECTURES=90 for H100/H200), with libcudart beside them in
-# BUILD_DIR/lib; the script then only runs them. Otherwise it configures and builds there.
+# (e.g. -DCMAKE_CUDA_ARCHITECTURES=90 for H100/H200) with the shared libraries a bare machine
+# lacks beside them in BUILD_DIR/lib (libcudart.so.13, libopenblas.so.0, libgfortran.so.5,
+# libquadmath.so.0); the script then only runs them. Otherwise it configures and builds there,
+# which needs the build dependencies of scripts/setup.sh.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build-gpu}"
