@@ -16,8 +16,9 @@ struct LiveBlock {
 
 // Replays events up to and including `stop` (or all), calling at_event after each.
 template <typename Visit>
-void replay(const Trace& trace, std::uint16_t device, std::unordered_map<std::uint64_t, LiveBlock>& live,
-            PeakSnapshot& totals, Visit&& at_event) {
+void replay(const Trace& trace, std::uint16_t device,
+            std::unordered_map<std::uint64_t, LiveBlock>& live, PeakSnapshot& totals,
+            Visit&& at_event) {
   for (const Event& e : trace.events) {
     if (e.device != device) continue;
     switch (e.action) {
@@ -54,9 +55,14 @@ void replay(const Trace& trace, std::uint16_t device, std::unordered_map<std::ui
         totals.by_tag[index_of(b.tag)].allocated += b.allocated;
         break;
       }
-      case Action::segment_alloc: totals.reserved += static_cast<std::int64_t>(e.allocated); break;
-      case Action::segment_free: totals.reserved -= static_cast<std::int64_t>(e.allocated); break;
-      case Action::oom: break;
+      case Action::segment_alloc:
+        totals.reserved += static_cast<std::int64_t>(e.allocated);
+        break;
+      case Action::segment_free:
+        totals.reserved -= static_cast<std::int64_t>(e.allocated);
+        break;
+      case Action::oom:
+        break;
     }
     if (!at_event(e)) return;
   }

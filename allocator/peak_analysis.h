@@ -19,11 +19,11 @@ struct TagBytes {
 };
 
 struct PeakSnapshot {
-  bool found = false;              // false for a trace with no allocations
-  std::uint64_t seq = 0;           // the alloc event that reached the peak
-  Phase phase = Phase::none;       // its phase and scope
+  bool found = false;         // false for a trace with no allocations
+  std::uint64_t seq = 0;      // the alloc event that reached the peak
+  Phase phase = Phase::none;  // its phase and scope
   std::string scope;
-  std::int64_t allocated = 0;      // totals at that moment
+  std::int64_t allocated = 0;  // totals at that moment
   std::int64_t requested = 0;
   std::int64_t reserved = 0;
   std::int64_t peak_reserved = 0;  // over the whole trace (may come at another moment)

@@ -86,9 +86,8 @@ Tensor add(const Tensor& a, float b) {
 Tensor mul(const Tensor& a, float b) {
   Tensor y = ops::binary_scalar(ops::BinaryOp::mul, a, b);
   if (needs_grad({&a})) {
-    record("mul_scalar", y, {&a}, [b](const Tensor& g) {
-      return Grads{ops::binary_scalar(ops::BinaryOp::mul, g, b)};
-    });
+    record("mul_scalar", y, {&a},
+           [b](const Tensor& g) { return Grads{ops::binary_scalar(ops::BinaryOp::mul, g, b)}; });
   }
   return y;
 }
@@ -207,9 +206,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 Tensor reshape(const Tensor& x, Shape shape) {
   Tensor y = x.reshape(std::move(shape));
   if (needs_grad({&x})) {
-    record("reshape", y, {&x}, [shape = x.shape()](const Tensor& g) {
-      return Grads{g.reshape(shape)};
-    });
+    record("reshape", y, {&x},
+           [shape = x.shape()](const Tensor& g) { return Grads{g.reshape(shape)}; });
   }
   return y;
 }
@@ -249,9 +247,8 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
 Tensor expand(const Tensor& x, Shape shape) {
   Tensor y = x.expand(std::move(shape));
   if (needs_grad({&x})) {
-    record("expand", y, {&x}, [shape = x.shape()](const Tensor& g) {
-      return Grads{ops::sum_to_shape(g, shape)};
-    });
+    record("expand", y, {&x},
+           [shape = x.shape()](const Tensor& g) { return Grads{ops::sum_to_shape(g, shape)}; });
   }
   return y;
 }
@@ -274,7 +271,8 @@ Tensor flatten(const Tensor& x, std::int64_t start_dim) {
 Tensor cast(const Tensor& x, DType dtype) {
   Tensor y = ops::cast(x, dtype);
   if (needs_grad({&x}) && y.storage() != x.storage()) {
-    record("cast", y, {&x}, [from = x.dtype()](const Tensor& g) { return Grads{ops::cast(g, from)}; });
+    record("cast", y, {&x},
+           [from = x.dtype()](const Tensor& g) { return Grads{ops::cast(g, from)}; });
   }
   return y;
 }
@@ -283,9 +281,8 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
   Tensor y = ops::masked_fill(x, mask, value);
   if (needs_grad({&x})) {
     const Tensor saved_mask = save(mask);
-    record("masked_fill", y, {&x}, [saved_mask](const Tensor& g) {
-      return Grads{ops::masked_fill(g, saved_mask, 0.0f)};
-    });
+    record("masked_fill", y, {&x},
+           [saved_mask](const Tensor& g) { return Grads{ops::masked_fill(g, saved_mask, 0.0f)}; });
   }
   return y;
 }

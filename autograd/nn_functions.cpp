@@ -115,9 +115,8 @@ Tensor concat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   dim = y.wrap_dim(dim, "concat");
   std::vector<std::int64_t> sizes;
   for (const Tensor& t : tensors) sizes.push_back(t.shape()[dim]);
-  record("concat", y, inputs, [sizes, dim](const Tensor& g) {
-    return ops::concat_backward(g, sizes, dim);
-  });
+  record("concat", y, inputs,
+         [sizes, dim](const Tensor& g) { return ops::concat_backward(g, sizes, dim); });
   return y;
 }
 

@@ -22,11 +22,11 @@ using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad)>;
 
 struct Node {
   std::string name;
-  std::uint64_t sequence = 0;                // creation order; later nodes run first
-  ScopeId scope = 0;                         // where the forward ran; backward runs there too
+  std::uint64_t sequence = 0;                 // creation order; later nodes run first
+  ScopeId scope = 0;                          // where the forward ran; backward runs there too
   std::vector<std::shared_ptr<Node>> inputs;  // per input: its node, or null if it needs no grad
-  BackwardFn backward;                       // empty once run (saved tensors released)
-  bool reusable = false;                     // a leaf's accumulator runs in every backward
+  BackwardFn backward;                        // empty once run (saved tensors released)
+  bool reusable = false;                      // a leaf's accumulator runs in every backward
 };
 
 struct AutogradMeta {

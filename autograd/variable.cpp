@@ -20,9 +20,9 @@ AutogradMeta& meta_of(Tensor& t) {
 
 // A gradient the leaf can own: dense, alone in its storage, tagged gradient.
 Tensor owned_gradient(const Tensor& g) {
-  const bool alone = g.storage().use_count() == 1 && g.offset() == 0 && g.is_contiguous() &&
-                     g.storage()->nbytes() == static_cast<std::size_t>(g.numel()) *
-                                                  dtype_size(g.dtype());
+  const bool alone =
+      g.storage().use_count() == 1 && g.offset() == 0 && g.is_contiguous() &&
+      g.storage()->nbytes() == static_cast<std::size_t>(g.numel()) * dtype_size(g.dtype());
   Tensor owned = g.detach();
   if (!alone) {
     owned = Tensor::empty(g.shape(), g.dtype(), g.device(), Tag::gradient);

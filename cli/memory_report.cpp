@@ -36,8 +36,8 @@ std::string format_memory_report(const AllocatorStats& stats, const PeakSnapshot
   if (!peak.found) return out.str();
   char ratio[32];
   std::snprintf(ratio, sizeof ratio, "%.2fx", fragmentation(peak));
-  out << "  peak reached during " << phase_name(peak.phase) << " in "
-      << scope_label(peak.scope) << " (trace event " << peak.seq << ")\n";
+  out << "  peak reached during " << phase_name(peak.phase) << " in " << scope_label(peak.scope)
+      << " (trace event " << peak.seq << ")\n";
   out << row("fragmentation at peak", ratio, "reserved/requested");
   out << "\n" << row("by tag at peak", "allocated", "requested");
   for (Tag tag : kAllTags) {
@@ -72,7 +72,8 @@ nlohmann::json memory_report_json(const AllocatorStats& stats, const PeakSnapsho
   j["by_tag_at_peak"] = by_tag;
   nlohmann::json modules = nlohmann::json::array();
   for (std::size_t i = 0; i < peak.by_scope.size() && i < top_modules; ++i) {
-    modules.push_back({{"scope", peak.by_scope[i].first}, {"allocated_bytes", peak.by_scope[i].second}});
+    modules.push_back(
+        {{"scope", peak.by_scope[i].first}, {"allocated_bytes", peak.by_scope[i].second}});
   }
   j["top_modules_at_peak"] = modules;
   return j;

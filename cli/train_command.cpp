@@ -57,16 +57,19 @@ int run_train(TrainArgs args) {
   nn::TrainOptions& o = args.train;
   o.device = Device::parse(args.device);
   if (args.dataset != "fashion-mnist") {
-    throw tally::Error("", "invalid_argument", "unknown dataset '" + args.dataset + "' (expected fashion-mnist)");
+    throw tally::Error("", "invalid_argument",
+                       "unknown dataset '" + args.dataset + "' (expected fashion-mnist)");
   }
   o.lr = args.lr > 0.0f ? args.lr : (o.optimizer == "adamw" ? 1e-3f : 0.1f);
-  o.weight_decay = args.weight_decay >= 0.0f ? args.weight_decay : (o.optimizer == "adamw" ? 1e-2f : 0.0f);
+  o.weight_decay =
+      args.weight_decay >= 0.0f ? args.weight_decay : (o.optimizer == "adamw" ? 1e-2f : 0.0f);
   if (args.threads > 0) ops::set_num_threads(args.threads);
   AllocatorConfig config = alloc_conf_from(args.alloc_conf);
   config.record = true;  // the report reconstructs the peak from the trace
   const auto allocator = configure_device(o.device, config);
 
-  const auto dir = args.data_dir.empty() ? data::fashion_mnist_dir() : std::filesystem::path(args.data_dir);
+  const auto dir =
+      args.data_dir.empty() ? data::fashion_mnist_dir() : std::filesystem::path(args.data_dir);
   const data::Dataset train_set = data::load_fashion_mnist(data::Split::train, dir);
   const data::Dataset test_set = data::load_fashion_mnist(data::Split::test, dir);
   if (!args.json) {
@@ -124,23 +127,41 @@ Command add_train_command(CLI::App& app) {
   sub->add_option("--model", o.model, "model from the zoo")
       ->check(CLI::IsMember(nn::model_names()))
       ->capture_default_str();
-  sub->add_option("--dataset", args->dataset, "dataset")->check(CLI::IsMember({"fashion-mnist"}))->capture_default_str();
-  sub->add_option("--data-dir", args->data_dir, "dataset directory (default: TALLY_DATA_DIR or the Debian package's)");
-  auto* epochs = sub->add_option("--epochs", o.epochs, "epochs to train")->check(CLI::Range(1, 1000))->capture_default_str();
+  sub->add_option("--dataset", args->dataset, "dataset")
+      ->check(CLI::IsMember({"fashion-mnist"}))
+      ->capture_default_str();
+  sub->add_option("--data-dir", args->data_dir,
+                  "dataset directory (default: TALLY_DATA_DIR or the Debian package's)");
+  auto* epochs = sub->add_option("--epochs", o.epochs, "epochs to train")
+                     ->check(CLI::Range(1, 1000))
+                     ->capture_default_str();
   sub->add_option("--steps", o.steps, "train this many steps instead of whole epochs")
       ->check(CLI::Range(1, 100000000))
       ->excludes(epochs);
-  sub->add_option("--batch", o.batch, "batch size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  sub->add_option("--optimizer", o.optimizer, "sgd or adamw")->check(CLI::IsMember({"sgd", "adamw"}))->capture_default_str();
-  sub->add_option("--lr", args->lr, "learning rate (default 0.1 for sgd, 0.001 for adamw)")->check(CLI::PositiveNumber);
-  sub->add_option("--momentum", o.momentum, "SGD momentum")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  sub->add_option("--weight-decay", args->weight_decay, "weight decay (default 0 for sgd, 0.01 for adamw)")->check(CLI::Range(0.0, 1.0));
-  sub->add_option("--device", args->device, "cpu (cuda and sim arrive with their backends)")->capture_default_str();
+  sub->add_option("--batch", o.batch, "batch size")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  sub->add_option("--optimizer", o.optimizer, "sgd or adamw")
+      ->check(CLI::IsMember({"sgd", "adamw"}))
+      ->capture_default_str();
+  sub->add_option("--lr", args->lr, "learning rate (default 0.1 for sgd, 0.001 for adamw)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--momentum", o.momentum, "SGD momentum")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  sub->add_option("--weight-decay", args->weight_decay,
+                  "weight decay (default 0 for sgd, 0.01 for adamw)")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--device", args->device, "cpu (cuda and sim arrive with their backends)")
+      ->capture_default_str();
   sub->add_option("--seed", o.seed, "seed for initialisation and shuffling")->capture_default_str();
-  sub->add_option("--threads", args->threads, "BLAS threads (default: OpenBLAS's choice)")->check(CLI::Range(1, 1024));
-  sub->add_option("--alloc-conf", args->alloc_conf, "allocator configuration, e.g. strategy:caching,max_split_size_mb:64");
+  sub->add_option("--threads", args->threads, "BLAS threads (default: OpenBLAS's choice)")
+      ->check(CLI::Range(1, 1024));
+  sub->add_option("--alloc-conf", args->alloc_conf,
+                  "allocator configuration, e.g. strategy:caching,max_split_size_mb:64");
   sub->add_option("--trace", args->trace, "write the allocator trace (CSV) to this file");
-  sub->add_flag("--json", args->json, "print one JSON summary object on stdout instead of the report");
+  sub->add_flag("--json", args->json,
+                "print one JSON summary object on stdout instead of the report");
   return {sub, [args] { return run_train(*args); }};
 }
 

@@ -24,9 +24,12 @@ Device Device::parse(std::string_view text) {
 
 std::string Device::str() const {
   switch (kind) {
-    case DeviceKind::cpu: return "cpu";
-    case DeviceKind::cuda: return "cuda:" + std::to_string(index);
-    case DeviceKind::sim: return "sim";
+    case DeviceKind::cpu:
+      return "cpu";
+    case DeviceKind::cuda:
+      return "cuda:" + std::to_string(index);
+    case DeviceKind::sim:
+      return "sim";
   }
   return "cpu";
 }

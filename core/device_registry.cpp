@@ -22,8 +22,10 @@ constexpr std::size_t kDefaultSimCapacity = 80 * GiB;
 
 std::unique_ptr<Backing> make_backing(Device device) {
   switch (device.kind) {
-    case DeviceKind::cpu: return std::make_unique<HostBacking>();
-    case DeviceKind::sim: return std::make_unique<VirtualBacking>(kDefaultSimCapacity);
+    case DeviceKind::cpu:
+      return std::make_unique<HostBacking>();
+    case DeviceKind::sim:
+      return std::make_unique<VirtualBacking>(kDefaultSimCapacity);
     case DeviceKind::cuda: {
       const CudaProbe probe = probe_cuda();
       if (static_cast<std::size_t>(device.index) >= probe.devices.size()) {

@@ -48,12 +48,24 @@ struct DTypeOf<std::uint8_t> {
 };
 
 // Widening to float and narrowing back, for every element type.
-TALLY_HD float to_float(float v) { return v; }
-TALLY_HD float to_float(Half v) { return half_to_float(v); }
-TALLY_HD float to_float(BFloat16 v) { return bf16_to_float(v); }
-TALLY_HD float to_float(std::int32_t v) { return static_cast<float>(v); }
-TALLY_HD float to_float(std::int64_t v) { return static_cast<float>(v); }
-TALLY_HD float to_float(std::uint8_t v) { return static_cast<float>(v); }
+TALLY_HD float to_float(float v) {
+  return v;
+}
+TALLY_HD float to_float(Half v) {
+  return half_to_float(v);
+}
+TALLY_HD float to_float(BFloat16 v) {
+  return bf16_to_float(v);
+}
+TALLY_HD float to_float(std::int32_t v) {
+  return static_cast<float>(v);
+}
+TALLY_HD float to_float(std::int64_t v) {
+  return static_cast<float>(v);
+}
+TALLY_HD float to_float(std::uint8_t v) {
+  return static_cast<float>(v);
+}
 
 template <typename T>
 TALLY_HD T from_float(float v) {
@@ -70,12 +82,18 @@ TALLY_HD T from_float(float v) {
 template <typename F>
 decltype(auto) dispatch_dtype(DType dtype, F&& f) {
   switch (dtype) {
-    case DType::f32: return f(float{});
-    case DType::f16: return f(Half{});
-    case DType::bf16: return f(BFloat16{});
-    case DType::i32: return f(std::int32_t{});
-    case DType::i64: return f(std::int64_t{});
-    case DType::u8: return f(std::uint8_t{});
+    case DType::f32:
+      return f(float{});
+    case DType::f16:
+      return f(Half{});
+    case DType::bf16:
+      return f(BFloat16{});
+    case DType::i32:
+      return f(std::int32_t{});
+    case DType::i64:
+      return f(std::int64_t{});
+    case DType::u8:
+      return f(std::uint8_t{});
   }
   return f(float{});
 }

@@ -61,7 +61,7 @@ TALLY_HD Half float_to_half(float value) {
   const std::uint32_t magnitude = bits & 0x7fffffffu;
   if (magnitude > 0x7f800000u) return {static_cast<std::uint16_t>(sign | 0x7e00u)};
   if (magnitude >= 0x477ff000u) return {static_cast<std::uint16_t>(sign | 0x7c00u)};  // overflow
-  if (magnitude >= 0x38800000u) {  // normal half
+  if (magnitude >= 0x38800000u) {                                                     // normal half
     const std::uint32_t rounding = 0xfffu + ((magnitude >> 13) & 1u);
     return {static_cast<std::uint16_t>(sign | ((magnitude - 0x38000000u + rounding) >> 13))};
   }

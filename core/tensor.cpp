@@ -283,8 +283,8 @@ void copy_into(const Tensor& dst, const Tensor& src) {
   }
   if (dst.device().kind == DeviceKind::sim && src.device().kind == DeviceKind::sim) return;
   if (dst.device().kind != DeviceKind::cpu || src.device().kind != DeviceKind::cpu) {
-    fail("copy", "copy between " + src.device().str() + " and " + dst.device().str() +
-                     " is not supported");
+    fail("copy",
+         "copy between " + src.device().str() + " and " + dst.device().str() + " is not supported");
   }
   const auto size = static_cast<std::int64_t>(dtype_size(dst.dtype()));
   auto* out = static_cast<char*>(dst.raw_data());

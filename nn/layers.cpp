@@ -37,7 +37,8 @@ Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t
                std::int64_t stride, std::int64_t padding, bool bias, Device device)
     : in_(in_channels), out_(out_channels), kernel_(kernel), stride_(stride), padding_(padding) {
   const std::int64_t fan_in = in_ * kernel_ * kernel_;
-  weight_ = &register_parameter("weight", fan_in_uniform({out_, in_, kernel_, kernel_}, fan_in, device));
+  weight_ =
+      &register_parameter("weight", fan_in_uniform({out_, in_, kernel_, kernel_}, fan_in, device));
   if (bias) bias_ = &register_parameter("bias", fan_in_uniform({out_}, fan_in, device));
 }
 

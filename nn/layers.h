@@ -35,7 +35,8 @@ class Conv2d : public Module {
 
 class MaxPool2d : public Module {
  public:
-  explicit MaxPool2d(std::int64_t kernel, std::int64_t stride = 0) : kernel_(kernel), stride_(stride) {}
+  explicit MaxPool2d(std::int64_t kernel, std::int64_t stride = 0)
+      : kernel_(kernel), stride_(stride) {}
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
 

@@ -22,7 +22,8 @@ void map_unary(const Tensor& out, const Tensor& x, F f) {
                     T* po = o + at[0];
                     const T* pi = in + at[1];
                     if (step[0] == 1 && step[1] == 1) {
-                      for (std::int64_t i = 0; i < n; ++i) po[i] = from_float<T>(f(to_float(pi[i])));
+                      for (std::int64_t i = 0; i < n; ++i)
+                        po[i] = from_float<T>(f(to_float(pi[i])));
                     } else {
                       for (std::int64_t i = 0; i < n; ++i) {
                         po[i * step[0]] = from_float<T>(f(to_float(pi[i * step[1]])));
@@ -50,11 +51,12 @@ void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
                       }
                     } else if (step[0] == 1 && step[1] == 1 && step[2] == 0) {
                       const float yv = to_float(*y);
-                      for (std::int64_t i = 0; i < n; ++i) po[i] = from_float<T>(f(to_float(x[i]), yv));
+                      for (std::int64_t i = 0; i < n; ++i)
+                        po[i] = from_float<T>(f(to_float(x[i]), yv));
                     } else {
                       for (std::int64_t i = 0; i < n; ++i) {
-                        po[i * step[0]] = from_float<T>(
-                            f(to_float(x[i * step[1]]), to_float(y[i * step[2]])));
+                        po[i * step[0]] =
+                            from_float<T>(f(to_float(x[i * step[1]]), to_float(y[i * step[2]])));
                       }
                     }
                   });
@@ -63,16 +65,16 @@ void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
 }  // namespace
 
 std::string_view unary_name(UnaryOp op) {
-  static constexpr std::string_view kNames[] = {"neg",     "exp",  "log",    "sqrt",
-                                                "tanh",    "sigmoid", "relu", "gelu",
+  static constexpr std::string_view kNames[] = {"neg",    "exp",        "log",  "sqrt",
+                                                "tanh",   "sigmoid",    "relu", "gelu",
                                                 "square", "reciprocal", "abs"};
   return kNames[static_cast<int>(op)];
 }
 
 std::string_view binary_name(BinaryOp op) {
   static constexpr std::string_view kNames[] = {
-      "add", "sub", "mul", "div", "maximum", "pow", "relu_backward", "gelu_backward",
-      "tanh_backward", "sigmoid_backward"};
+      "add", "sub",           "mul",           "div",           "maximum",
+      "pow", "relu_backward", "gelu_backward", "tanh_backward", "sigmoid_backward"};
   return kNames[static_cast<int>(op)];
 }
 
@@ -124,8 +126,7 @@ void binary_(BinaryOp op, const Tensor& dst, const Tensor& src) {
   check_same_dtype(name, {&dst, &src});
   check_floating(name, dst);
   if (broadcast_shapes(name, dst.shape(), src.shape()) != dst.shape()) {
-    fail(name, "in-place result " + dst.describe() + " cannot take the shape of " +
-                   src.describe());
+    fail(name, "in-place result " + dst.describe() + " cannot take the shape of " + src.describe());
   }
   run_kernel(name, dst.device(), [&] {
     dispatch_floating(name, dst.dtype(), [&](auto zero) {

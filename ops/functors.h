@@ -84,17 +84,28 @@ struct Binary {
 template <typename F>
 decltype(auto) dispatch_unary(UnaryOp op, F&& f) {
   switch (op) {
-    case UnaryOp::neg: return f(Unary<UnaryOp::neg>{});
-    case UnaryOp::exp: return f(Unary<UnaryOp::exp>{});
-    case UnaryOp::log: return f(Unary<UnaryOp::log>{});
-    case UnaryOp::sqrt: return f(Unary<UnaryOp::sqrt>{});
-    case UnaryOp::tanh: return f(Unary<UnaryOp::tanh>{});
-    case UnaryOp::sigmoid: return f(Unary<UnaryOp::sigmoid>{});
-    case UnaryOp::relu: return f(Unary<UnaryOp::relu>{});
-    case UnaryOp::gelu: return f(Unary<UnaryOp::gelu>{});
-    case UnaryOp::square: return f(Unary<UnaryOp::square>{});
-    case UnaryOp::reciprocal: return f(Unary<UnaryOp::reciprocal>{});
-    case UnaryOp::abs: return f(Unary<UnaryOp::abs>{});
+    case UnaryOp::neg:
+      return f(Unary<UnaryOp::neg>{});
+    case UnaryOp::exp:
+      return f(Unary<UnaryOp::exp>{});
+    case UnaryOp::log:
+      return f(Unary<UnaryOp::log>{});
+    case UnaryOp::sqrt:
+      return f(Unary<UnaryOp::sqrt>{});
+    case UnaryOp::tanh:
+      return f(Unary<UnaryOp::tanh>{});
+    case UnaryOp::sigmoid:
+      return f(Unary<UnaryOp::sigmoid>{});
+    case UnaryOp::relu:
+      return f(Unary<UnaryOp::relu>{});
+    case UnaryOp::gelu:
+      return f(Unary<UnaryOp::gelu>{});
+    case UnaryOp::square:
+      return f(Unary<UnaryOp::square>{});
+    case UnaryOp::reciprocal:
+      return f(Unary<UnaryOp::reciprocal>{});
+    case UnaryOp::abs:
+      return f(Unary<UnaryOp::abs>{});
   }
   return f(Unary<UnaryOp::neg>{});
 }
@@ -102,16 +113,26 @@ decltype(auto) dispatch_unary(UnaryOp op, F&& f) {
 template <typename F>
 decltype(auto) dispatch_binary(BinaryOp op, F&& f) {
   switch (op) {
-    case BinaryOp::add: return f(Binary<BinaryOp::add>{});
-    case BinaryOp::sub: return f(Binary<BinaryOp::sub>{});
-    case BinaryOp::mul: return f(Binary<BinaryOp::mul>{});
-    case BinaryOp::div: return f(Binary<BinaryOp::div>{});
-    case BinaryOp::maximum: return f(Binary<BinaryOp::maximum>{});
-    case BinaryOp::pow: return f(Binary<BinaryOp::pow>{});
-    case BinaryOp::relu_backward: return f(Binary<BinaryOp::relu_backward>{});
-    case BinaryOp::gelu_backward: return f(Binary<BinaryOp::gelu_backward>{});
-    case BinaryOp::tanh_backward: return f(Binary<BinaryOp::tanh_backward>{});
-    case BinaryOp::sigmoid_backward: return f(Binary<BinaryOp::sigmoid_backward>{});
+    case BinaryOp::add:
+      return f(Binary<BinaryOp::add>{});
+    case BinaryOp::sub:
+      return f(Binary<BinaryOp::sub>{});
+    case BinaryOp::mul:
+      return f(Binary<BinaryOp::mul>{});
+    case BinaryOp::div:
+      return f(Binary<BinaryOp::div>{});
+    case BinaryOp::maximum:
+      return f(Binary<BinaryOp::maximum>{});
+    case BinaryOp::pow:
+      return f(Binary<BinaryOp::pow>{});
+    case BinaryOp::relu_backward:
+      return f(Binary<BinaryOp::relu_backward>{});
+    case BinaryOp::gelu_backward:
+      return f(Binary<BinaryOp::gelu_backward>{});
+    case BinaryOp::tanh_backward:
+      return f(Binary<BinaryOp::tanh_backward>{});
+    case BinaryOp::sigmoid_backward:
+      return f(Binary<BinaryOp::sigmoid_backward>{});
   }
   return f(Binary<BinaryOp::add>{});
 }

@@ -18,7 +18,8 @@ struct BlasOperand {
 bool blas_layout(std::int64_t rows, std::int64_t cols, std::int64_t row_stride,
                  std::int64_t col_stride, BlasOperand& out) {
   if (col_stride == 1 && (rows == 1 || row_stride >= std::max<std::int64_t>(cols, 1))) {
-    out = {CblasNoTrans, static_cast<int>(std::max<std::int64_t>(rows == 1 ? cols : row_stride, 1))};
+    out = {CblasNoTrans,
+           static_cast<int>(std::max<std::int64_t>(rows == 1 ? cols : row_stride, 1))};
     return true;
   }
   if (row_stride == 1 && (cols == 1 || col_stride >= std::max<std::int64_t>(rows, 1))) {

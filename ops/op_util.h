@@ -37,9 +37,13 @@ Shape broadcast_shapes(std::string_view op, const Shape& a, const Shape& b);
 template <typename Cpu>
 void run_kernel(std::string_view op, Device device, Cpu&& cpu) {
   switch (device.kind) {
-    case DeviceKind::cpu: cpu(); return;
-    case DeviceKind::sim: return;
-    case DeviceKind::cuda: fail(op, "no CUDA kernel in this build");
+    case DeviceKind::cpu:
+      cpu();
+      return;
+    case DeviceKind::sim:
+      return;
+    case DeviceKind::cuda:
+      fail(op, "no CUDA kernel in this build");
   }
 }
 
@@ -47,10 +51,14 @@ void run_kernel(std::string_view op, Device device, Cpu&& cpu) {
 template <typename F>
 decltype(auto) dispatch_floating(std::string_view op, DType dtype, F&& f) {
   switch (dtype) {
-    case DType::f32: return f(float{});
-    case DType::f16: return f(Half{});
-    case DType::bf16: return f(BFloat16{});
-    default: fail(op, "expected a floating dtype, got " + std::string(dtype_name(dtype)));
+    case DType::f32:
+      return f(float{});
+    case DType::f16:
+      return f(Half{});
+    case DType::bf16:
+      return f(BFloat16{});
+    default:
+      fail(op, "expected a floating dtype, got " + std::string(dtype_name(dtype)));
   }
 }
 

@@ -7,7 +7,8 @@
 namespace tally::ops {
 namespace {
 
-void check_state(std::string_view op, const Tensor& param, std::initializer_list<const Tensor*> state) {
+void check_state(std::string_view op, const Tensor& param,
+                 std::initializer_list<const Tensor*> state) {
   check_same_device(op, {&param});
   for (const Tensor* t : state) {
     check_same_device(op, {&param, t});
@@ -40,8 +41,8 @@ void sgd_update_(const Tensor& param, const Tensor& grad, const Tensor& momentum
         const float pv = to_float(p[i]);
         float step = to_float(g[i]) + o.weight_decay * pv;
         if (momentum) {
-          const float b = first_step ? step
-                                     : o.momentum * to_float(buf[i]) + (1.0f - o.dampening) * step;
+          const float b =
+              first_step ? step : o.momentum * to_float(buf[i]) + (1.0f - o.dampening) * step;
           buf[i] = from_float<T>(b);
           step = o.nesterov ? step + o.momentum * b : b;
         }
@@ -57,7 +58,8 @@ void adamw_update_(const Tensor& param, const Tensor& grad, const Tensor& exp_av
   if (step < 1) fail("adamw", "step must count from 1, got " + std::to_string(step));
   const auto t = static_cast<double>(step);
   const float step_size = o.lr / static_cast<float>(1.0 - std::pow(double(o.beta1), t));
-  const float bias_correction2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(double(o.beta2), t)));
+  const float bias_correction2_sqrt =
+      static_cast<float>(std::sqrt(1.0 - std::pow(double(o.beta2), t)));
   const float decay = 1.0f - o.lr * o.weight_decay;
   run_kernel("adamw", param.device(), [&] {
     dispatch_floating("adamw", param.dtype(), [&](auto zero) {

@@ -52,13 +52,14 @@ void sum_kernel(const Tensor& out, const Tensor& x) {
                       o[at[1]] += acc;
                     } else {
                       float* q = o + at[1];
-                      for (std::int64_t i = 0; i < n; ++i) q[i * step[1]] += to_float(p[i * step[0]]);
+                      for (std::int64_t i = 0; i < n; ++i)
+                        q[i * step[1]] += to_float(p[i * step[0]]);
                     }
                   });
 }
 
-Tensor reduce_sum(const Tensor& x, const std::vector<std::int64_t>& dims, bool keepdim,
-                  float scale, std::string_view op) {
+Tensor reduce_sum(const Tensor& x, const std::vector<std::int64_t>& dims, bool keepdim, float scale,
+                  std::string_view op) {
   check_defined(op, {&x});
   check_floating(op, x);
   const Shape kept = reduced_shape(x.shape(), dims, true);
@@ -95,7 +96,8 @@ Shape kept_shape(const Tensor& x, std::vector<std::int64_t> dims) {
 Tensor sum_to_shape(const Tensor& grad, const Shape& shape) {
   if (grad.shape() == shape) return grad;
   const std::int64_t lead = grad.dim() - static_cast<std::int64_t>(shape.size());
-  if (lead < 0) fail("sum_to_shape", "cannot reduce " + grad.describe() + " to " + shape_str(shape));
+  if (lead < 0)
+    fail("sum_to_shape", "cannot reduce " + grad.describe() + " to " + shape_str(shape));
   std::vector<std::int64_t> dims;
   for (std::int64_t d = 0; d < grad.dim(); ++d) {
     if (d < lead || (shape[d - lead] == 1 && grad.shape()[d] != 1)) dims.push_back(d);

@@ -23,8 +23,8 @@ TEST(Philox, MatchesRandom123KnownAnswers) {
   EXPECT_EQ(ones.v[2], 0xa20bc7c6u);
   EXPECT_EQ(ones.v[3], 0x6d5451fdu);
   // pi digits: ctr = 243f6a88 85a308d3 13198a2e 03707344, key = a4093822 299f31d0.
-  const PhiloxBlock pi = philox4x32_10(0x299f31d0a4093822ull, 0x85a308d3243f6a88ull,
-                                       0x0370734413198a2eull);
+  const PhiloxBlock pi =
+      philox4x32_10(0x299f31d0a4093822ull, 0x85a308d3243f6a88ull, 0x0370734413198a2eull);
   EXPECT_EQ(pi.v[0], 0xd16cfe09u);
   EXPECT_EQ(pi.v[1], 0x94fdccebu);
   EXPECT_EQ(pi.v[2], 0x5001e420u);

@@ -85,7 +85,8 @@ TEST(StepMemory, TrainingAZooModelLeavesNothingAllocated) {
     EXPECT_GT(allocator->stats().of(Tag::optimizer).allocated_bytes.peak, 0) << name;
     const AllocatorStats s = allocator->stats();
     EXPECT_EQ(s.total.allocated_bytes.current, 0) << name;
-    for (Tag tag : kAllTags) EXPECT_EQ(s.of(tag).allocated_bytes.current, 0) << name << " " << tag_name(tag);
+    for (Tag tag : kAllTags)
+      EXPECT_EQ(s.of(tag).allocated_bytes.current, 0) << name << " " << tag_name(tag);
   }
 }
 

@@ -39,7 +39,8 @@ RefTensor zip_ref(const RefTensor& a, const RefTensor& b, F f) {
 
 OpCase unary_case(std::string name, Tensor (*op)(const Tensor&), double (*ref)(double),
                   InputKind kind = InputKind::normal) {
-  return {name, {{{3, 5}, kind}},
+  return {name,
+          {{{3, 5}, kind}},
           [op](const Inputs& in) { return op(in[0]); },
           [ref](const Refs& r) { return map_ref(r[0], ref); }};
 }
@@ -49,9 +50,10 @@ double gelu_ref(double x) {
 }
 
 template <typename F>
-OpCase binary_case(std::string name, Tensor (*op)(const Tensor&, const Tensor&), F ref,
-                   InputSpec a, InputSpec b) {
-  return {name, {a, b},
+OpCase binary_case(std::string name, Tensor (*op)(const Tensor&, const Tensor&), F ref, InputSpec a,
+                   InputSpec b) {
+  return {name,
+          {a, b},
           [op](const Inputs& in) { return op(in[0], in[1]); },
           [ref](const Refs& r) { return zip_ref(r[0], r[1], ref); }};
 }
@@ -66,8 +68,10 @@ CaseList elementwise_cases() {
   CaseList cases{
       unary_case("neg", neg, [](double x) { return -x; }),
       unary_case("exp", exp, [](double x) { return std::exp(x); }),
-      unary_case("log", log, [](double x) { return std::log(x); }, InputKind::positive),
-      unary_case("sqrt", sqrt, [](double x) { return std::sqrt(x); }, InputKind::positive),
+      unary_case(
+          "log", log, [](double x) { return std::log(x); }, InputKind::positive),
+      unary_case(
+          "sqrt", sqrt, [](double x) { return std::sqrt(x); }, InputKind::positive),
       unary_case("tanh", tanh, [](double x) { return std::tanh(x); }),
       unary_case("sigmoid", sigmoid, [](double x) { return 1.0 / (1.0 + std::exp(-x)); }),
       unary_case("relu", relu, [](double x) { return x > 0 ? x : 0.0; }),
@@ -81,11 +85,20 @@ CaseList elementwise_cases() {
       binary_case("mul/transposed", mul_t, times, {{2, 3, 4}, InputKind::normal, 0, true},
                   {{2, 3, 4}, InputKind::normal, 0, true}),
       binary_case("div/broadcast", div, over, {{3, 4}}, {{4}, InputKind::positive}),
-      {"add_scalar", {{{3, 4}}}, [](const Inputs& in) { return add(in[0], 1.5f); },
-       [](const Refs& r) { return zip_ref(r[0], RefTensor{{}, {1.5}}, [](double x, double y) { return x + y; }); }},
-      {"mul_scalar", {{{3, 4}}}, [](const Inputs& in) { return mul(in[0], -0.75f); },
-       [](const Refs& r) { return zip_ref(r[0], RefTensor{{}, {-0.75}}, [](double x, double y) { return x * y; }); }},
-      {"masked_fill/causal", {{{2, 4, 4}}, {{4, 4}, InputKind::mask}},
+      {"add_scalar",
+       {{{3, 4}}},
+       [](const Inputs& in) { return add(in[0], 1.5f); },
+       [](const Refs& r) {
+         return zip_ref(r[0], RefTensor{{}, {1.5}}, [](double x, double y) { return x + y; });
+       }},
+      {"mul_scalar",
+       {{{3, 4}}},
+       [](const Inputs& in) { return mul(in[0], -0.75f); },
+       [](const Refs& r) {
+         return zip_ref(r[0], RefTensor{{}, {-0.75}}, [](double x, double y) { return x * y; });
+       }},
+      {"masked_fill/causal",
+       {{{2, 4, 4}}, {{4, 4}, InputKind::mask}},
        [](const Inputs& in) { return masked_fill(in[0], in[1], -3.0f); },
        [](const Refs& r) {
          return zip_ref(r[0], r[1], [](double x, double m) { return m != 0 ? -3.0 : x; });

@@ -37,7 +37,9 @@ RefTensor transpose_ref(const RefTensor& w) {
 }
 
 OpCase matmul_case(std::string name, InputSpec a, InputSpec b) {
-  return {name, {a, b}, [](const Inputs& in) { return matmul(in[0], in[1]); },
+  return {name,
+          {a, b},
+          [](const Inputs& in) { return matmul(in[0], in[1]); },
           [](const Refs& r) { return matmul_ref(r[0], r[1]); }};
 }
 

@@ -33,20 +33,32 @@ Tensor labels(std::vector<float> values) {
 }
 
 TEST(OpErrors, MatmulAndAddNameTheShapesThatDoNotFit) {
-  expect_error([] { matmul(ops::randn({2, 3}), ops::randn({4, 5})); },
-               {"matmul", "f32[2, 3]", "f32[4, 5]", "do not multiply"});
-  expect_error([] { matmul(ops::randn({2, 3, 4}), ops::randn({3, 4, 5})); },
-               {"matmul", "f32[2, 3, 4]", "f32[3, 4, 5]"});
-  expect_error([] { add(ops::randn({2, 3}), ops::randn({4})); },
-               {"add", "[2, 3]", "[4]", "do not broadcast"});
+  expect_error(
+      [] {
+        matmul(ops::randn({2, 3}), ops::randn({4, 5}));
+      },
+      {"matmul", "f32[2, 3]", "f32[4, 5]", "do not multiply"});
+  expect_error(
+      [] {
+        matmul(ops::randn({2, 3, 4}), ops::randn({3, 4, 5}));
+      },
+      {"matmul", "f32[2, 3, 4]", "f32[3, 4, 5]"});
+  expect_error(
+      [] {
+        add(ops::randn({2, 3}), ops::randn({4}));
+      },
+      {"add", "[2, 3]", "[4]", "do not broadcast"});
   expect_error([] { linear(ops::randn({2, 3}), ops::randn({5, 4})); }, {"matmul", "f32[2, 3]"});
 }
 
 TEST(OpErrors, MixedDtypesAndDevicesAreRefused) {
   expect_error([] { add(ops::randn({2}), ops::zeros({2}, DType::f16)); },
                {"add", "dtype mismatch", "f32[2]", "f16[2]"});
-  expect_error([] { matmul(ops::zeros({2, 2}, DType::i32), ops::zeros({2, 2}, DType::i32)); },
-               {"matmul", "floating", "i32[2, 2]"});
+  expect_error(
+      [] {
+        matmul(ops::zeros({2, 2}, DType::i32), ops::zeros({2, 2}, DType::i32));
+      },
+      {"matmul", "floating", "i32[2, 2]"});
   const Tensor on_sim = Tensor::empty({2}, DType::f32, Device::parse("sim"));
   expect_error([&] { mul(ops::randn({2}), on_sim); },
                {"mul", "different devices", "on cpu", "on sim"});

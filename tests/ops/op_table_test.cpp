@@ -48,10 +48,18 @@ RefTensor random_ref(const InputSpec& spec, std::mt19937_64& rng) {
   for (double& v : r.values) {
     switch (spec.kind) {
       case InputKind::normal:
-      case InputKind::constant: v = normal(rng); break;
-      case InputKind::positive: v = positive(rng); break;
-      case InputKind::labels: v = static_cast<double>(rng() % spec.range); break;
-      case InputKind::mask: v = static_cast<double>(rng() % 2); break;
+      case InputKind::constant:
+        v = normal(rng);
+        break;
+      case InputKind::positive:
+        v = positive(rng);
+        break;
+      case InputKind::labels:
+        v = static_cast<double>(rng() % spec.range);
+        break;
+      case InputKind::mask:
+        v = static_cast<double>(rng() % 2);
+        break;
     }
     v = static_cast<float>(v);  // the reference sees exactly what tally sees
   }
@@ -74,7 +82,8 @@ Tensor to_tensor(const RefTensor& r, const InputSpec& spec, Device device) {
   Shape swapped = r.shape;
   const std::size_t n = swapped.size();
   std::swap(swapped[n - 1], swapped[n - 2]);
-  const std::int64_t rows = r.shape[n - 2], cols = r.shape[n - 1], batch = r.numel() / (rows * cols);
+  const std::int64_t rows = r.shape[n - 2], cols = r.shape[n - 1],
+                     batch = r.numel() / (rows * cols);
   std::vector<float> laid(values.size());
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::int64_t i = 0; i < rows; ++i)

@@ -23,8 +23,9 @@ RefTensor reduce_ref(const RefTensor& r, const std::vector<std::int64_t>& dims, 
       squeezed.push_back(r.shape[d]);
     }
   }
-  RefTensor out{kept, std::vector<double>(static_cast<std::size_t>(shape_numel(kept)),
-                                          kind == Kind::max ? -std::numeric_limits<double>::infinity() : 0.0)};
+  RefTensor out{kept, std::vector<double>(
+                          static_cast<std::size_t>(shape_numel(kept)),
+                          kind == Kind::max ? -std::numeric_limits<double>::infinity() : 0.0)};
   std::vector<std::int64_t> index(r.shape.size());
   for (std::int64_t i = 0; i < r.numel(); ++i) {
     std::int64_t rem = i;
@@ -46,7 +47,8 @@ RefTensor reduce_ref(const RefTensor& r, const std::vector<std::int64_t>& dims, 
 
 OpCase reduce_case(std::string name, Kind kind, Shape shape, std::vector<std::int64_t> dims,
                    bool keepdim, bool transposed = false) {
-  return {name, {{shape, InputKind::normal, 0, transposed}},
+  return {name,
+          {{shape, InputKind::normal, 0, transposed}},
           [=](const Inputs& in) {
             if (kind == Kind::max) return max(in[0], dims[0], keepdim);
             return kind == Kind::sum ? sum(in[0], dims, keepdim) : mean(in[0], dims, keepdim);

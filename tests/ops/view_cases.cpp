@@ -30,23 +30,49 @@ CaseList view_cases() {
   return {
       {"reshape/transposed_input",
        {{{3, 4}, InputKind::normal, 0, true}},
-       [](const Inputs& in) { return reshape(in[0], {2, 6}); },
-       [](const Refs& r) { return RefTensor{{2, 6}, r[0].values}; }},
-      {"flatten", {{{2, 3, 2, 2}}}, [](const Inputs& in) { return flatten(in[0]); },
-       [](const Refs& r) { return RefTensor{{2, 12}, r[0].values}; }},
-      {"transpose", {{{2, 3, 4}}}, [](const Inputs& in) { return contiguous(transpose(in[0], 0, 2)); },
-       [](const Refs& r) { return permute_ref(r[0], {2, 1, 0}); }},
-      {"permute", {{{2, 3, 4}}}, [](const Inputs& in) { return contiguous(permute(in[0], {1, 2, 0})); },
-       [](const Refs& r) { return permute_ref(r[0], {1, 2, 0}); }},
-      {"slice/strided", {{{4, 6}}}, [](const Inputs& in) { return slice(in[0], 1, 1, 6, 2); },
+       [](const Inputs& in) {
+         return reshape(in[0], {2, 6});
+       },
+       [](const Refs& r) {
+         return RefTensor{{2, 6}, r[0].values};
+       }},
+      {"flatten",
+       {{{2, 3, 2, 2}}},
+       [](const Inputs& in) { return flatten(in[0]); },
+       [](const Refs& r) {
+         return RefTensor{{2, 12}, r[0].values};
+       }},
+      {"transpose",
+       {{{2, 3, 4}}},
+       [](const Inputs& in) { return contiguous(transpose(in[0], 0, 2)); },
+       [](const Refs& r) {
+         return permute_ref(r[0], {2, 1, 0});
+       }},
+      {"permute",
+       {{{2, 3, 4}}},
+       [](const Inputs& in) {
+         return contiguous(permute(in[0], {1, 2, 0}));
+       },
+       [](const Refs& r) {
+         return permute_ref(r[0], {1, 2, 0});
+       }},
+      {"slice/strided",
+       {{{4, 6}}},
+       [](const Inputs& in) { return slice(in[0], 1, 1, 6, 2); },
        [](const Refs& r) {
          RefTensor out{{4, 3}, {}};
          for (std::int64_t i = 0; i < 4; ++i)
            for (std::int64_t j = 1; j < 6; j += 2) out.values.push_back(r[0].at(i * 6 + j));
          return out;
        }},
-      {"expand", {{{3, 1}}}, [](const Inputs& in) { return expand(in[0], {2, 3, 4}); },
-       [](const Refs& r) { return ref_broadcast(r[0], {2, 3, 4}); }},
+      {"expand",
+       {{{3, 1}}},
+       [](const Inputs& in) {
+         return expand(in[0], {2, 3, 4});
+       },
+       [](const Refs& r) {
+         return ref_broadcast(r[0], {2, 3, 4});
+       }},
   };
 }
 
