@@ -40,16 +40,6 @@ std::int64_t Module::parameter_count() const {
   return count;
 }
 
-std::vector<std::pair<std::string, const Module*>> Module::named_modules() const {
-  std::vector<std::pair<std::string, const Module*>> out{{"", this}};
-  for (const auto& [name, child] : children_) {
-    for (const auto& [path, module] : child->named_modules()) {
-      out.emplace_back(path.empty() ? name : name + "." + path, module);
-    }
-  }
-  return out;
-}
-
 void Module::set_training(bool training) {
   training_ = training;
   for (auto& [name, child] : children_) child->set_training(training);

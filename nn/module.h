@@ -25,8 +25,6 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
   std::vector<Tensor> parameters() const;
   std::int64_t parameter_count() const;
-  // Every module below this one with its path ("" for this module).
-  std::vector<std::pair<std::string, const Module*>> named_modules() const;
   virtual std::string describe() const = 0;
 
   void set_training(bool training);

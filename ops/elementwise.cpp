@@ -65,16 +65,15 @@ void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
 }  // namespace
 
 std::string_view unary_name(UnaryOp op) {
-  static constexpr std::string_view kNames[] = {"neg",    "exp",        "log",  "sqrt",
-                                                "tanh",   "sigmoid",    "relu", "gelu",
-                                                "square", "reciprocal", "abs"};
+  static constexpr std::string_view kNames[] = {"neg",  "exp",     "log",  "sqrt",
+                                                "tanh", "sigmoid", "relu", "gelu"};
   return kNames[static_cast<int>(op)];
 }
 
 std::string_view binary_name(BinaryOp op) {
   static constexpr std::string_view kNames[] = {
-      "add", "sub",           "mul",           "div",           "maximum",
-      "pow", "relu_backward", "gelu_backward", "tanh_backward", "sigmoid_backward"};
+      "add",           "sub",           "mul",           "div",
+      "relu_backward", "gelu_backward", "tanh_backward", "sigmoid_backward"};
   return kNames[static_cast<int>(op)];
 }
 

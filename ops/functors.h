@@ -9,14 +9,12 @@
 
 namespace tally::ops {
 
-enum class UnaryOp { neg, exp, log, sqrt, tanh, sigmoid, relu, gelu, square, reciprocal, abs };
+enum class UnaryOp { neg, exp, log, sqrt, tanh, sigmoid, relu, gelu };
 enum class BinaryOp {
   add,
   sub,
   mul,
   div,
-  maximum,
-  pow,
   relu_backward,     // (grad, x) -> grad * (x > 0)
   gelu_backward,     // (grad, x) -> grad * gelu'(x)
   tanh_backward,     // (grad, y) -> grad * (1 - y^2), y = tanh(x)
@@ -58,9 +56,6 @@ struct Unary {
     if constexpr (Op == UnaryOp::sigmoid) return fn::sigmoid(x);
     if constexpr (Op == UnaryOp::relu) return x > 0.0f ? x : 0.0f;
     if constexpr (Op == UnaryOp::gelu) return fn::gelu(x);
-    if constexpr (Op == UnaryOp::square) return x * x;
-    if constexpr (Op == UnaryOp::reciprocal) return 1.0f / x;
-    if constexpr (Op == UnaryOp::abs) return fabsf(x);
   }
 };
 
@@ -71,8 +66,6 @@ struct Binary {
     if constexpr (Op == BinaryOp::sub) return a - b;
     if constexpr (Op == BinaryOp::mul) return a * b;
     if constexpr (Op == BinaryOp::div) return a / b;
-    if constexpr (Op == BinaryOp::maximum) return a > b ? a : b;
-    if constexpr (Op == BinaryOp::pow) return powf(a, b);
     if constexpr (Op == BinaryOp::relu_backward) return b > 0.0f ? a : 0.0f;
     if constexpr (Op == BinaryOp::gelu_backward) return a * fn::gelu_grad(b);
     if constexpr (Op == BinaryOp::tanh_backward) return a * (1.0f - b * b);
@@ -100,12 +93,6 @@ decltype(auto) dispatch_unary(UnaryOp op, F&& f) {
       return f(Unary<UnaryOp::relu>{});
     case UnaryOp::gelu:
       return f(Unary<UnaryOp::gelu>{});
-    case UnaryOp::square:
-      return f(Unary<UnaryOp::square>{});
-    case UnaryOp::reciprocal:
-      return f(Unary<UnaryOp::reciprocal>{});
-    case UnaryOp::abs:
-      return f(Unary<UnaryOp::abs>{});
   }
   return f(Unary<UnaryOp::neg>{});
 }
@@ -121,10 +108,6 @@ decltype(auto) dispatch_binary(BinaryOp op, F&& f) {
       return f(Binary<BinaryOp::mul>{});
     case BinaryOp::div:
       return f(Binary<BinaryOp::div>{});
-    case BinaryOp::maximum:
-      return f(Binary<BinaryOp::maximum>{});
-    case BinaryOp::pow:
-      return f(Binary<BinaryOp::pow>{});
     case BinaryOp::relu_backward:
       return f(Binary<BinaryOp::relu_backward>{});
     case BinaryOp::gelu_backward:
