@@ -14,3 +14,7 @@
                            cudaGetErrorString(tally_status_));     \
     }                                                              \
   } while (0)
+
+// After every kernel launch: a bad configuration or an earlier asynchronous error surfaces here,
+// at the launch that found it.
+#define CUDA_LAUNCH_CHECK() CUDA_CHECK(cudaGetLastError())

@@ -4,14 +4,33 @@
 
 namespace tally {
 
+namespace {
+
+// Blocks whose recorded streams have finished go back first, so that they can serve this request.
+std::shared_ptr<DeviceAllocator> allocator_for(Device device) {
+  if (device.kind == DeviceKind::cuda) reclaim_stream_frees(device);
+  return device_allocator(device);
+}
+
+}  // namespace
+
 Storage::Storage(Device device, std::size_t bytes, Tag tag)
-    : allocator_(device_allocator(device)),
+    : allocator_(allocator_for(device)),
       allocation_(allocator_->allocate(bytes, tag)),
       device_(device),
       tag_(tag) {}
 
 Storage::~Storage() {
-  allocator_->deallocate(allocation_);
+  if (streams_ != 0 && allocation_) {
+    free_after_streams(allocator_, allocation_, device_, streams_);
+  } else {
+    allocator_->deallocate(allocation_);
+  }
+}
+
+void Storage::record_stream(StreamRole role) {
+  if (device_.kind != DeviceKind::cuda || role == StreamRole::compute) return;
+  streams_ |= StreamMask{1} << static_cast<StreamId>(role);
 }
 
 void Storage::retag(Tag tag) {

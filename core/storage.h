@@ -7,6 +7,7 @@
 
 #include "allocator/device_allocator.h"
 #include "allocator/tag.h"
+#include "core/cuda_context.h"
 #include "core/device.h"
 
 namespace tally {
@@ -25,6 +26,9 @@ class Storage {
   Device device() const { return device_; }
   Tag tag() const { return tag_; }
   void retag(Tag tag);
+  // Marks the block as used by another stream of its device: its free waits for that stream's
+  // queued work (PyTorch's record_stream). Nothing to do on cpu and sim, which run in order.
+  void record_stream(StreamRole role);
   const DeviceAllocator& allocator() const { return *allocator_; }
 
  private:
@@ -32,6 +36,7 @@ class Storage {
   Allocation allocation_;
   Device device_;
   Tag tag_;
+  StreamMask streams_ = 0;  // recorded streams other than the compute stream
 };
 
 }  // namespace tally

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "allocator/error.h"
+#include "core/cuda_context.h"
 #include "core/strided_loop.h"
 
 namespace tally {
@@ -108,8 +109,16 @@ void Tensor::check_host_access(DType expected) const {
   }
 }
 
+Tensor Tensor::to(Device device) const {
+  if (!defined()) fail("to", "undefined tensor");
+  if (device == this->device()) return *this;
+  Tensor out = empty(shape_, dtype_, device, tag());
+  copy_into(out, *this);
+  return out;
+}
+
 std::vector<float> Tensor::to_floats() const {
-  const Tensor dense = contiguous();
+  const Tensor dense = to(Device::cpu()).contiguous();
   std::vector<float> out(static_cast<std::size_t>(numel()));
   dispatch_dtype(dtype_, [&](auto zero) {
     using T = decltype(zero);
@@ -281,10 +290,24 @@ void copy_into(const Tensor& dst, const Tensor& src) {
   if (dst.shape() != src.shape() || dst.dtype() != src.dtype()) {
     fail("copy", "cannot copy " + src.describe() + " into " + dst.describe());
   }
-  if (dst.device().kind == DeviceKind::sim && src.device().kind == DeviceKind::sim) return;
-  if (dst.device().kind != DeviceKind::cpu || src.device().kind != DeviceKind::cpu) {
-    fail("copy",
-         "copy between " + src.device().str() + " and " + dst.device().str() + " is not supported");
+  const Device to = dst.device(), from = src.device();
+  if (to.kind == DeviceKind::sim || from.kind == DeviceKind::sim) {
+    if (to == from) return;
+    fail("copy", "copy between " + from.str() + " and " + to.str() + " is not supported");
+  }
+  if (to != from) {
+    // Between devices only dense bytes move: each side is made contiguous on its own device.
+    if (dst.numel() == 0) return;
+    const Tensor dense_src = src.contiguous();
+    const Tensor dense_dst = dst.is_contiguous() ? dst : Tensor::empty(dst.shape(), dst.dtype(), to);
+    copy_bytes(dense_dst.raw_data(), to, dense_src.raw_data(), from,
+               static_cast<std::size_t>(dst.numel()) * dtype_size(dst.dtype()));
+    if (!dst.is_contiguous()) copy_into(dst, dense_dst);
+    return;
+  }
+  if (to.kind == DeviceKind::cuda) {
+    copy_strided_cuda(dst, src);
+    return;
   }
   const auto size = static_cast<std::int64_t>(dtype_size(dst.dtype()));
   auto* out = static_cast<char*>(dst.raw_data());

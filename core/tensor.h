@@ -60,7 +60,10 @@ class Tensor {
     check_host_access(DTypeOf<T>::value);
     return static_cast<T*>(raw_data());
   }
-  // Every element, in row-major order, converted to float. CPU only.
+  // A copy on `device` with the same shape, dtype and tag (contiguous), or this tensor when it
+  // is already there. Copies to the host wait for the data; copies to a cuda device are queued.
+  Tensor to(Device device) const;
+  // Every element, in row-major order, converted to float; device data is copied to the host.
   std::vector<float> to_floats() const;
   float item() const;
 
@@ -94,7 +97,8 @@ class Tensor {
   std::shared_ptr<AutogradMeta> autograd_;
 };
 
-// Copies `src` into `dst` element by element (same shape and dtype, any strides). CPU only.
+// Copies `src` into `dst` element by element (same shape and dtype, any strides), within a device
+// or between the host and cuda devices. sim copies nothing, and only to sim.
 void copy_into(const Tensor& dst, const Tensor& src);
 
 }  // namespace tally

@@ -13,7 +13,9 @@
 #include <string_view>
 
 #include "allocator/error.h"
+#include "core/cuda_context.h"
 #include "core/tensor.h"
+#include "tally/build_config.h"
 
 namespace tally::ops {
 
@@ -32,10 +34,12 @@ void check_dim(std::string_view op, const Tensor& t, std::int64_t dims);
 // NumPy broadcasting of two shapes; fails naming `op` when they do not broadcast.
 Shape broadcast_shapes(std::string_view op, const Shape& a, const Shape& b);
 
-// Runs `cpu` when `device` has data on the host; does nothing on sim; fails on a device whose
-// kernels this build lacks.
-template <typename Cpu>
-void run_kernel(std::string_view op, Device device, Cpu&& cpu) {
+// Runs the kernel for `device`: `cpu()` on the host, nothing on sim (which has no data), and
+// `cuda(stream)` with the device's compute stream (a CudaStream) on a cuda device. `cuda` must be a
+// generic lambda, `[&](const auto& stream) { ... }`: its body is then compiled only in builds with
+// CUDA, where the launchers it calls (declared in ops/*_cuda.h, defined in .cu files) exist.
+template <typename Cpu, typename Cuda>
+void run_kernel(std::string_view op, Device device, Cpu&& cpu, Cuda&& cuda) {
   switch (device.kind) {
     case DeviceKind::cpu:
       cpu();
@@ -43,8 +47,20 @@ void run_kernel(std::string_view op, Device device, Cpu&& cpu) {
     case DeviceKind::sim:
       return;
     case DeviceKind::cuda:
-      fail(op, "no CUDA kernel in this build");
+      if constexpr (build::kWithCuda) {
+        cuda(compute_stream(device));
+        return;
+      } else {
+        fail(op, "tally was built without CUDA");
+      }
   }
+}
+
+// The same for an op that has no CUDA kernel yet: fails on cuda naming the op.
+template <typename Cpu>
+void run_kernel(std::string_view op, Device device, Cpu&& cpu) {
+  run_kernel(op, device, std::forward<Cpu>(cpu),
+             [&](const auto&) { fail(op, "no CUDA kernel for this op yet"); });
 }
 
 // Calls f(T{}) for the floating dtypes, failing naming `op` for others.

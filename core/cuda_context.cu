@@ -1,0 +1,163 @@
+#include "core/cuda_context.h"
+
+#include <array>
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "allocator/cuda_check.h"
+#include "core/strided_index.cuh"
+#include "core/tensor.h"
+
+namespace tally {
+namespace {
+
+void make_current(int device) {
+  thread_local int current = -1;
+  if (current == device) return;
+  CUDA_CHECK(cudaSetDevice(device));
+  current = device;
+}
+
+// A block waiting for the events recorded on the streams that used it.
+struct DeferredFree {
+  std::shared_ptr<DeviceAllocator> allocator;
+  Allocation allocation;
+  std::vector<cudaEvent_t> events;
+};
+
+struct DeviceState {
+  std::array<cudaStream_t, kStreamRoles> streams{};
+  std::deque<DeferredFree> deferred;
+};
+
+// Streams live as long as the process, like the allocators (core/device_registry.cpp): they
+// must outlive every block queued on them.
+struct Registry {
+  std::mutex mutex;
+  std::vector<DeviceState> devices;
+  std::atomic<std::size_t> deferred{0};  // over every device: lets reclaim skip the lock
+};
+
+Registry& registry() {
+  static Registry* instance = new Registry;
+  return *instance;
+}
+
+DeviceState& state(int device) {
+  Registry& r = registry();
+  if (r.devices.size() <= static_cast<std::size_t>(device)) r.devices.resize(device + 1);
+  return r.devices[device];
+}
+
+int cuda_index(Device device, const char* what) {
+  TALLY_CHECK(device.kind == DeviceKind::cuda,
+              std::string(what) + ": " + device.str() + " is not a cuda device");
+  return device.index;
+}
+
+bool all_done(const DeferredFree& f) {
+  for (cudaEvent_t e : f.events) {
+    const cudaError_t status = cudaEventQuery(e);
+    if (status == cudaErrorNotReady) return false;
+    CUDA_CHECK(status);
+  }
+  return true;
+}
+
+void release(DeferredFree& f) {
+  for (cudaEvent_t e : f.events) CUDA_CHECK(cudaEventDestroy(e));
+  f.allocator->deallocate(f.allocation);
+}
+
+}  // namespace
+
+CudaStream device_stream(Device device, StreamRole role) {
+  const int index = cuda_index(device, "device_stream");
+  make_current(index);
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  cudaStream_t& stream = state(index).streams[static_cast<std::size_t>(role)];
+  // Non-blocking: tally's streams never wait on the legacy default stream that other libraries
+  // in the process may use.
+  if (!stream) CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  return CudaStream{index, stream, role};
+}
+
+void synchronize(Device device) {
+  if (device.kind != DeviceKind::cuda) return;
+  make_current(device.index);
+  std::deque<DeferredFree> ready;
+  {
+    Registry& r = registry();
+    std::lock_guard lock(r.mutex);
+    DeviceState& s = state(device.index);
+    for (cudaStream_t stream : s.streams) {
+      if (stream) CUDA_CHECK(cudaStreamSynchronize(stream));
+    }
+    ready.swap(s.deferred);
+    r.deferred.fetch_sub(ready.size(), std::memory_order_relaxed);
+  }
+  for (DeferredFree& f : ready) release(f);
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device,
+                std::size_t bytes) {
+  if (bytes == 0) return;
+  const bool to_host = dst_device.kind == DeviceKind::cpu;
+  const bool from_host = src_device.kind == DeviceKind::cpu;
+  TALLY_CHECK(!(to_host && from_host), "copy_bytes: host to host is not a device copy");
+  const Device queue_on = to_host ? src_device : dst_device;
+  const CudaStream stream = compute_stream(queue_on);
+  auto* s = static_cast<cudaStream_t>(stream.handle);
+  if (to_host) {
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s));
+    CUDA_CHECK(cudaStreamSynchronize(s));
+  } else if (from_host) {
+    // From pageable memory the call returns once the source is staged, so the host buffer may
+    // be reused as soon as it returns.
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s));
+  } else if (dst_device == src_device) {
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, s));
+  } else {
+    // The source device's compute stream may still be writing src.
+    CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(compute_stream(src_device).handle)));
+    CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device.index, src, src_device.index, bytes, s));
+  }
+}
+
+void free_after_streams(std::shared_ptr<DeviceAllocator> allocator, const Allocation& allocation,
+                        Device device, StreamMask streams) {
+  DeferredFree f{std::move(allocator), allocation, {}};
+  for (int role = 0; role < kStreamRoles; ++role) {
+    if (!(streams & (1u << role))) continue;
+    const CudaStream stream = device_stream(device, static_cast<StreamRole>(role));
+    cudaEvent_t event = nullptr;
+    CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+    f.events.push_back(event);
+    CUDA_CHECK(cudaEventRecord(event, static_cast<cudaStream_t>(stream.handle)));
+  }
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  state(device.index).deferred.push_back(std::move(f));
+  r.deferred.fetch_add(1, std::memory_order_relaxed);
+}
+
+void reclaim_stream_frees(Device device) {
+  Registry& r = registry();
+  if (r.deferred.load(std::memory_order_relaxed) == 0) return;
+  std::vector<DeferredFree> ready;
+  {
+    std::lock_guard lock(r.mutex);
+    auto& deferred = state(cuda_index(device, "reclaim_stream_frees")).deferred;
+    while (!deferred.empty() && all_done(deferred.front())) {
+      ready.push_back(std::move(deferred.front()));
+      deferred.pop_front();
+    }
+    r.deferred.fetch_sub(ready.size(), std::memory_order_relaxed);
+  }
+  for (DeferredFree& f : ready) release(f);
+}
+
+}  // namespace tally
