@@ -14,6 +14,7 @@
 #include "cli/memory_report.h"
 #include "core/device_registry.h"
 #include "nn/data/fashion_mnist.h"
+#include "nn/data/synthetic.h"
 #include "nn/models.h"
 #include "nn/trainer.h"
 #include "ops/threads.h"
@@ -56,10 +57,6 @@ class ProgressPrinter {
 int run_train(TrainArgs args) {
   nn::TrainOptions& o = args.train;
   o.device = Device::parse(args.device);
-  if (args.dataset != "fashion-mnist") {
-    throw tally::Error("", "invalid_argument",
-                       "unknown dataset '" + args.dataset + "' (expected fashion-mnist)");
-  }
   o.lr = args.lr > 0.0f ? args.lr : (o.optimizer == "adamw" ? 1e-3f : 0.1f);
   o.weight_decay =
       args.weight_decay >= 0.0f ? args.weight_decay : (o.optimizer == "adamw" ? 1e-2f : 0.0f);
@@ -70,10 +67,14 @@ int run_train(TrainArgs args) {
 
   const auto dir =
       args.data_dir.empty() ? data::fashion_mnist_dir() : std::filesystem::path(args.data_dir);
-  const data::Dataset train_set = data::load_fashion_mnist(data::Split::train, dir);
-  const data::Dataset test_set = data::load_fashion_mnist(data::Split::test, dir);
+  const auto load = [&](data::Split split) {
+    return args.dataset == "synthetic" ? data::synthetic_fashion_mnist(split)
+                                       : data::load_fashion_mnist(split, dir);
+  };
+  const data::Dataset train_set = load(data::Split::train);
+  const data::Dataset test_set = load(data::Split::test);
   if (!args.json) {
-    std::cout << "tally train: " << o.model << " on fashion-mnist (" << train_set.n << " train, "
+    std::cout << "tally train: " << o.model << " on " << args.dataset << " (" << train_set.n << " train, "
               << test_set.n << " test), batch " << o.batch << ", " << o.optimizer << " lr " << o.lr
               << ", " << o.device.str() << ", " << allocator->strategy_name() << " allocator, "
               << ops::num_threads() << " BLAS thread(s), seed " << o.seed << std::endl;
@@ -127,8 +128,10 @@ Command add_train_command(CLI::App& app) {
   sub->add_option("--model", o.model, "model from the zoo")
       ->check(CLI::IsMember(nn::model_names()))
       ->capture_default_str();
-  sub->add_option("--dataset", args->dataset, "dataset")
-      ->check(CLI::IsMember({"fashion-mnist"}))
+  sub->add_option("--dataset", args->dataset,
+                  "dataset; synthetic: Fashion-MNIST's shapes drawn at random, for machines "
+                  "without the data")
+      ->check(CLI::IsMember({"fashion-mnist", "synthetic"}))
       ->capture_default_str();
   sub->add_option("--data-dir", args->data_dir,
                   "dataset directory (default: TALLY_DATA_DIR or the Debian package's)");

@@ -1,5 +1,7 @@
 #include "nn/data/loader.h"
 
+#include "core/cuda_context.h"
+
 #include <algorithm>
 #include <array>
 #include <numeric>
@@ -7,6 +9,7 @@
 #include <utility>
 
 #include "allocator/error.h"
+#include "core/cuda_context.h"
 #include "core/philox.h"
 
 namespace tally::data {
@@ -74,9 +77,6 @@ BatchLoader::BatchLoader(const Dataset& dataset, LoaderOptions options)
   if (options_.batch_size <= 0) {
     fail("batch size must be positive, got " + std::to_string(options_.batch_size));
   }
-  if (options_.device.kind == DeviceKind::cuda) {
-    fail("device " + options_.device.str() + " is not supported yet; load batches on cpu or sim");
-  }
   const auto n = static_cast<std::size_t>(dataset_.n);
   if (dataset_.n < 0 ||
       dataset_.images.size() != n * static_cast<std::size_t>(kFashionMnistPixels) ||
@@ -117,17 +117,28 @@ Batch BatchLoader::next() {
   Batch batch{Tensor::empty({size, 1, kFashionMnistRows, kFashionMnistCols}, DType::f32,
                             options_.device, Tag::other),
               Tensor::empty({size}, DType::i64, options_.device, Tag::other)};
-  if (options_.device.kind != DeviceKind::cpu) return batch;  // sim: shapes and memory, no data
+  if (options_.device.kind == DeviceKind::sim) return batch;  // shapes and memory, no data
 
+  // A cuda batch is assembled in host memory outside the allocator, like the dataset itself, so
+  // that the device's trace holds the same two allocations as the cpu's.
+  const bool on_host = options_.device.kind == DeviceKind::cpu;
+  std::vector<float> staged_pixels(on_host ? 0 : static_cast<std::size_t>(batch.images.numel()));
+  std::vector<std::int64_t> staged_labels(on_host ? 0 : static_cast<std::size_t>(size));
+  float* pixels = on_host ? batch.images.data<float>() : staged_pixels.data();
+  std::int64_t* labels = on_host ? batch.labels.data<std::int64_t>() : staged_labels.data();
   static const std::array<float, 256> table = normalise_table();
-  float* pixels = batch.images.data<float>();
-  std::int64_t* labels = batch.labels.data<std::int64_t>();
   for (std::int64_t b = 0; b < size; ++b) {
     const auto sample = static_cast<std::size_t>(order_[start + b]);
     const std::uint8_t* image = &dataset_.images[sample * kFashionMnistPixels];
     for (std::int64_t p = 0; p < kFashionMnistPixels; ++p) pixels[p] = table[image[p]];
     pixels += kFashionMnistPixels;
     labels[b] = dataset_.labels[sample];
+  }
+  if (!on_host) {
+    copy_bytes(batch.images.raw_data(), options_.device, staged_pixels.data(), Device::cpu(),
+               staged_pixels.size() * sizeof(float));
+    copy_bytes(batch.labels.raw_data(), options_.device, staged_labels.data(), Device::cpu(),
+               staged_labels.size() * sizeof(std::int64_t));
   }
   return batch;
 }

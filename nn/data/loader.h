@@ -26,8 +26,8 @@ struct LoaderOptions {
   bool shuffle = true;  // false: every epoch visits samples in dataset order
   std::uint64_t seed = 0;
   bool drop_last = false;  // drop a last batch smaller than batch_size
-  // Where batches are allocated. cpu: filled with data. sim: allocated only, since sim holds no
-  // data. cuda: not supported yet (the loader throws).
+  // Where batches are allocated. cpu and cuda: filled with data (cuda through a host copy). sim:
+  // allocated only, since sim holds no data.
   Device device = Device::cpu();
 };
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,15 @@ struct OpCase {
 using CaseList = std::vector<OpCase>;
 int register_cases(CaseList (*make)());
 const std::vector<OpCase>& all_cases();
+
+bool is_differentiable(const InputSpec& spec);
+// Seeded random values of the spec's kind, each exactly representable as a float.
+RefTensor random_ref(const InputSpec& spec, std::mt19937_64& rng);
+// A tensor on `device` holding r's values: `floating` for the differentiable and constant kinds,
+// i64 labels, u8 masks. A transposed spec gives a transposed view of a tensor laid out the other
+// way, so that ops meet non-contiguous inputs on every device.
+Tensor to_tensor(const RefTensor& r, const InputSpec& spec, Device device,
+                 DType floating = DType::f32);
 
 // Row-major index helpers for references.
 std::int64_t flat_index(const Shape& shape, const std::vector<std::int64_t>& index);

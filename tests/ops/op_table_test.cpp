@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 
 #include "autograd/engine.h"
 #include "autograd/variable.h"
@@ -35,62 +34,6 @@ std::vector<TableParam> all_params() {
     for (Device d : table_devices()) params.push_back({i, d});
   }
   return params;
-}
-
-bool is_differentiable(const InputSpec& spec) {
-  return spec.kind == InputKind::normal || spec.kind == InputKind::positive;
-}
-
-RefTensor random_ref(const InputSpec& spec, std::mt19937_64& rng) {
-  RefTensor r{spec.shape, std::vector<double>(static_cast<std::size_t>(shape_numel(spec.shape)))};
-  std::normal_distribution<double> normal;
-  std::uniform_real_distribution<double> positive(0.5, 2.0);
-  for (double& v : r.values) {
-    switch (spec.kind) {
-      case InputKind::normal:
-      case InputKind::constant:
-        v = normal(rng);
-        break;
-      case InputKind::positive:
-        v = positive(rng);
-        break;
-      case InputKind::labels:
-        v = static_cast<double>(rng() % spec.range);
-        break;
-      case InputKind::mask:
-        v = static_cast<double>(rng() % 2);
-        break;
-    }
-    v = static_cast<float>(v);  // the reference sees exactly what tally sees
-  }
-  return r;
-}
-
-DType dtype_of(const InputSpec& spec) {
-  if (spec.kind == InputKind::labels) return DType::i64;
-  if (spec.kind == InputKind::mask) return DType::u8;
-  return DType::f32;
-}
-
-// A tally tensor holding r's values; for a transposed spec, a transposed view of a contiguous
-// tensor laid out the other way.
-Tensor to_tensor(const RefTensor& r, const InputSpec& spec, Device device) {
-  std::vector<float> values(r.values.begin(), r.values.end());
-  if (!spec.transposed) {
-    return Tensor::from_values(values, r.shape, dtype_of(spec)).detach();
-  }
-  Shape swapped = r.shape;
-  const std::size_t n = swapped.size();
-  std::swap(swapped[n - 1], swapped[n - 2]);
-  const std::int64_t rows = r.shape[n - 2], cols = r.shape[n - 1],
-                     batch = r.numel() / (rows * cols);
-  std::vector<float> laid(values.size());
-  for (std::int64_t b = 0; b < batch; ++b)
-    for (std::int64_t i = 0; i < rows; ++i)
-      for (std::int64_t j = 0; j < cols; ++j)
-        laid[(b * cols + j) * rows + i] = values[(b * rows + i) * cols + j];
-  (void)device;
-  return Tensor::from_values(laid, swapped, dtype_of(spec)).transpose(-1, -2);
 }
 
 double tolerance_excess(double got, double want, double tolerance) {
