@@ -23,6 +23,11 @@ struct StridedIndex {
 
   // offsets[k] = sum over d of index_d * strides[k][d], index_d the digits of `linear` in sizes.
   __host__ __device__ void offsets(std::int64_t linear, std::int64_t (&out)[N]) const {
+    // Dense and simply strided operands coalesce to one dimension: no division at all.
+    if (dims == 1) {
+      for (std::size_t k = 0; k < N; ++k) out[k] = linear * strides[k][0];
+      return;
+    }
     for (std::size_t k = 0; k < N; ++k) out[k] = 0;
     for (int d = dims - 1; d >= 0; --d) {
       const std::int64_t i = linear % sizes[d];

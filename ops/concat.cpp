@@ -26,14 +26,16 @@ Tensor concat(const std::vector<Tensor>& tensors, std::int64_t dim) {
     shape[dim] += t.shape()[dim];
   }
   Tensor out = Tensor::empty(shape, first.dtype(), first.device());
-  run_kernel(op, first.device(), [&] {
+  // copy_into copies within any device, so both kernels are these slice copies.
+  const auto copy_parts = [&] {
     std::int64_t start = 0;
     for (const Tensor& t : tensors) {
       const std::int64_t end = start + t.shape()[dim];
       copy_into(out.slice(dim, start, end), t);
       start = end;
     }
-  });
+  };
+  run_kernel(op, first.device(), copy_parts, [&](const auto&) { copy_parts(); });
   return out;
 }
 

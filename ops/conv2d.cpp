@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "ops/conv2d_cuda.h"
+#include "ops/cuda_libraries.h"
 #include "ops/elementwise.h"
 #include "ops/op_util.h"
 
@@ -173,31 +175,44 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::in
   }
   const Device device = x.device();
   Tensor out = Tensor::empty({g.n, g.o, g.oh, g.ow}, x.dtype(), device);
-  const Tensor w32 = dense_f32(weight);
-  const Tensor columns = Tensor::empty({g.rows(), g.cols()}, DType::f32, device, Tag::workspace);
+  // The host's rule (ops/conv2d.h): BLAS reads a dense f32 weight, and unfolds each image into the
+  // column buffer. Under the library rule cuDNN reads dense operands of their own dtype, and the
+  // workspace it takes inside the call (ops/conv2d_cuda.h) replaces the column buffer.
+  const bool host = !library_memory_rule(device);
+  const Tensor xd = host ? x : x.contiguous();
+  const Tensor wd = host ? dense_f32(weight) : weight.contiguous();
+  const Tensor columns =
+      host ? Tensor::empty({g.rows(), g.cols()}, DType::f32, device, Tag::workspace) : Tensor();
   // f32 outputs take the GEMM's result directly; narrower ones through one image's f32 result.
   const bool wide = x.dtype() != DType::f32;
   const Tensor result =
-      wide ? Tensor::empty({g.o, g.cols()}, DType::f32, device, Tag::workspace) : Tensor();
-  run_kernel("conv2d", device, [&] {
-    dispatch_floating("conv2d", x.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      const std::int64_t plane = g.o * g.cols();
-      for (std::int64_t n = 0; n < g.n; ++n) {
-        im2col<T>(x, n, g, columns.data<float>());
-        float* c = wide ? result.data<float>() : static_cast<float*>(out.raw_data()) + n * plane;
-        if (bias.defined()) {
-          const T* b = static_cast<const T*>(bias.raw_data());
-          for (std::int64_t o = 0; o < g.o; ++o) {
-            std::fill(c + o * g.cols(), c + (o + 1) * g.cols(), to_float(b[o * bias.strides()[0]]));
+      host && wide ? Tensor::empty({g.o, g.cols()}, DType::f32, device, Tag::workspace) : Tensor();
+  run_kernel(
+      "conv2d", device,
+      [&] {
+        dispatch_floating("conv2d", x.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          const std::int64_t plane = g.o * g.cols();
+          for (std::int64_t n = 0; n < g.n; ++n) {
+            im2col<T>(x, n, g, columns.data<float>());
+            float* c =
+                wide ? result.data<float>() : static_cast<float*>(out.raw_data()) + n * plane;
+            if (bias.defined()) {
+              const T* b = static_cast<const T*>(bias.raw_data());
+              for (std::int64_t o = 0; o < g.o; ++o) {
+                std::fill(c + o * g.cols(), c + (o + 1) * g.cols(),
+                          to_float(b[o * bias.strides()[0]]));
+              }
+            }
+            sgemm(false, false, g.o, g.cols(), g.rows(), wd.data<float>(), columns.data<float>(),
+                  bias.defined() ? 1.0f : 0.0f, c);
+            if (wide) narrow(c, plane, out.data<T>() + n * plane);
           }
-        }
-        sgemm(false, false, g.o, g.cols(), g.rows(), w32.data<float>(), columns.data<float>(),
-              bias.defined() ? 1.0f : 0.0f, c);
-        if (wide) narrow(c, plane, out.data<T>() + n * plane);
-      }
-    });
-  });
+        });
+      },
+      [&](const auto& stream) {
+        cuda::conv2d_forward(stream, out, xd, wd, bias, stride, padding);
+      });
   return out;
 }
 
@@ -225,64 +240,79 @@ Conv2dGrads conv2d_backward(const Tensor& grad, const Tensor& x, const Tensor& w
   if (need_w) r.weight = Tensor::empty(weight.shape(), dtype, device);
   if (need_b) r.bias = Tensor::empty({grad.shape()[1]}, dtype, device);
   if (!need_x && !need_w && !need_b) return r;
-  const Tensor g32 = dense_f32(grad);
-  const Tensor w32 = need_x ? dense_f32(weight) : Tensor();
+  // The host's rule (ops/conv2d.h): BLAS reads dense f32 copies, dweight sums in f32, and one
+  // column buffer serves both GEMMs. Under the library rule cuDNN reads dense operands of their
+  // own dtype and writes the gradients directly; the workspace each pass takes inside its call
+  // (ops/conv2d_cuda.h) replaces the column buffer, and dbias reads grad as it is.
+  const bool host = !library_memory_rule(device);
   const bool wide = dtype != DType::f32;
-  const Tensor dw32 =
-      need_w ? (wide ? Tensor::empty(weight.shape(), DType::f32, device) : r.weight) : Tensor();
+  const Tensor gd = host ? dense_f32(grad) : (unfold ? grad.contiguous() : Tensor());
+  const Tensor wd = need_x ? (host ? dense_f32(weight) : weight.contiguous()) : Tensor();
+  const Tensor xd = !host && need_w ? x.contiguous() : Tensor();
+  const Tensor dw32 = host && need_w
+                          ? (wide ? Tensor::empty(weight.shape(), DType::f32, device) : r.weight)
+                          : Tensor();
   const Tensor columns =
-      unfold ? Tensor::empty({g.rows(), g.cols()}, DType::f32, device, Tag::workspace) : Tensor();
+      host && unfold ? Tensor::empty({g.rows(), g.cols()}, DType::f32, device, Tag::workspace)
+                     : Tensor();
   // f32 dx takes col2im's sums directly; narrower ones through one image's f32 sums.
-  const Tensor image32 = need_x && wide
+  const Tensor image32 = host && need_x && wide
                              ? Tensor::empty({g.c, g.h, g.w}, DType::f32, device, Tag::workspace)
                              : Tensor();
-  run_kernel("conv2d_backward", device, [&] {
-    dispatch_floating("conv2d_backward", dtype, [&](auto zero) {
-      using T = decltype(zero);
-      const float* pg = g32.data<float>();
-      if (need_b) {
-        const std::int64_t batch = grad.shape()[0], outs = grad.shape()[1];
-        const std::int64_t plane = grad.shape()[2] * grad.shape()[3];
-        T* db = r.bias.data<T>();
-        for (std::int64_t o = 0; o < outs; ++o) {
-          // Independent partial sums: with one accumulator every add waits on the previous one,
-          // and the compiler may not reassociate float adds to split it.
-          constexpr std::int64_t kLanes = 8;
-          float acc[kLanes] = {};
-          for (std::int64_t n = 0; n < batch; ++n) {
-            const float* p = pg + (n * outs + o) * plane;
-            std::int64_t i = 0;
-            for (; i + kLanes <= plane; i += kLanes) {
-              for (std::int64_t l = 0; l < kLanes; ++l) acc[l] += p[i + l];
+  run_kernel(
+      "conv2d_backward", device,
+      [&] {
+        dispatch_floating("conv2d_backward", dtype, [&](auto zero) {
+          using T = decltype(zero);
+          const float* pg = gd.data<float>();
+          if (need_b) {
+            const std::int64_t batch = grad.shape()[0], outs = grad.shape()[1];
+            const std::int64_t plane = grad.shape()[2] * grad.shape()[3];
+            T* db = r.bias.data<T>();
+            for (std::int64_t o = 0; o < outs; ++o) {
+              // Independent partial sums: with one accumulator every add waits on the previous one,
+              // and the compiler may not reassociate float adds to split it.
+              constexpr std::int64_t kLanes = 8;
+              float acc[kLanes] = {};
+              for (std::int64_t n = 0; n < batch; ++n) {
+                const float* p = pg + (n * outs + o) * plane;
+                std::int64_t i = 0;
+                for (; i + kLanes <= plane; i += kLanes) {
+                  for (std::int64_t l = 0; l < kLanes; ++l) acc[l] += p[i + l];
+                }
+                for (; i < plane; ++i) acc[i % kLanes] += p[i];
+              }
+              float sum = 0.0f;
+              for (float a : acc) sum += a;
+              db[o] = from_float<T>(sum);
             }
-            for (; i < plane; ++i) acc[i % kLanes] += p[i];
           }
-          float sum = 0.0f;
-          for (float a : acc) sum += a;
-          db[o] = from_float<T>(sum);
-        }
-      }
-      if (!unfold) return;
-      if (need_w) fill_(dw32, 0.0f);
-      float* col = columns.data<float>();
-      for (std::int64_t n = 0; n < g.n; ++n) {
-        const float* gn = pg + n * g.o * g.cols();
-        if (need_w) {
-          im2col<T>(x, n, g, col);
-          sgemm(false, true, g.o, g.rows(), g.cols(), gn, col, 1.0f, dw32.data<float>());
-        }
-        if (need_x) {
-          sgemm(true, false, g.rows(), g.cols(), g.o, w32.data<float>(), gn, 0.0f, col);
-          const std::int64_t image = g.c * g.h * g.w;
-          float* sums =
-              wide ? image32.data<float>() : static_cast<float*>(r.x.raw_data()) + n * image;
-          col2im(col, g, sums);
-          if (wide) narrow(sums, image, r.x.data<T>() + n * image);
-        }
-      }
-      if (need_w && wide) cast_into(r.weight, dw32);
-    });
-  });
+          if (!unfold) return;
+          if (need_w) fill_(dw32, 0.0f);
+          float* col = columns.data<float>();
+          for (std::int64_t n = 0; n < g.n; ++n) {
+            const float* gn = pg + n * g.o * g.cols();
+            if (need_w) {
+              im2col<T>(x, n, g, col);
+              sgemm(false, true, g.o, g.rows(), g.cols(), gn, col, 1.0f, dw32.data<float>());
+            }
+            if (need_x) {
+              sgemm(true, false, g.rows(), g.cols(), g.o, wd.data<float>(), gn, 0.0f, col);
+              const std::int64_t image = g.c * g.h * g.w;
+              float* sums =
+                  wide ? image32.data<float>() : static_cast<float*>(r.x.raw_data()) + n * image;
+              col2im(col, g, sums);
+              if (wide) narrow(sums, image, r.x.data<T>() + n * image);
+            }
+          }
+          if (need_w && wide) cast_into(r.weight, dw32);
+        });
+      },
+      [&](const auto& stream) {
+        if (need_b) cuda::conv2d_backward_bias(stream, r.bias, grad);
+        if (need_x) cuda::conv2d_backward_data(stream, r.x, gd, wd, stride, padding);
+        if (need_w) cuda::conv2d_backward_filter(stream, r.weight, gd, xd, stride, padding);
+      });
   return r;
 }
 

@@ -1,7 +1,11 @@
-// 2-d convolution over NCHW tensors by im2col + one GEMM per image (cblas_sgemm), in f32;
-// f16/bf16 inputs are widened while they are unfolded and narrowed when results are stored.
+// 2-d convolution over NCHW tensors. On cpu by im2col + one GEMM per image (cblas_sgemm), in
+// f32; f16/bf16 inputs are widened while they are unfolded and narrowed when results are stored.
+// On cuda by cuDNN, whose workspace (tag workspace, at most cudnn_workspace_limit(), the
+// algorithm and size logged in conv_algorithm_log()) replaces the column buffer below; operands
+// that are not contiguous are copied (temporary) first. See ops/cuda_libraries.h.
 //
-// The column buffer (the im2col unfolding of one image) is what memory predictions depend on.
+// On cpu the column buffer (the im2col unfolding of one image) is what memory predictions depend
+// on.
 // Every conv2d call, and every conv2d_backward call that computes dx or dweight, takes exactly
 // one, through the allocator, tagged workspace, allocated after the call's outputs and freed
 // before the call returns:

@@ -1,6 +1,7 @@
 #include "ops/elementwise.h"
 
 #include "core/strided_loop.h"
+#include "ops/elementwise_cuda.h"
 #include "ops/op_util.h"
 
 namespace tally::ops {
@@ -82,11 +83,14 @@ Tensor unary(UnaryOp op, const Tensor& x) {
   check_defined(name, {&x});
   check_floating(name, x);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  run_kernel(name, x.device(), [&] {
-    dispatch_floating(name, x.dtype(), [&](auto zero) {
-      dispatch_unary(op, [&](auto f) { map_unary<decltype(zero)>(out, x, f); });
-    });
-  });
+  run_kernel(
+      name, x.device(),
+      [&] {
+        dispatch_floating(name, x.dtype(), [&](auto zero) {
+          dispatch_unary(op, [&](auto f) { map_unary<decltype(zero)>(out, x, f); });
+        });
+      },
+      [&](const auto& stream) { cuda::unary(stream, op, out, x); });
   return out;
 }
 
@@ -96,11 +100,14 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same_dtype(name, {&a, &b});
   check_floating(name, a);
   Tensor out = Tensor::empty(broadcast_shapes(name, a.shape(), b.shape()), a.dtype(), a.device());
-  run_kernel(name, a.device(), [&] {
-    dispatch_floating(name, a.dtype(), [&](auto zero) {
-      dispatch_binary(op, [&](auto f) { map_binary<decltype(zero)>(out, a, b, f); });
-    });
-  });
+  run_kernel(
+      name, a.device(),
+      [&] {
+        dispatch_floating(name, a.dtype(), [&](auto zero) {
+          dispatch_binary(op, [&](auto f) { map_binary<decltype(zero)>(out, a, b, f); });
+        });
+      },
+      [&](const auto& stream) { cuda::binary(stream, op, out, a, b); });
   return out;
 }
 
@@ -109,13 +116,16 @@ Tensor binary_scalar(BinaryOp op, const Tensor& a, float scalar) {
   check_defined(name, {&a});
   check_floating(name, a);
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
-  run_kernel(name, a.device(), [&] {
-    dispatch_floating(name, a.dtype(), [&](auto zero) {
-      dispatch_binary(op, [&](auto f) {
-        map_unary<decltype(zero)>(out, a, [f, scalar](float x) { return f(x, scalar); });
-      });
-    });
-  });
+  run_kernel(
+      name, a.device(),
+      [&] {
+        dispatch_floating(name, a.dtype(), [&](auto zero) {
+          dispatch_binary(op, [&](auto f) {
+            map_unary<decltype(zero)>(out, a, [f, scalar](float x) { return f(x, scalar); });
+          });
+        });
+      },
+      [&](const auto& stream) { cuda::binary_scalar(stream, op, out, a, scalar); });
   return out;
 }
 
@@ -127,32 +137,41 @@ void binary_(BinaryOp op, const Tensor& dst, const Tensor& src) {
   if (broadcast_shapes(name, dst.shape(), src.shape()) != dst.shape()) {
     fail(name, "in-place result " + dst.describe() + " cannot take the shape of " + src.describe());
   }
-  run_kernel(name, dst.device(), [&] {
-    dispatch_floating(name, dst.dtype(), [&](auto zero) {
-      dispatch_binary(op, [&](auto f) { map_binary<decltype(zero)>(dst, dst, src, f); });
-    });
-  });
+  run_kernel(
+      name, dst.device(),
+      [&] {
+        dispatch_floating(name, dst.dtype(), [&](auto zero) {
+          dispatch_binary(op, [&](auto f) { map_binary<decltype(zero)>(dst, dst, src, f); });
+        });
+      },
+      [&](const auto& stream) { cuda::binary(stream, op, dst, dst, src); });
 }
 
 void axpby_(const Tensor& dst, float scale, const Tensor& src, float alpha) {
   check_same_device("axpby", {&dst, &src});
   check_same_dtype("axpby", {&dst, &src});
-  run_kernel("axpby", dst.device(), [&] {
-    dispatch_floating("axpby", dst.dtype(), [&](auto zero) {
-      map_binary<decltype(zero)>(dst, dst, src,
-                                 [=](float d, float s) { return d * scale + s * alpha; });
-    });
-  });
+  run_kernel(
+      "axpby", dst.device(),
+      [&] {
+        dispatch_floating("axpby", dst.dtype(), [&](auto zero) {
+          map_binary<decltype(zero)>(dst, dst, src,
+                                     [=](float d, float s) { return d * scale + s * alpha; });
+        });
+      },
+      [&](const auto& stream) { cuda::axpby(stream, dst, scale, src, alpha); });
 }
 
 void fill_(const Tensor& t, float value) {
   check_defined("fill", {&t});
-  run_kernel("fill", t.device(), [&] {
-    dispatch_dtype(t.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      map_unary<T>(t, t, [value](float) { return value; });
-    });
-  });
+  run_kernel(
+      "fill", t.device(),
+      [&] {
+        dispatch_dtype(t.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          map_unary<T>(t, t, [value](float) { return value; });
+        });
+      },
+      [&](const auto& stream) { cuda::fill(stream, t, value); });
 }
 
 Tensor cast(const Tensor& x, DType dtype) {
@@ -168,24 +187,27 @@ void cast_into(const Tensor& dst, const Tensor& src) {
   if (dst.shape() != src.shape()) {
     fail("cast", "cannot cast " + src.describe() + " into " + dst.describe());
   }
-  run_kernel("cast", src.device(), [&] {
-    dispatch_dtype(src.dtype(), [&](auto in_zero) {
-      using In = decltype(in_zero);
-      dispatch_dtype(dst.dtype(), [&](auto out_zero) {
-        using Out = decltype(out_zero);
-        Out* o = static_cast<Out*>(dst.raw_data());
-        const In* in = static_cast<const In*>(src.raw_data());
-        strided_loop<2>(src.shape(), {dst.strides(), src.strides()},
-                        [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
-                            const std::array<std::int64_t, 2>& step) {
-                          for (std::int64_t i = 0; i < n; ++i) {
-                            o[at[0] + i * step[0]] =
-                                from_float<Out>(to_float(in[at[1] + i * step[1]]));
-                          }
-                        });
-      });
-    });
-  });
+  run_kernel(
+      "cast", src.device(),
+      [&] {
+        dispatch_dtype(src.dtype(), [&](auto in_zero) {
+          using In = decltype(in_zero);
+          dispatch_dtype(dst.dtype(), [&](auto out_zero) {
+            using Out = decltype(out_zero);
+            Out* o = static_cast<Out*>(dst.raw_data());
+            const In* in = static_cast<const In*>(src.raw_data());
+            strided_loop<2>(src.shape(), {dst.strides(), src.strides()},
+                            [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
+                                const std::array<std::int64_t, 2>& step) {
+                              for (std::int64_t i = 0; i < n; ++i) {
+                                o[at[0] + i * step[0]] =
+                                    from_float<Out>(to_float(in[at[1] + i * step[1]]));
+                              }
+                            });
+          });
+        });
+      },
+      [&](const auto& stream) { cuda::cast(stream, dst, src); });
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
@@ -196,23 +218,26 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
     fail("masked_fill", "mask " + mask.describe() + " does not broadcast to " + x.describe());
   }
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  run_kernel("masked_fill", x.device(), [&] {
-    dispatch_floating("masked_fill", x.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      T* o = out.data<T>();
-      const T* in = static_cast<const T*>(x.raw_data());
-      const auto* m = static_cast<const std::uint8_t*>(mask.raw_data());
-      const T fill = from_float<T>(value);
-      strided_loop<3>(x.shape(), {out.strides(), x.strides(), mask.expand(x.shape()).strides()},
-                      [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
-                          const std::array<std::int64_t, 3>& step) {
-                        for (std::int64_t i = 0; i < n; ++i) {
-                          o[at[0] + i * step[0]] =
-                              m[at[2] + i * step[2]] ? fill : in[at[1] + i * step[1]];
-                        }
-                      });
-    });
-  });
+  run_kernel(
+      "masked_fill", x.device(),
+      [&] {
+        dispatch_floating("masked_fill", x.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          T* o = out.data<T>();
+          const T* in = static_cast<const T*>(x.raw_data());
+          const auto* m = static_cast<const std::uint8_t*>(mask.raw_data());
+          const T fill = from_float<T>(value);
+          strided_loop<3>(x.shape(), {out.strides(), x.strides(), mask.expand(x.shape()).strides()},
+                          [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
+                              const std::array<std::int64_t, 3>& step) {
+                            for (std::int64_t i = 0; i < n; ++i) {
+                              o[at[0] + i * step[0]] =
+                                  m[at[2] + i * step[2]] ? fill : in[at[1] + i * step[1]];
+                            }
+                          });
+        });
+      },
+      [&](const auto& stream) { cuda::masked_fill(stream, out, x, mask, value); });
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/strided_loop.h"
 #include "ops/elementwise.h"
+#include "ops/nn_cuda.h"
 #include "ops/op_util.h"
 
 namespace tally::ops {
@@ -46,19 +47,22 @@ Tensor embedding(const Tensor& indices, const Tensor& weight) {
   Shape shape = indices.shape();
   shape.push_back(width);
   Tensor out = Tensor::empty(shape, weight.dtype(), weight.device());
-  run_kernel(op, weight.device(), [&] {
-    dispatch_dtype(weight.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      const T* w = static_cast<const T*>(weight.raw_data());
-      const std::int64_t row_stride = weight.strides()[0], col_stride = weight.strides()[1];
-      T* o = out.data<T>();
-      for_each_index(op, indices, rows, [&](std::int64_t position, std::int64_t row) {
-        for (std::int64_t j = 0; j < width; ++j) {
-          o[position * width + j] = w[row * row_stride + j * col_stride];
-        }
-      });
-    });
-  });
+  run_kernel(
+      op, weight.device(),
+      [&] {
+        dispatch_dtype(weight.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          const T* w = static_cast<const T*>(weight.raw_data());
+          const std::int64_t row_stride = weight.strides()[0], col_stride = weight.strides()[1];
+          T* o = out.data<T>();
+          for_each_index(op, indices, rows, [&](std::int64_t position, std::int64_t row) {
+            for (std::int64_t j = 0; j < width; ++j) {
+              o[position * width + j] = w[row * row_stride + j * col_stride];
+            }
+          });
+        });
+      },
+      [&](const auto& stream) { cuda::embedding_forward(stream, out, indices, weight); });
   return out;
 }
 
@@ -77,20 +81,23 @@ Tensor embedding_backward(const Tensor& grad, const Tensor& indices, std::int64_
   Tensor out = Tensor::empty({num_weights, width}, grad.dtype(), grad.device());
   const Tensor acc =
       grad.dtype() == DType::f32 ? out : Tensor::empty(out.shape(), DType::f32, grad.device());
-  run_kernel(op, grad.device(), [&] {
-    fill_(acc, 0.0f);
-    dispatch_floating(op, grad.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      const T* pg = g.data<T>();
-      float* o = acc.data<float>();
-      for_each_index(op, indices, num_weights, [&](std::int64_t position, std::int64_t row) {
-        for (std::int64_t j = 0; j < width; ++j) {
-          o[row * width + j] += to_float(pg[position * width + j]);
-        }
-      });
-    });
-    if (acc.storage() != out.storage()) cast_into(out, acc);
-  });
+  run_kernel(
+      op, grad.device(),
+      [&] {
+        fill_(acc, 0.0f);
+        dispatch_floating(op, grad.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          const T* pg = g.data<T>();
+          float* o = acc.data<float>();
+          for_each_index(op, indices, num_weights, [&](std::int64_t position, std::int64_t row) {
+            for (std::int64_t j = 0; j < width; ++j) {
+              o[row * width + j] += to_float(pg[position * width + j]);
+            }
+          });
+        });
+        if (acc.storage() != out.storage()) cast_into(out, acc);
+      },
+      [&](const auto& stream) { cuda::embedding_backward(stream, out, acc, g, indices); });
   return out;
 }
 

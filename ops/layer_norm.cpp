@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ops/elementwise.h"
+#include "ops/nn_cuda.h"
 #include "ops/op_util.h"
 
 namespace tally::ops {
@@ -108,11 +109,16 @@ LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& 
   LayerNormResult r{Tensor::empty(x.shape(), x.dtype(), x.device()),
                     Tensor::empty({rows}, DType::f32, x.device()),
                     Tensor::empty({rows}, DType::f32, x.device())};
-  run_kernel(op, x.device(), [&] {
-    dispatch_floating(op, x.dtype(), [&](auto zero) {
-      forward_kernel<decltype(zero)>(r, dense, weight, bias, eps);
-    });
-  });
+  run_kernel(
+      op, x.device(),
+      [&] {
+        dispatch_floating(op, x.dtype(), [&](auto zero) {
+          forward_kernel<decltype(zero)>(r, dense, weight, bias, eps);
+        });
+      },
+      [&](const auto& stream) {
+        cuda::layer_norm_forward(stream, r.output, r.mean, r.rstd, dense, weight, bias, eps);
+      });
   return r;
 }
 
@@ -133,15 +139,21 @@ LayerNormGrads layer_norm_backward(const Tensor& grad, const Tensor& x, const Te
   if (need_weight) out.weight = Tensor::empty(width, x.dtype(), x.device());
   if (need_bias) out.bias = Tensor::empty(width, x.dtype(), x.device());
   const Tensor dw = accumulator_for(out.weight), db = accumulator_for(out.bias);
-  run_kernel(op, x.device(), [&] {
-    if (dw.defined()) fill_(dw, 0.0f);
-    if (db.defined()) fill_(db, 0.0f);
-    dispatch_floating(op, x.dtype(), [&](auto zero) {
-      backward_kernel<decltype(zero)>(out.x, dw, db, g, dense, mean, rstd, weight);
-    });
-    if (dw.defined() && dw.storage() != out.weight.storage()) cast_into(out.weight, dw);
-    if (db.defined() && db.storage() != out.bias.storage()) cast_into(out.bias, db);
-  });
+  run_kernel(
+      op, x.device(),
+      [&] {
+        if (dw.defined()) fill_(dw, 0.0f);
+        if (db.defined()) fill_(db, 0.0f);
+        dispatch_floating(op, x.dtype(), [&](auto zero) {
+          backward_kernel<decltype(zero)>(out.x, dw, db, g, dense, mean, rstd, weight);
+        });
+        if (dw.defined() && dw.storage() != out.weight.storage()) cast_into(out.weight, dw);
+        if (db.defined() && db.storage() != out.bias.storage()) cast_into(out.bias, db);
+      },
+      [&](const auto& stream) {
+        cuda::layer_norm_backward(stream, out.x, out.weight, out.bias, dw, db, g, dense, mean, rstd,
+                                  weight);
+      });
   return out;
 }
 

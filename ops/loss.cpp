@@ -5,6 +5,7 @@
 
 #include "core/strided_loop.h"
 #include "ops/op_util.h"
+#include "ops/reduce_cuda.h"
 
 namespace tally::ops {
 namespace {
@@ -71,10 +72,18 @@ CrossEntropyResult cross_entropy(const Tensor& logits, const Tensor& labels) {
   check_labels("cross_entropy", logits, labels);
   CrossEntropyResult r{Tensor::empty({}, logits.dtype(), logits.device()),
                        Tensor::empty(logits.shape(), logits.dtype(), logits.device())};
-  run_kernel("cross_entropy", logits.device(), [&] {
-    dispatch_floating("cross_entropy", logits.dtype(),
-                      [&](auto zero) { cross_entropy_kernel<decltype(zero)>(r, logits, labels); });
-  });
+  // The CPU checks every label. A cuda device could only do so by waiting for the labels on the
+  // host at every step, so there an out-of-range label makes the loss (and its gradient) NaN.
+  run_kernel(
+      "cross_entropy", logits.device(),
+      [&] {
+        dispatch_floating("cross_entropy", logits.dtype(), [&](auto zero) {
+          cross_entropy_kernel<decltype(zero)>(r, logits, labels);
+        });
+      },
+      [&](const auto& stream) {
+        cuda::cross_entropy(stream, r.loss, r.log_probs, logits, labels);
+      });
   return r;
 }
 
@@ -83,23 +92,29 @@ Tensor cross_entropy_backward(const Tensor& grad, const Tensor& log_probs, const
   check_labels(op, log_probs, labels);
   check_scalar_grad(op, grad, log_probs);
   Tensor out = Tensor::empty(log_probs.shape(), log_probs.dtype(), log_probs.device());
-  run_kernel(op, log_probs.device(), [&] {
-    dispatch_floating(op, log_probs.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      const std::int64_t rows = log_probs.shape()[0], classes = log_probs.shape()[1];
-      const std::int64_t row_stride = log_probs.strides()[0], col_stride = log_probs.strides()[1];
-      const float scale = scalar_of<T>(grad) / static_cast<float>(rows);
-      const T* in = static_cast<const T*>(log_probs.raw_data());
-      T* o = out.data<T>();
-      for (std::int64_t i = 0; i < rows; ++i) {
-        const std::int64_t label = label_at(labels, i, classes);
-        for (std::int64_t j = 0; j < classes; ++j) {
-          const float p = std::exp(to_float(in[i * row_stride + j * col_stride]));
-          o[i * classes + j] = from_float<T>((p - (j == label ? 1.0f : 0.0f)) * scale);
-        }
-      }
-    });
-  });
+  run_kernel(
+      op, log_probs.device(),
+      [&] {
+        dispatch_floating(op, log_probs.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          const std::int64_t rows = log_probs.shape()[0], classes = log_probs.shape()[1];
+          const std::int64_t row_stride = log_probs.strides()[0],
+                             col_stride = log_probs.strides()[1];
+          const float scale = scalar_of<T>(grad) / static_cast<float>(rows);
+          const T* in = static_cast<const T*>(log_probs.raw_data());
+          T* o = out.data<T>();
+          for (std::int64_t i = 0; i < rows; ++i) {
+            const std::int64_t label = label_at(labels, i, classes);
+            for (std::int64_t j = 0; j < classes; ++j) {
+              const float p = std::exp(to_float(in[i * row_stride + j * col_stride]));
+              o[i * classes + j] = from_float<T>((p - (j == label ? 1.0f : 0.0f)) * scale);
+            }
+          }
+        });
+      },
+      [&](const auto& stream) {
+        cuda::cross_entropy_backward(stream, out, grad, log_probs, labels);
+      });
   return out;
 }
 
@@ -112,25 +127,29 @@ Tensor mse_loss(const Tensor& input, const Tensor& target) {
          "input " + input.describe() + " and target " + target.describe() + " differ in shape");
   }
   Tensor out = Tensor::empty({}, input.dtype(), input.device());
-  run_kernel("mse_loss", input.device(), [&] {
-    dispatch_floating("mse_loss", input.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      const T* a = static_cast<const T*>(input.raw_data());
-      const T* b = static_cast<const T*>(target.raw_data());
-      double total = 0.0;
-      strided_loop<2>(input.shape(), {input.strides(), target.strides()},
-                      [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
-                          const std::array<std::int64_t, 2>& step) {
-                        for (std::int64_t i = 0; i < n; ++i) {
-                          const double d = static_cast<double>(to_float(a[at[0] + i * step[0]])) -
-                                           to_float(b[at[1] + i * step[1]]);
-                          total += d * d;
-                        }
-                      });
-      *out.data<T>() =
-          from_float<T>(static_cast<float>(total / static_cast<double>(input.numel())));
-    });
-  });
+  run_kernel(
+      "mse_loss", input.device(),
+      [&] {
+        dispatch_floating("mse_loss", input.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          const T* a = static_cast<const T*>(input.raw_data());
+          const T* b = static_cast<const T*>(target.raw_data());
+          double total = 0.0;
+          strided_loop<2>(input.shape(), {input.strides(), target.strides()},
+                          [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
+                              const std::array<std::int64_t, 2>& step) {
+                            for (std::int64_t i = 0; i < n; ++i) {
+                              const double d =
+                                  static_cast<double>(to_float(a[at[0] + i * step[0]])) -
+                                  to_float(b[at[1] + i * step[1]]);
+                              total += d * d;
+                            }
+                          });
+          *out.data<T>() =
+              from_float<T>(static_cast<float>(total / static_cast<double>(input.numel())));
+        });
+      },
+      [&](const auto& stream) { cuda::mse_loss(stream, out, input, target); });
   return out;
 }
 
@@ -143,24 +162,27 @@ Tensor mse_loss_backward(const Tensor& grad, const Tensor& input, const Tensor& 
     fail(op, "input " + input.describe() + " and target " + target.describe() + " differ in shape");
   }
   Tensor out = Tensor::empty(input.shape(), input.dtype(), input.device());
-  run_kernel(op, input.device(), [&] {
-    dispatch_floating(op, input.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      const float scale = 2.0f * scalar_of<T>(grad) / static_cast<float>(input.numel());
-      T* o = out.data<T>();
-      const T* a = static_cast<const T*>(input.raw_data());
-      const T* b = static_cast<const T*>(target.raw_data());
-      strided_loop<3>(input.shape(), {out.strides(), input.strides(), target.strides()},
-                      [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
-                          const std::array<std::int64_t, 3>& step) {
-                        for (std::int64_t i = 0; i < n; ++i) {
-                          const float d =
-                              to_float(a[at[1] + i * step[1]]) - to_float(b[at[2] + i * step[2]]);
-                          o[at[0] + i * step[0]] = from_float<T>(d * scale);
-                        }
-                      });
-    });
-  });
+  run_kernel(
+      op, input.device(),
+      [&] {
+        dispatch_floating(op, input.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          const float scale = 2.0f * scalar_of<T>(grad) / static_cast<float>(input.numel());
+          T* o = out.data<T>();
+          const T* a = static_cast<const T*>(input.raw_data());
+          const T* b = static_cast<const T*>(target.raw_data());
+          strided_loop<3>(input.shape(), {out.strides(), input.strides(), target.strides()},
+                          [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
+                              const std::array<std::int64_t, 3>& step) {
+                            for (std::int64_t i = 0; i < n; ++i) {
+                              const float d = to_float(a[at[1] + i * step[1]]) -
+                                              to_float(b[at[2] + i * step[2]]);
+                              o[at[0] + i * step[0]] = from_float<T>(d * scale);
+                            }
+                          });
+        });
+      },
+      [&](const auto& stream) { cuda::mse_loss_backward(stream, out, grad, input, target); });
   return out;
 }
 

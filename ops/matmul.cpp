@@ -2,7 +2,9 @@
 
 #include <cblas.h>
 
+#include "ops/cuda_libraries.h"
 #include "ops/elementwise.h"
+#include "ops/matmul_cuda.h"
 #include "ops/op_util.h"
 
 namespace tally::ops {
@@ -84,17 +86,27 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   out_shape.back() = b.shape().back();
   Shape c_shape = batched ? out_shape : Shape{a2.shape()[0], b.shape().back()};
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
+  // OpenBLAS multiplies f32 only, so on the host 16-bit operands are widened into f32
+  // temporaries and the product narrowed from an f32 one. cuBLAS reads and writes 16-bit
+  // matrices itself, accumulating in f32: under the library rule there are no such temporaries,
+  // only the copies of layouts BLAS cannot read, as for f32.
+  const bool widen = a.dtype() != DType::f32 && !library_memory_rule(a.device());
   BlasOperand la{}, lb{};
-  if (a.dtype() == DType::f32) {
-    const Tensor ar = blas_ready(a2, la), br = blas_ready(b, lb);
-    run_kernel("matmul", a.device(), [&] { gemm(out.view(c_shape), ar, la, br, lb, batched); });
-    return out;
-  }
-  const Tensor a32 = blas_ready(cast(a2, DType::f32), la);
-  const Tensor b32 = blas_ready(cast(b, DType::f32), lb);
-  Tensor c32 = Tensor::empty(c_shape, DType::f32, a.device());
-  run_kernel("matmul", a.device(), [&] { gemm(c32, a32, la, b32, lb, batched); });
-  cast_into(out.view(c_shape), c32);
+  const Tensor ar = blas_ready(widen ? cast(a2, DType::f32) : a2, la);
+  const Tensor br = blas_ready(widen ? cast(b, DType::f32) : b, lb);
+  const Tensor c = widen ? Tensor::empty(c_shape, DType::f32, a.device()) : out.view(c_shape);
+  run_kernel(
+      "matmul", a.device(), [&] { gemm(c, ar, la, br, lb, batched); },
+      [&](const auto& stream) {
+        const auto operand = [&](const Tensor& t, BlasOperand l) {
+          return cuda::GemmOperand{t.raw_data(), l.trans == CblasTrans, l.ld,
+                                   batched ? t.strides()[0] : 0};
+        };
+        cuda::gemm(stream, a.dtype(), batched ? c.shape()[0] : 1, c.shape()[c.dim() - 2],
+                   c.shape()[c.dim() - 1], ar.shape()[ar.dim() - 1], operand(ar, la),
+                   operand(br, lb), c.raw_data());
+      });
+  if (widen) cast_into(out.view(c_shape), c);
   return out;
 }
 

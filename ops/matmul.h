@@ -1,6 +1,8 @@
-// Matrix products through BLAS (cblas_sgemm). Row-major tensors; a transposed view is passed to
-// BLAS as a transposed operand rather than copied. f16/bf16 operands are widened to f32
-// temporaries, multiplied in f32 and narrowed.
+// Matrix products through BLAS: cblas_sgemm on cpu, cuBLAS (cublasGemmEx and its strided-batched
+// form, f32 accumulation) on cuda. Row-major tensors; a transposed view is passed as a transposed
+// operand rather than copied. On cpu, f16/bf16 operands are widened to f32 temporaries,
+// multiplied in f32 and narrowed; cuBLAS takes them as they are, so cuda requests no such
+// temporaries (ops/cuda_libraries.h, library_memory_rule).
 #pragma once
 
 #include "core/tensor.h"

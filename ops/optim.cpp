@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "ops/nn_cuda.h"
 #include "ops/op_util.h"
 
 namespace tally::ops {
@@ -30,26 +31,31 @@ void sgd_update_(const Tensor& param, const Tensor& grad, const Tensor& momentum
   } else {
     check_state("sgd", param, {&grad});
   }
-  run_kernel("sgd", param.device(), [&] {
-    dispatch_floating("sgd", param.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      T* p = param.data<T>();
-      const T* g = grad.data<T>();
-      T* buf = momentum ? momentum_buffer.data<T>() : nullptr;
-      const std::int64_t n = param.numel();
-      for (std::int64_t i = 0; i < n; ++i) {
-        const float pv = to_float(p[i]);
-        float step = to_float(g[i]) + o.weight_decay * pv;
-        if (momentum) {
-          const float b =
-              first_step ? step : o.momentum * to_float(buf[i]) + (1.0f - o.dampening) * step;
-          buf[i] = from_float<T>(b);
-          step = o.nesterov ? step + o.momentum * b : b;
-        }
-        p[i] = from_float<T>(pv - o.lr * step);
-      }
-    });
-  });
+  run_kernel(
+      "sgd", param.device(),
+      [&] {
+        dispatch_floating("sgd", param.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          T* p = param.data<T>();
+          const T* g = grad.data<T>();
+          T* buf = momentum ? momentum_buffer.data<T>() : nullptr;
+          const std::int64_t n = param.numel();
+          for (std::int64_t i = 0; i < n; ++i) {
+            const float pv = to_float(p[i]);
+            float step = to_float(g[i]) + o.weight_decay * pv;
+            if (momentum) {
+              const float b =
+                  first_step ? step : o.momentum * to_float(buf[i]) + (1.0f - o.dampening) * step;
+              buf[i] = from_float<T>(b);
+              step = o.nesterov ? step + o.momentum * b : b;
+            }
+            p[i] = from_float<T>(pv - o.lr * step);
+          }
+        });
+      },
+      [&](const auto& stream) {
+        cuda::sgd_update(stream, param, grad, momentum_buffer, first_step, o);
+      });
 }
 
 void adamw_update_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
@@ -61,25 +67,31 @@ void adamw_update_(const Tensor& param, const Tensor& grad, const Tensor& exp_av
   const float bias_correction2_sqrt =
       static_cast<float>(std::sqrt(1.0 - std::pow(double(o.beta2), t)));
   const float decay = 1.0f - o.lr * o.weight_decay;
-  run_kernel("adamw", param.device(), [&] {
-    dispatch_floating("adamw", param.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      T* p = param.data<T>();
-      const T* g = grad.data<T>();
-      T* m = exp_avg.data<T>();
-      T* v = exp_avg_sq.data<T>();
-      const std::int64_t n = param.numel();
-      for (std::int64_t i = 0; i < n; ++i) {
-        const float gv = to_float(g[i]);
-        const float mv = o.beta1 * to_float(m[i]) + (1.0f - o.beta1) * gv;
-        const float vv = o.beta2 * to_float(v[i]) + (1.0f - o.beta2) * gv * gv;
-        m[i] = from_float<T>(mv);
-        v[i] = from_float<T>(vv);
-        const float denom = std::sqrt(vv) / bias_correction2_sqrt + o.eps;
-        p[i] = from_float<T>(to_float(p[i]) * decay - step_size * mv / denom);
-      }
-    });
-  });
+  run_kernel(
+      "adamw", param.device(),
+      [&] {
+        dispatch_floating("adamw", param.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          T* p = param.data<T>();
+          const T* g = grad.data<T>();
+          T* m = exp_avg.data<T>();
+          T* v = exp_avg_sq.data<T>();
+          const std::int64_t n = param.numel();
+          for (std::int64_t i = 0; i < n; ++i) {
+            const float gv = to_float(g[i]);
+            const float mv = o.beta1 * to_float(m[i]) + (1.0f - o.beta1) * gv;
+            const float vv = o.beta2 * to_float(v[i]) + (1.0f - o.beta2) * gv * gv;
+            m[i] = from_float<T>(mv);
+            v[i] = from_float<T>(vv);
+            const float denom = std::sqrt(vv) / bias_correction2_sqrt + o.eps;
+            p[i] = from_float<T>(to_float(p[i]) * decay - step_size * mv / denom);
+          }
+        });
+      },
+      [&](const auto& stream) {
+        cuda::adamw_update(stream, param, grad, exp_avg, exp_avg_sq, o.beta1, o.beta2, o.eps,
+                           step_size, bias_correction2_sqrt, decay);
+      });
 }
 
 }  // namespace tally::ops

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "ops/op_util.h"
+#include "ops/pool_cuda.h"
 
 namespace tally::ops {
 namespace {
@@ -154,24 +155,29 @@ MaxPoolResult max_pool2d(const Tensor& x, std::int64_t kernel, std::int64_t stri
       Tensor::empty(g.output_shape(), x.dtype(), x.device()),
       with_indices ? Tensor::empty(g.output_shape(), DType::i64, x.device()) : Tensor()};
   const bool pairs = g.kernel == 2 && g.stride == 2 && g.padding == 0 && x.strides()[3] == 1;
-  run_kernel("max_pool2d", x.device(), [&] {
-    dispatch_floating("max_pool2d", x.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      const std::int64_t area = g.oh * g.ow;
-      std::int64_t* indices = with_indices ? r.indices.data<std::int64_t>() : nullptr;
-      for_each_plane<T>(r.values, [&](std::int64_t n, std::int64_t c, T* dst) {
-        const Plane<T> in = plane<T>(x, n, c);
-        std::int64_t* at = indices ? indices + (n * g.c + c) * area : nullptr;
-        for (std::int64_t oh = 0; oh < g.oh; ++oh) {
-          T* row_dst = dst + oh * g.ow;
-          std::int64_t* row_at = at ? at + oh * g.ow : nullptr;
-          if (!pairs || !max_pool_row_2x2(in, g, oh, row_dst, row_at)) {
-            max_pool_row(in, g, oh, row_dst, row_at);
-          }
-        }
+  run_kernel(
+      "max_pool2d", x.device(),
+      [&] {
+        dispatch_floating("max_pool2d", x.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          const std::int64_t area = g.oh * g.ow;
+          std::int64_t* indices = with_indices ? r.indices.data<std::int64_t>() : nullptr;
+          for_each_plane<T>(r.values, [&](std::int64_t n, std::int64_t c, T* dst) {
+            const Plane<T> in = plane<T>(x, n, c);
+            std::int64_t* at = indices ? indices + (n * g.c + c) * area : nullptr;
+            for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+              T* row_dst = dst + oh * g.ow;
+              std::int64_t* row_at = at ? at + oh * g.ow : nullptr;
+              if (!pairs || !max_pool_row_2x2(in, g, oh, row_dst, row_at)) {
+                max_pool_row(in, g, oh, row_dst, row_at);
+              }
+            }
+          });
+        });
+      },
+      [&](const auto& stream) {
+        cuda::max_pool2d_forward(stream, r.values, r.indices, x, g.kernel, g.stride, g.padding);
       });
-    });
-  });
   return r;
 }
 
@@ -185,27 +191,32 @@ Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shap
          "indices " + indices.describe() + " do not match gradient " + grad.describe());
   }
   Tensor dx = Tensor::empty(input_shape, grad.dtype(), grad.device());
-  run_kernel("max_pool2d_backward", grad.device(), [&] {
-    dispatch_floating("max_pool2d_backward", grad.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      const std::int64_t area = g.h * g.w;
-      for_each_plane<T>(dx, [&](std::int64_t n, std::int64_t c, T* dst) {
-        std::fill(dst, dst + area, from_float<T>(0.0f));
-        const Plane<T> gp = plane<T>(grad, n, c);
-        const Plane<std::int64_t> ip = plane<std::int64_t>(indices, n, c);
-        for (std::int64_t oh = 0; oh < g.oh; ++oh) {
-          for (std::int64_t ow = 0; ow < g.ow; ++ow) {
-            const std::int64_t at = ip(oh, ow);
-            if (at < 0 || at >= area) {
-              fail("max_pool2d_backward",
-                   "index " + std::to_string(at) + " outside input " + shape_str(input_shape));
+  run_kernel(
+      "max_pool2d_backward", grad.device(),
+      [&] {
+        dispatch_floating("max_pool2d_backward", grad.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          const std::int64_t area = g.h * g.w;
+          for_each_plane<T>(dx, [&](std::int64_t n, std::int64_t c, T* dst) {
+            std::fill(dst, dst + area, from_float<T>(0.0f));
+            const Plane<T> gp = plane<T>(grad, n, c);
+            const Plane<std::int64_t> ip = plane<std::int64_t>(indices, n, c);
+            for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+              for (std::int64_t ow = 0; ow < g.ow; ++ow) {
+                const std::int64_t at = ip(oh, ow);
+                if (at < 0 || at >= area) {
+                  fail("max_pool2d_backward",
+                       "index " + std::to_string(at) + " outside input " + shape_str(input_shape));
+                }
+                dst[at] = from_float<T>(to_float(dst[at]) + to_float(gp(oh, ow)));
+              }
             }
-            dst[at] = from_float<T>(to_float(dst[at]) + to_float(gp(oh, ow)));
-          }
-        }
+          });
+        });
+      },
+      [&](const auto& stream) {
+        cuda::max_pool2d_backward(stream, dx, grad, indices, g.kernel, g.stride, g.padding);
       });
-    });
-  });
   return dx;
 }
 
@@ -214,26 +225,31 @@ Tensor avg_pool2d(const Tensor& x, std::int64_t kernel, std::int64_t stride, std
   check_floating("avg_pool2d", x);
   const PoolGeometry g = geometry("avg_pool2d", x.shape(), kernel, stride, padding);
   Tensor out = Tensor::empty(g.output_shape(), x.dtype(), x.device());
-  run_kernel("avg_pool2d", x.device(), [&] {
-    dispatch_floating("avg_pool2d", x.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      const float scale = 1.0f / static_cast<float>(g.kernel * g.kernel);
-      for_each_plane<T>(out, [&](std::int64_t n, std::int64_t c, T* dst) {
-        const Plane<T> in = plane<T>(x, n, c);
-        for (std::int64_t oh = 0; oh < g.oh; ++oh) {
-          const auto [h0, h1] = window(oh, g.h, g);
-          for (std::int64_t ow = 0; ow < g.ow; ++ow) {
-            const auto [w0, w1] = window(ow, g.w, g);
-            float acc = 0.0f;
-            for (std::int64_t h = h0; h < h1; ++h) {
-              for (std::int64_t w = w0; w < w1; ++w) acc += to_float(in(h, w));
+  run_kernel(
+      "avg_pool2d", x.device(),
+      [&] {
+        dispatch_floating("avg_pool2d", x.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          const float scale = 1.0f / static_cast<float>(g.kernel * g.kernel);
+          for_each_plane<T>(out, [&](std::int64_t n, std::int64_t c, T* dst) {
+            const Plane<T> in = plane<T>(x, n, c);
+            for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+              const auto [h0, h1] = window(oh, g.h, g);
+              for (std::int64_t ow = 0; ow < g.ow; ++ow) {
+                const auto [w0, w1] = window(ow, g.w, g);
+                float acc = 0.0f;
+                for (std::int64_t h = h0; h < h1; ++h) {
+                  for (std::int64_t w = w0; w < w1; ++w) acc += to_float(in(h, w));
+                }
+                dst[oh * g.ow + ow] = from_float<T>(acc * scale);
+              }
             }
-            dst[oh * g.ow + ow] = from_float<T>(acc * scale);
-          }
-        }
+          });
+        });
+      },
+      [&](const auto& stream) {
+        cuda::avg_pool2d_forward(stream, out, x, g.kernel, g.stride, g.padding);
       });
-    });
-  });
   return out;
 }
 
@@ -242,26 +258,31 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& input_shape, std::in
   const PoolGeometry g = geometry("avg_pool2d_backward", input_shape, kernel, stride, padding);
   check_grad("avg_pool2d_backward", grad, g);
   Tensor dx = Tensor::empty(input_shape, grad.dtype(), grad.device());
-  run_kernel("avg_pool2d_backward", grad.device(), [&] {
-    dispatch_floating("avg_pool2d_backward", grad.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      const float scale = 1.0f / static_cast<float>(g.kernel * g.kernel);
-      for_each_plane<T>(dx, [&](std::int64_t n, std::int64_t c, T* dst) {
-        const Plane<T> gp = plane<T>(grad, n, c);
-        for (std::int64_t h = 0; h < g.h; ++h) {
-          const auto [oh0, oh1] = covering(h, g.oh, g);
-          for (std::int64_t w = 0; w < g.w; ++w) {
-            const auto [ow0, ow1] = covering(w, g.ow, g);
-            float acc = 0.0f;
-            for (std::int64_t oh = oh0; oh < oh1; ++oh) {
-              for (std::int64_t ow = ow0; ow < ow1; ++ow) acc += to_float(gp(oh, ow));
+  run_kernel(
+      "avg_pool2d_backward", grad.device(),
+      [&] {
+        dispatch_floating("avg_pool2d_backward", grad.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          const float scale = 1.0f / static_cast<float>(g.kernel * g.kernel);
+          for_each_plane<T>(dx, [&](std::int64_t n, std::int64_t c, T* dst) {
+            const Plane<T> gp = plane<T>(grad, n, c);
+            for (std::int64_t h = 0; h < g.h; ++h) {
+              const auto [oh0, oh1] = covering(h, g.oh, g);
+              for (std::int64_t w = 0; w < g.w; ++w) {
+                const auto [ow0, ow1] = covering(w, g.ow, g);
+                float acc = 0.0f;
+                for (std::int64_t oh = oh0; oh < oh1; ++oh) {
+                  for (std::int64_t ow = ow0; ow < ow1; ++ow) acc += to_float(gp(oh, ow));
+                }
+                dst[h * g.w + w] = from_float<T>(acc * scale);
+              }
             }
-            dst[h * g.w + w] = from_float<T>(acc * scale);
-          }
-        }
+          });
+        });
+      },
+      [&](const auto& stream) {
+        cuda::avg_pool2d_backward(stream, dx, grad, g.kernel, g.stride, g.padding);
       });
-    });
-  });
   return dx;
 }
 

@@ -5,6 +5,7 @@
 #include "core/strided_loop.h"
 #include "ops/elementwise.h"
 #include "ops/op_util.h"
+#include "ops/reduce_cuda.h"
 
 namespace tally::ops {
 namespace {
@@ -66,12 +67,18 @@ Tensor reduce_sum(const Tensor& x, const std::vector<std::int64_t>& dims, bool k
   // f32 sums accumulate straight into the output; 16-bit ones into an f32 temporary.
   Tensor acc = Tensor::empty(kept, DType::f32, x.device());
   Tensor out = x.dtype() == DType::f32 ? acc : Tensor::empty(kept, x.dtype(), x.device());
-  run_kernel(op, x.device(), [&] {
-    fill_(acc, 0.0f);
-    dispatch_floating(op, x.dtype(), [&](auto zero) { sum_kernel<decltype(zero)>(acc, x); });
-    if (scale != 1.0f) axpby_(acc, scale, acc, 0.0f);
-    if (x.dtype() != DType::f32) cast_into(out, acc);
-  });
+  run_kernel(
+      op, x.device(),
+      [&] {
+        fill_(acc, 0.0f);
+        dispatch_floating(op, x.dtype(), [&](auto zero) { sum_kernel<decltype(zero)>(acc, x); });
+        if (scale != 1.0f) {
+          float* a = acc.data<float>();  // fresh, so contiguous
+          for (std::int64_t i = 0; i < acc.numel(); ++i) a[i] *= scale;
+        }
+        if (x.dtype() != DType::f32) cast_into(out, acc);
+      },
+      [&](const auto& stream) { cuda::sum(stream, acc, out, x, dims, scale); });
   return keepdim ? out : out.view(reduced_shape(x.shape(), dims, false));
 }
 
@@ -115,35 +122,38 @@ MaxResult max(const Tensor& x, std::int64_t dim, bool keepdim) {
   const Shape kept = reduced_shape(x.shape(), {dim}, true);
   MaxResult r{Tensor::empty(kept, x.dtype(), x.device()),
               Tensor::empty(kept, DType::i64, x.device())};
-  run_kernel("max", x.device(), [&] {
-    dispatch_floating("max", x.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      T* values = r.values.data<T>();
-      auto* indices = r.indices.data<std::int64_t>();
-      const T* in = static_cast<const T*>(x.raw_data());
-      const std::int64_t along = x.strides()[dim];
-      Shape in_strides = x.strides();
-      in_strides[dim] = 0;
-      strided_loop<2>(kept, {r.values.strides(), in_strides},
-                      [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
-                          const std::array<std::int64_t, 2>& step) {
-                        for (std::int64_t i = 0; i < n; ++i) {
-                          const T* p = in + at[1] + i * step[1];
-                          float best = to_float(p[0]);
-                          std::int64_t best_k = 0;
-                          for (std::int64_t k = 1; k < extent; ++k) {
-                            const float v = to_float(p[k * along]);
-                            if (v > best) {
-                              best = v;
-                              best_k = k;
+  run_kernel(
+      "max", x.device(),
+      [&] {
+        dispatch_floating("max", x.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          T* values = r.values.data<T>();
+          auto* indices = r.indices.data<std::int64_t>();
+          const T* in = static_cast<const T*>(x.raw_data());
+          const std::int64_t along = x.strides()[dim];
+          Shape in_strides = x.strides();
+          in_strides[dim] = 0;
+          strided_loop<2>(kept, {r.values.strides(), in_strides},
+                          [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
+                              const std::array<std::int64_t, 2>& step) {
+                            for (std::int64_t i = 0; i < n; ++i) {
+                              const T* p = in + at[1] + i * step[1];
+                              float best = to_float(p[0]);
+                              std::int64_t best_k = 0;
+                              for (std::int64_t k = 1; k < extent; ++k) {
+                                const float v = to_float(p[k * along]);
+                                if (v > best) {
+                                  best = v;
+                                  best_k = k;
+                                }
+                              }
+                              values[at[0] + i * step[0]] = from_float<T>(best);
+                              indices[at[0] + i * step[0]] = best_k;
                             }
-                          }
-                          values[at[0] + i * step[0]] = from_float<T>(best);
-                          indices[at[0] + i * step[0]] = best_k;
-                        }
-                      });
-    });
-  });
+                          });
+        });
+      },
+      [&](const auto& stream) { cuda::max_along(stream, r.values, r.indices, x, dim); });
   if (keepdim) return r;
   const Shape squeezed = reduced_shape(x.shape(), {dim}, false);
   return {r.values.view(squeezed), r.indices.view(squeezed)};
@@ -154,26 +164,29 @@ Tensor max_backward(const Tensor& grad, const Tensor& indices, const Shape& inpu
   Tensor g = keepdim ? grad : grad.unsqueeze(dim);
   Tensor idx = keepdim ? indices : indices.unsqueeze(dim);
   Tensor out = Tensor::empty(input_shape, grad.dtype(), grad.device());
-  run_kernel("max_backward", grad.device(), [&] {
-    fill_(out, 0.0f);
-    dispatch_floating("max_backward", grad.dtype(), [&](auto zero) {
-      using T = decltype(zero);
-      T* o = out.data<T>();
-      const T* pg = static_cast<const T*>(g.raw_data());
-      const auto* pi = static_cast<const std::int64_t*>(idx.raw_data());
-      Shape out_strides = out.strides();
-      const std::int64_t along = out_strides[dim];
-      out_strides[dim] = 0;
-      strided_loop<3>(g.shape(), {out_strides, g.strides(), idx.strides()},
-                      [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
-                          const std::array<std::int64_t, 3>& step) {
-                        for (std::int64_t i = 0; i < n; ++i) {
-                          o[at[0] + i * step[0] + pi[at[2] + i * step[2]] * along] =
-                              pg[at[1] + i * step[1]];
-                        }
-                      });
-    });
-  });
+  run_kernel(
+      "max_backward", grad.device(),
+      [&] {
+        fill_(out, 0.0f);
+        dispatch_floating("max_backward", grad.dtype(), [&](auto zero) {
+          using T = decltype(zero);
+          T* o = out.data<T>();
+          const T* pg = static_cast<const T*>(g.raw_data());
+          const auto* pi = static_cast<const std::int64_t*>(idx.raw_data());
+          Shape out_strides = out.strides();
+          const std::int64_t along = out_strides[dim];
+          out_strides[dim] = 0;
+          strided_loop<3>(g.shape(), {out_strides, g.strides(), idx.strides()},
+                          [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
+                              const std::array<std::int64_t, 3>& step) {
+                            for (std::int64_t i = 0; i < n; ++i) {
+                              o[at[0] + i * step[0] + pi[at[2] + i * step[2]] * along] =
+                                  pg[at[1] + i * step[1]];
+                            }
+                          });
+        });
+      },
+      [&](const auto& stream) { cuda::max_backward(stream, out, g, idx, dim); });
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/strided_loop.h"
 #include "ops/op_util.h"
+#include "ops/reduce_cuda.h"
 
 namespace tally::ops {
 namespace {
@@ -95,10 +96,13 @@ Tensor softmax_forward(const Tensor& x, std::int64_t dim, bool log) {
   check_floating(op, x);
   dim = x.wrap_dim(dim, op);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  run_kernel(op, x.device(), [&] {
-    dispatch_floating(op, x.dtype(),
-                      [&](auto zero) { softmax_kernel<decltype(zero)>(out, x, dim, log); });
-  });
+  run_kernel(
+      op, x.device(),
+      [&] {
+        dispatch_floating(op, x.dtype(),
+                          [&](auto zero) { softmax_kernel<decltype(zero)>(out, x, dim, log); });
+      },
+      [&](const auto& stream) { cuda::softmax(stream, out, x, dim, log); });
   return out;
 }
 
@@ -112,11 +116,14 @@ Tensor backward(const Tensor& grad, const Tensor& y, std::int64_t dim, bool log)
   }
   dim = y.wrap_dim(dim, op);
   Tensor out = Tensor::empty(y.shape(), y.dtype(), y.device());
-  run_kernel(op, y.device(), [&] {
-    dispatch_floating(op, y.dtype(), [&](auto zero) {
-      softmax_backward_kernel<decltype(zero)>(out, grad, y, dim, log);
-    });
-  });
+  run_kernel(
+      op, y.device(),
+      [&] {
+        dispatch_floating(op, y.dtype(), [&](auto zero) {
+          softmax_backward_kernel<decltype(zero)>(out, grad, y, dim, log);
+        });
+      },
+      [&](const auto& stream) { cuda::softmax_backward(stream, out, grad, y, dim, log); });
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "allocator/cuda_device.h"
 #include "allocator/error.h"
 #include "nn/data/fashion_mnist.h"
 #include "nn/data/idx.h"
@@ -343,14 +344,28 @@ TEST(BatchLoader, NormalisesWithTheFashionMnistMeanAndStd) {
   EXPECT_NEAR(pixels[2], 1.4116536f, 1e-6);
 }
 
-TEST(BatchLoader, SimAllocatesWithoutDataAndCudaIsRefused) {
+TEST(BatchLoader, SimAllocatesWithoutData) {
   const Dataset d = indexed_dataset(10);
   const Batch b = BatchLoader(d, {.batch_size = 8, .device = Device::parse("sim")}).next();
   EXPECT_EQ(b.images.device(), Device::parse("sim"));
   EXPECT_EQ(b.images.shape(), (Shape{8, 1, 28, 28}));
   EXPECT_EQ(b.labels.shape(), (Shape{8}));
-  expect_error([&] { BatchLoader(d, {.device = Device::parse("cuda:0")}); },
-               {"BatchLoader", "cuda:0", "not supported"});
+}
+
+// With a GPU the cuda batch holds the cpu batch's values; without one, asking for it says why.
+TEST(BatchLoader, CudaBatchesEqualCpuBatchesOrSayWhyNot) {
+  const Dataset d = indexed_dataset(10);
+  const Device cuda = Device::parse("cuda:0");
+  if (probe_cuda().devices.empty()) {
+    expect_error([&] { BatchLoader(d, {.batch_size = 4, .device = cuda}).next(); },
+                 {"cuda:0 unavailable", probe_cuda().reason});
+    return;
+  }
+  const Batch on_cuda = BatchLoader(d, {.batch_size = 4, .seed = 5, .device = cuda}).next();
+  const Batch on_cpu = BatchLoader(d, {.batch_size = 4, .seed = 5}).next();
+  EXPECT_EQ(on_cuda.images.device(), cuda);
+  EXPECT_EQ(on_cuda.images.to_floats(), on_cpu.images.to_floats());
+  EXPECT_EQ(on_cuda.labels.to_floats(), on_cpu.labels.to_floats());
 }
 
 TEST(BatchLoader, RejectsBadOptions) {

@@ -15,6 +15,7 @@
 #include "core/generator.h"
 #include "ops/elementwise.h"
 #include "ops/factory.h"
+#include "ops/reduce.h"
 
 namespace tally {
 namespace {
@@ -106,6 +107,16 @@ void expect_close(const Tensor& got, const Tensor& want, double tolerance,
     ASSERT_LE(std::fabs(g[i] - w[i]), tolerance * std::max(1.0f, std::fabs(w[i])))
         << what << " element " << i << ": " << g[i] << " vs " << w[i];
   }
+}
+
+// A mean scales its sum: inf stays inf (inf * 0 would make it NaN), NaN stays NaN.
+TEST(NnOps, MeanKeepsNonFiniteSums) {
+  const Tensor x = Tensor::from_values(
+      std::vector<float>{INFINITY, 1.0f, 2.0f, 3.0f, NAN, 5.0f}, {2, 3});
+  const std::vector<float> rows = ops::mean(x, {1}).to_floats();
+  EXPECT_EQ(rows[0], INFINITY);
+  EXPECT_TRUE(std::isnan(rows[1]));
+  EXPECT_FLOAT_EQ(ops::mean(x.slice(0, 0, 1).slice(1, 1, 3)).item(), 1.5f);
 }
 
 TEST(NnOps, SixteenBitInputsMatchF32) {

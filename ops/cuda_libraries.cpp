@@ -1,0 +1,52 @@
+#include "ops/cuda_libraries.h"
+
+namespace tally::ops {
+
+detail::LibraryState& detail::library_state() {
+  static LibraryState* state = new LibraryState;
+  return *state;
+}
+
+void set_allow_tf32(bool allow) {
+  detail::library_state().allow_tf32 = allow;
+}
+
+bool allow_tf32() {
+  return detail::library_state().allow_tf32;
+}
+
+void set_cudnn_workspace_limit(std::size_t bytes) {
+  detail::library_state().cudnn_workspace_limit = bytes;
+}
+
+std::size_t cudnn_workspace_limit() {
+  return detail::library_state().cudnn_workspace_limit;
+}
+
+std::vector<ConvAlgoRecord> conv_algorithm_log() {
+  detail::LibraryState& s = detail::library_state();
+  std::lock_guard lock(s.mutex);
+  return s.conv_algorithms;
+}
+
+std::size_t cublas_workspace_bytes(Device device) {
+  if (device.kind != DeviceKind::cuda) return 0;
+  detail::LibraryState& s = detail::library_state();
+  std::lock_guard lock(s.mutex);
+  const auto it = s.cublas_workspace.find(device.index);
+  return it == s.cublas_workspace.end() ? 0 : it->second;
+}
+
+std::string_view conv_pass_name(ConvPass pass) {
+  switch (pass) {
+    case ConvPass::forward:
+      return "forward";
+    case ConvPass::backward_data:
+      return "backward_data";
+    case ConvPass::backward_filter:
+      return "backward_filter";
+  }
+  return "?";
+}
+
+}  // namespace tally::ops

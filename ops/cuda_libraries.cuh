@@ -1,0 +1,48 @@
+// cuBLAS and cuDNN for CUDA translation units: status checks shaped like CUDA_CHECK
+// (allocator/cuda_check.h), and the library handles tally keeps (ops/cuda_libraries.cu).
+#pragma once
+
+#include <cublas_v2.h>
+#include <cudnn.h>
+
+#include <string>
+
+#include "allocator/error.h"
+#include "core/cuda_context.h"
+
+namespace tally::ops::cuda {
+
+// The message cuDNN left for the calling thread's last failure, or the status's name.
+inline std::string cudnn_error_message(cudnnStatus_t status) {
+  char message[512] = {};
+  cudnnGetLastErrorString(message, sizeof message);
+  return message[0] != '\0' ? std::string(message) : std::string(cudnnGetErrorString(status));
+}
+
+// The cuBLAS handle of `stream`, created on first use: it runs on that stream, with the math
+// mode f32-accumulating GEMMs need, and its workspace is a tally allocation (tag workspace) held
+// for the rest of the process. The stream's device must be current (compute_stream does that).
+cublasHandle_t blas_handle(const CudaStream& stream);
+
+// The cuDNN handle of stream's device, created on first use, set to run on `stream`.
+cudnnHandle_t dnn_handle(const CudaStream& stream);
+
+}  // namespace tally::ops::cuda
+
+#define CUBLAS_CHECK(call)                                            \
+  do {                                                                \
+    const cublasStatus_t tally_status_ = (call);                      \
+    if (tally_status_ != CUBLAS_STATUS_SUCCESS) {                     \
+      throw ::tally::Error(#call, cublasGetStatusName(tally_status_), \
+                           cublasGetStatusString(tally_status_));     \
+    }                                                                 \
+  } while (0)
+
+#define CUDNN_CHECK(call)                                                           \
+  do {                                                                              \
+    const cudnnStatus_t tally_status_ = (call);                                     \
+    if (tally_status_ != CUDNN_STATUS_SUCCESS) {                                    \
+      throw ::tally::Error(#call, cudnnGetErrorString(tally_status_),               \
+                           ::tally::ops::cuda::cudnn_error_message(tally_status_)); \
+    }                                                                               \
+  } while (0)

@@ -1,0 +1,89 @@
+// The CUDA libraries behind matmul and conv2d (cuBLAS, cuDNN) as the rest of tally sees them: the
+// memory rule they imply, their settings, the workspace they hold and the convolution algorithms
+// cuDNN was asked to run. CUDA-free, with its state in ops/cuda_libraries.cpp, so that every
+// build reads and sets the same things; the handles themselves are in ops/cuda_libraries.cuh.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "allocator/units.h"
+#include "core/tensor.h"
+
+namespace tally::ops {
+
+// Whether ops on `device` request memory as the CUDA libraries need it rather than as the host's
+// kernels do: cuBLAS multiplies 16-bit matrices without f32 copies, and cuDNN convolves dense
+// operands of their own dtype with a workspace of its choosing instead of a column buffer.
+inline bool library_memory_rule(Device device) {
+  return device.kind == DeviceKind::cuda;
+}
+
+inline constexpr std::size_t kDefaultCudnnWorkspaceLimit = 64 * MiB;
+
+enum class ConvPass : std::uint8_t { forward, backward_data, backward_filter };
+
+// One convolution problem and the algorithm cuDNN's heuristic chose for it.
+struct ConvAlgoRecord {
+  // The problem: the choice depends on every field of it.
+  ConvPass pass = ConvPass::forward;
+  int device = 0;  // cuda device index
+  DType dtype = DType::f32;
+  Shape input;   // [N, C, H, W]
+  Shape weight;  // [O, C, KH, KW]
+  std::int64_t stride = 1, padding = 0;
+  bool tf32 = false;
+  std::size_t workspace_limit = 0;
+  // The choice: cuDNN's enum values for the pass's algorithm and for its math type, and the
+  // workspace each call of this problem allocates (tag workspace) and frees when queued.
+  int algorithm = -1;
+  int math_type = 0;
+  std::size_t workspace_bytes = 0;
+
+  bool same_problem(const ConvAlgoRecord& o) const {
+    return pass == o.pass && device == o.device && dtype == o.dtype && input == o.input &&
+           weight == o.weight && stride == o.stride && padding == o.padding && tf32 == o.tf32 &&
+           workspace_limit == o.workspace_limit;
+  }
+};
+
+namespace detail {
+
+struct LibraryState {
+  std::atomic<bool> allow_tf32{false};
+  std::atomic<std::size_t> cudnn_workspace_limit{kDefaultCudnnWorkspaceLimit};
+  std::mutex mutex;  // guards the members below
+  std::vector<ConvAlgoRecord> conv_algorithms;
+  std::map<int, std::size_t> cublas_workspace;  // by cuda device index
+};
+
+// Never destroyed, like the allocators (core/device_registry.cpp).
+LibraryState& library_state();
+
+}  // namespace detail
+
+// TF32 tensor cores for f32 GEMMs and convolutions on cuda. Off unless asked for, so that f32
+// products are full f32 products, as on the host.
+void set_allow_tf32(bool allow);
+bool allow_tf32();
+// The most workspace one cuDNN convolution may take (kDefaultCudnnWorkspaceLimit unless set):
+// algorithms that need more are passed over.
+void set_cudnn_workspace_limit(std::size_t bytes);
+std::size_t cudnn_workspace_limit();
+
+// Every choice made so far, in order, one per distinct problem: the heuristic runs once for a
+// problem, and later calls reuse its answer.
+std::vector<ConvAlgoRecord> conv_algorithm_log();
+
+// The workspace the cuBLAS handles of `device` hold (tally memory, tag workspace) for the rest of
+// the process: none before the device's first GEMM.
+std::size_t cublas_workspace_bytes(Device device);
+
+std::string_view conv_pass_name(ConvPass pass);
+
+}  // namespace tally::ops
