@@ -2,12 +2,17 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <memory>
 
 #include "allocator/cuda_device.h"
+#include "allocator/error.h"
 #include "allocator/host_backing.h"
 #include "allocator/strategy.h"
 #include "allocator/units.h"
 #include "cli/commands.h"
+#include "core/device.h"
+#include "ops/cuda_libraries.h"
+#include "ops/cuda_overhead.h"
 #include "tally/build_config.h"
 
 namespace tally::cli {
@@ -19,6 +24,38 @@ const char* on_off(bool value) {
 
 std::string version_text(int version) {
   return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
+}
+
+// The overhead of bringing `text`'s cuda device up, measured before anything else touches it.
+int report_overhead(const std::string& text) {
+  const Device device = Device::parse(text);
+  if (device.kind != DeviceKind::cuda) {
+    throw Error("", "invalid_argument", "--device takes a cuda device, not " + device.str());
+  }
+  const CudaProbe probe = probe_cuda();
+  if (static_cast<std::size_t>(device.index) >= probe.devices.size()) {
+    throw Error("", "invalid_argument",
+                "device " + device.str() + " unavailable: " +
+                    (probe.devices.empty() ? probe.reason
+                                           : std::to_string(probe.devices.size()) + " device(s)"));
+  }
+#if TALLY_WITH_CUDA
+  const ops::CudaOverhead o = ops::measure_cuda_overhead(device);
+  std::cout << device.str() << " overhead (device memory outside tally's allocator):\n";
+  if (o.before_measured) {
+    std::cout << "  in use before this process   " << format_bytes(o.used_before) << '\n';
+    std::cout << "  CUDA context and stream      " << format_bytes(o.context) << '\n';
+  } else {
+    std::cout << "  CUDA context and stream      " << format_bytes(o.context)
+              << " (NVML absent: includes other processes' use)\n";
+  }
+  std::cout << "  cuBLAS and cuDNN             " << format_bytes(o.libraries) << '\n';
+  std::cout << "  tally reserved after warm-up " << format_bytes(o.tally_reserved)
+            << " (cuBLAS workspace " << format_bytes(ops::cublas_workspace_bytes(device))
+            << ")\n";
+  std::cout << "  device total                 " << format_bytes(o.total) << '\n';
+#endif
+  return 0;
 }
 
 int run_info() {
@@ -56,7 +93,10 @@ int run_info() {
 
 Command add_info_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("info", "Show version, build options and devices");
-  return {sub, run_info};
+  auto device = std::make_shared<std::string>();
+  sub->add_option("--device", *device,
+                  "measure the context and library overhead of this cuda device");
+  return {sub, [device] { return device->empty() ? run_info() : report_overhead(*device); }};
 }
 
 }  // namespace tally::cli

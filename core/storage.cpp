@@ -8,8 +8,9 @@ namespace {
 
 // Blocks whose recorded streams have finished go back first, so that they can serve this request.
 std::shared_ptr<DeviceAllocator> allocator_for(Device device) {
+  auto allocator = device_allocator(device);  // first: says why a device is unavailable
   if (device.kind == DeviceKind::cuda) reclaim_stream_frees(device);
-  return device_allocator(device);
+  return allocator;
 }
 
 }  // namespace

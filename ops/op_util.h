@@ -56,13 +56,6 @@ void run_kernel(std::string_view op, Device device, Cpu&& cpu, Cuda&& cuda) {
   }
 }
 
-// The same for an op that has no CUDA kernel yet: fails on cuda naming the op.
-template <typename Cpu>
-void run_kernel(std::string_view op, Device device, Cpu&& cpu) {
-  run_kernel(op, device, std::forward<Cpu>(cpu),
-             [&](const auto&) { fail(op, "no CUDA kernel for this op yet"); });
-}
-
 // Calls f(T{}) for the floating dtypes, failing naming `op` for others.
 template <typename F>
 decltype(auto) dispatch_floating(std::string_view op, DType dtype, F&& f) {

@@ -50,6 +50,12 @@ expect_one_line_error train --steps 2 --epochs 1
 expect_one_line_error train --alloc-conf colour:red
 expect_one_line_error train --alloc-conf limit:lots
 expect_one_line_error train --steps 1 --data-dir "$work/no-such-dir"
+expect_one_line_error info --device cpu
+if ! "$tally" info | grep -q "cuda:0: "; then  # no GPU here: asking for one says why, in a line
+  expect_one_line_error info --device cuda
+  expect_one_line_error train --steps 1 --device cuda --dataset synthetic
+fi
+expect 0 "on synthetic" -- train --steps 2 --batch 16 --dataset synthetic
 
 expect 0 "by tag at peak" -- train --steps 3 --batch 32 --trace "$work/trace.csv"
 if ! head -1 "$work/trace.csv" | grep -q "^# tally trace v1$"; then
