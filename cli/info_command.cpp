@@ -51,8 +51,7 @@ int report_overhead(const std::string& text) {
   }
   std::cout << "  cuBLAS and cuDNN             " << format_bytes(o.libraries) << '\n';
   std::cout << "  tally reserved after warm-up " << format_bytes(o.tally_reserved)
-            << " (cuBLAS workspace " << format_bytes(ops::cublas_workspace_bytes(device))
-            << ")\n";
+            << " (cuBLAS workspace " << format_bytes(ops::cublas_workspace_bytes(device)) << ")\n";
   std::cout << "  device total                 " << format_bytes(o.total) << '\n';
 #endif
   return 0;

@@ -74,10 +74,11 @@ int run_train(TrainArgs args) {
   const data::Dataset train_set = load(data::Split::train);
   const data::Dataset test_set = load(data::Split::test);
   if (!args.json) {
-    std::cout << "tally train: " << o.model << " on " << args.dataset << " (" << train_set.n << " train, "
-              << test_set.n << " test), batch " << o.batch << ", " << o.optimizer << " lr " << o.lr
-              << ", " << o.device.str() << ", " << allocator->strategy_name() << " allocator, "
-              << ops::num_threads() << " BLAS thread(s), seed " << o.seed << std::endl;
+    std::cout << "tally train: " << o.model << " on " << args.dataset << " (" << train_set.n
+              << " train, " << test_set.n << " test), batch " << o.batch << ", " << o.optimizer
+              << " lr " << o.lr << ", " << o.device.str() << ", " << allocator->strategy_name()
+              << " allocator, " << ops::num_threads() << " BLAS thread(s), seed " << o.seed
+              << std::endl;
   }
   ProgressPrinter progress;
   nn::TrainSummary summary;

@@ -299,7 +299,8 @@ void copy_into(const Tensor& dst, const Tensor& src) {
     // Between devices only dense bytes move: each side is made contiguous on its own device.
     if (dst.numel() == 0) return;
     const Tensor dense_src = src.contiguous();
-    const Tensor dense_dst = dst.is_contiguous() ? dst : Tensor::empty(dst.shape(), dst.dtype(), to);
+    const Tensor dense_dst =
+        dst.is_contiguous() ? dst : Tensor::empty(dst.shape(), dst.dtype(), to);
     copy_bytes(dense_dst.raw_data(), to, dense_src.raw_data(), from,
                static_cast<std::size_t>(dst.numel()) * dtype_size(dst.dtype()));
     if (!dst.is_contiguous()) copy_into(dst, dense_dst);

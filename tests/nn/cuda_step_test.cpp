@@ -58,8 +58,8 @@ StepResult one_step(const std::string& model_name, const std::string& optimizer,
     for (const Tensor& p : model->parameters()) r.parameters.push_back(p.to_floats());
   }
   for (const Event& e : allocator->trace().events) {
-    const bool block = e.action == Action::alloc || e.action == Action::free ||
-                       e.action == Action::retag;
+    const bool block =
+        e.action == Action::alloc || e.action == Action::free || e.action == Action::retag;
     if (!block || e.tag == Tag::workspace || e.prev_tag == Tag::workspace) continue;
     r.events.push_back({e.action, e.requested, *e.tag});
   }

@@ -114,7 +114,9 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CudaOpTable,
                          ::testing::Values(DTypeParam{DType::f32, 1e-5},
                                            DTypeParam{DType::f16, 1e-2},
                                            DTypeParam{DType::bf16, 3e-2}),
-                         [](const auto& info) { return std::string(dtype_name(info.param.dtype)); });
+                         [](const auto& info) {
+                           return std::string(dtype_name(info.param.dtype));
+                         });
 
 }  // namespace
 }  // namespace tally::testing

@@ -111,8 +111,8 @@ void expect_close(const Tensor& got, const Tensor& want, double tolerance,
 
 // A mean scales its sum: inf stays inf (inf * 0 would make it NaN), NaN stays NaN.
 TEST(NnOps, MeanKeepsNonFiniteSums) {
-  const Tensor x = Tensor::from_values(
-      std::vector<float>{INFINITY, 1.0f, 2.0f, 3.0f, NAN, 5.0f}, {2, 3});
+  const Tensor x =
+      Tensor::from_values(std::vector<float>{INFINITY, 1.0f, 2.0f, 3.0f, NAN, 5.0f}, {2, 3});
   const std::vector<float> rows = ops::mean(x, {1}).to_floats();
   EXPECT_EQ(rows[0], INFINITY);
   EXPECT_TRUE(std::isnan(rows[1]));
