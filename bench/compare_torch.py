@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Times one training step of the zoo models on the CPU in tally and in PyTorch; prints the ratio.
+"""Times one training step of the zoo models in tally and in PyTorch; prints the ratio.
 
-Usage: compare_torch.py [BENCH] [--warmup W] [--steps N] [--rounds R] [--threads 1,2]
+Usage: compare_torch.py [BENCH] [--device cpu|cuda] [--models mlp,cnn] [--warmup W] [--steps N]
+                        [--rounds R] [--threads 1,2] [--python PYTHON]
 
 For (mlp, batch 256) and (cnn, batch 64) at every thread count, runs BENCH
 (tally_train_step_bench) and the same step in PyTorch, each in its own process: same
@@ -25,8 +26,17 @@ default active wait lets idle OpenMP workers spin on the cores OpenBLAS needs: o
 roughly doubles PyTorch's MLP step. That is how PyTorch runs in this environment, so it is
 measured as is; OMP_WAIT_POLICY=PASSIVE in the environment (applied to both sides) removes it.
 
+With --device cuda both sides run on cuda:0 (tally_train_step_bench --device cuda, PyTorch
+eager with the model and data on the GPU), and the PyTorch side runs under the python3 running
+this script (on a GPU machine, the one whose torch has CUDA) unless --python names another. Each
+timed step ends with the loss read back to the host, as tally's train_step does, so both sides
+time the whole step's GPU work. TF32 is off on both sides (PyTorch's cuDNN default is on): f32
+products are full f32 products, as tally computes them unless told otherwise. Thread counts then
+only size the CPU pools, which the step barely uses: the default is one.
+
 The target is tally / PyTorch <= 1.0. Missed targets are reported, not failed on: the exit status
-is non-zero only when a side could not be run or read (2 when /usr/bin/python3 lacks torch).
+is non-zero only when a side could not be run or read (2 when the PyTorch side's python lacks
+torch, or CUDA with --device cuda).
 """
 
 import argparse
@@ -85,19 +95,22 @@ def worker(args):
     # Interop threads must be fixed before any parallel work starts, so before the model exists.
     torch.set_num_interop_threads(1)
     torch.set_num_threads(args.threads)
-    blas_threads = set_openblas_threads(args.threads)
+    blas_threads = set_openblas_threads(args.threads) if args.device == "cpu" else "n/a"
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     torch.manual_seed(0)
-    model = build_model(torch, args.model)
+    device = torch.device(args.device)
+    model = build_model(torch, args.model).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    images = torch.randn(args.batch, 1, 28, 28)
-    labels = torch.randint(0, 10, (args.batch,))
+    images = torch.randn(args.batch, 1, 28, 28).to(device)
+    labels = torch.randint(0, 10, (args.batch,)).to(device)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(images), labels)
         loss.backward()
         optimizer.step()
-        return loss
+        return loss.item()
 
     for _ in range(args.warmup):
         step()
@@ -113,15 +126,19 @@ def worker(args):
 
     print(f"model={args.model} batch={args.batch} threads={args.threads} steps={args.steps} "
           f"median_ms={pct(50):.4f} p10_ms={pct(10):.4f} p90_ms={pct(90):.4f} "
-          f"min_ms={times[0]:.4f} loss={loss.item():.5f} torch={torch.__version__} "
-          f"blas_threads={blas_threads}")
+          f"min_ms={times[0]:.4f} loss={loss:.5f} torch={torch.__version__} "
+          f"blas_threads={blas_threads} device={args.device}")
+
+
+class SideError(Exception):
+    """A side that could not be run or read; its case is reported as failed."""
 
 
 def parse_line(text, who):
     """The last key=value line of a side's stdout, as a dict."""
     lines = [line for line in text.splitlines() if "median_ms=" in line]
     if not lines:
-        sys.exit(f"compare_torch: {who} printed no median_ms line")
+        raise SideError(f"{who} printed no median_ms line")
     return dict(field.split("=", 1) for field in lines[-1].split() if "=" in field)
 
 
@@ -130,36 +147,48 @@ def run_side(command, who):
         result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, check=True)
     except OSError as error:
-        sys.exit(f"compare_torch: could not run {who}: {error}")
+        raise SideError(f"could not run {who}: {error}") from error
     except subprocess.CalledProcessError as error:
         detail = (error.stderr or "").strip().splitlines()
-        sys.exit(f"compare_torch: {who} failed (exit {error.returncode})"
-                 + (f": {detail[-1]}" if detail else ""))
+        raise SideError(f"{who} failed (exit {error.returncode})"
+                        + (f": {detail[-1]}" if detail else "")) from error
     return parse_line(result.stdout, who)
 
 
 def tally_command(bench, model, batch, threads, args):
     return [bench, "--model", model, "--batch", str(batch), "--threads", str(threads),
-            "--warmup", str(args.warmup), "--steps", str(args.steps)]
+            "--warmup", str(args.warmup), "--steps", str(args.steps), "--device", args.device]
 
 
 def torch_command(model, batch, threads, args):
-    return [SYSTEM_PYTHON, os.path.abspath(__file__), "--worker", "--model", model,
+    return [args.python, os.path.abspath(__file__), "--worker", "--model", model,
             "--batch", str(batch), "--threads", str(threads), "--warmup", str(args.warmup),
-            "--steps", str(args.steps)]
+            "--steps", str(args.steps), "--device", args.device]
 
 
-def check_torch():
-    """Returns PyTorch's version under /usr/bin/python3, or exits 2 with one line."""
+CHECK_TORCH = """import torch
+line = torch.__version__
+if DEVICE == "cuda":
+    if not torch.cuda.is_available():
+        raise SystemExit("torch " + line + " sees no CUDA device")
+    line += " on " + torch.cuda.get_device_name(0)
+print(line)
+"""
+
+
+def check_torch(python, device):
+    """Returns PyTorch's version (and GPU) under `python`, or exits 2 with one line."""
     try:
-        result = subprocess.run([SYSTEM_PYTHON, "-c", "import torch; print(torch.__version__)"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        result = subprocess.run([python, "-c", f"DEVICE = {device!r}\n" + CHECK_TORCH],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     except OSError as error:
-        print(f"compare_torch: cannot run {SYSTEM_PYTHON}: {error}", file=sys.stderr)
+        print(f"compare_torch: cannot run {python}: {error}", file=sys.stderr)
         sys.exit(2)
     if result.returncode != 0:
-        print(f"compare_torch: {SYSTEM_PYTHON} cannot import torch "
-              f"(install Debian's python3-torch)", file=sys.stderr)
+        detail = (result.stderr or "").strip().splitlines()
+        hint = "install Debian's python3-torch" if python == SYSTEM_PYTHON else "no usable torch"
+        print(f"compare_torch: {python} cannot run PyTorch on {device} "
+              f"({detail[-1] if detail else hint})", file=sys.stderr)
         sys.exit(2)
     return result.stdout.strip()
 
@@ -173,6 +202,15 @@ def parse_threads(text):
         raise argparse.ArgumentTypeError(f"expected a comma-separated list of counts >= 1, "
                                          f"got {text!r}")
     return threads
+
+
+def parse_models(text):
+    models = [m for m in text.split(",") if m]
+    known = [name for name, _ in CASES]
+    if not models or any(m not in known for m in models):
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(known)}, "
+                                         f"got {text!r}")
+    return models
 
 
 def positive(text):
@@ -195,41 +233,61 @@ def main():
     parser.add_argument("--warmup", type=non_negative, default=10)
     parser.add_argument("--steps", type=positive, default=40)
     parser.add_argument("--rounds", type=positive, default=2)
-    parser.add_argument("--threads", type=parse_threads, default=[1, 2])
-    # The PyTorch side, run by this script under /usr/bin/python3.
+    parser.add_argument("--threads", type=parse_threads,
+                        help="thread counts (default 1,2 on cpu, 1 on cuda)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--models", type=parse_models, default=[name for name, _ in CASES])
+    parser.add_argument("--python",
+                        help=f"python with torch for the PyTorch side (default {SYSTEM_PYTHON} on "
+                             f"cpu, this script's python on cuda)")
+    # The PyTorch side, run by this script under --python.
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", default="mlp", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=positive, default=256, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.threads is None:
+        args.threads = [1, 2] if args.device == "cpu" else [1]
     if args.worker:
         args.threads = args.threads[0]
         worker(args)
         return
+    if args.python is None:
+        args.python = SYSTEM_PYTHON if args.device == "cpu" else sys.executable
 
     if not os.access(args.bench, os.X_OK):
         sys.exit(f"compare_torch: {args.bench} is not an executable (build the "
                  f"tally_train_step_bench target, or pass its path)")
-    version = check_torch()
+    version = check_torch(args.python, args.device)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"tally {args.bench} vs PyTorch {version} ({SYSTEM_PYTHON}); warm-up {args.warmup}, "
+    print(f"tally {args.bench} vs PyTorch {version} ({args.python}) on {args.device}; "
+          f"warm-up {args.warmup}, "
           f"{args.steps} timed steps, best median of {args.rounds} round(s); "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
           f"load average {load:.2f} at start", flush=True)
 
     rows = []
+    failures = []
     for model, batch in CASES:
+        if model not in args.models:
+            continue
         for threads in args.threads:
             tally_ms, torch_ms = [], []
-            for round_index in range(args.rounds):
-                sides = [("tally", tally_command(args.bench, model, batch, threads, args),
-                          tally_ms),
-                         ("torch", torch_command(model, batch, threads, args), torch_ms)]
-                # Alternate who goes first, so neither side always meets the same drift in load.
-                if round_index % 2:
-                    sides.reverse()
-                for who, command, into in sides:
-                    into.append(float(run_side(command, f"{who} {model} t{threads}")["median_ms"]))
+            try:
+                for round_index in range(args.rounds):
+                    sides = [("tally", tally_command(args.bench, model, batch, threads, args),
+                              tally_ms),
+                             ("torch", torch_command(model, batch, threads, args), torch_ms)]
+                    # Alternate who goes first, so neither side always meets the same drift.
+                    if round_index % 2:
+                        sides.reverse()
+                    for who, command, into in sides:
+                        line = run_side(command, f"{who} {model} t{threads}")
+                        into.append(float(line["median_ms"]))
+            except SideError as error:
+                print(f"compare_torch: {error}", file=sys.stderr, flush=True)
+                failures.append((model, batch, threads, str(error)))
+                continue
             print(f"  {model} b{batch} t{threads}: tally "
                   f"{' '.join(f'{t:.1f}' for t in tally_ms)} ms, torch "
                   f"{' '.join(f'{t:.1f}' for t in torch_ms)} ms", file=sys.stderr, flush=True)
@@ -247,9 +305,14 @@ def main():
         spread = f"{min(paired):.2f}-{max(paired):.2f}" if len(paired) > 1 else "-"
         print(f"{model:<5} {batch:>5} {threads:>7} {tally_ms:>9.2f} {torch_ms:>9.2f} "
               f"{ratio:>6.2f} {spread:>11}  {verdict}")
-    geo = statistics.geometric_mean([r[3] / r[4] for r in rows])
-    print(f"geometric mean ratio {geo:.2f}; per round: the range of tally/PyTorch within each "
-          f"round, whose two runs are back to back (a wide range means the machine was noisy)")
+    for model, batch, threads, error in failures:
+        print(f"{model:<5} {batch:>5} {threads:>7}  FAILED: {error}")
+    if rows:
+        geo = statistics.geometric_mean([r[3] / r[4] for r in rows])
+        print(f"geometric mean ratio {geo:.2f}; per round: the range of tally/PyTorch within each "
+              f"round, whose two runs are back to back (a wide range means the machine was noisy)")
+    if failures:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,20 @@
-// Wall time of one nn::train_step of a zoo model on the CPU, as one machine-readable line, so
-// that bench/compare_torch.py can set it beside the same step in PyTorch run in another process.
+// Wall time of one nn::train_step of a zoo model on the CPU or a GPU, as one machine-readable
+// line, so that bench/compare_torch.py can set it beside the same step in PyTorch run in another
+// process.
 //
 //   tally_train_step_bench --model mlp|cnn --batch B --threads T --warmup W --steps N
-//                          [--seed S] [--breakdown]
+//                          [--device cpu|cuda[:N]] [--seed S] [--breakdown]
 //
 // prints
 //
 //   model=mlp batch=256 threads=1 steps=50 median_ms=... p10_ms=... p90_ms=... min_ms=...
+//   loss=... device=cpu
 //
 // and, with --breakdown, the medians of the step's phases timed separately (forward with the
 // loss, backward, optimizer) from a second run of the same length. Plain std::chrono rather than
 // Google Benchmark: the comparison needs the same warm-up and step counts on both sides, which
-// Benchmark's own iteration choice would not give.
+// Benchmark's own iteration choice would not give. train_step returns the loss as a float, so
+// on a GPU too every timed step ends with the device idle.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -29,6 +32,8 @@
 #include "allocator/scope.h"
 #include "autograd/engine.h"
 #include "autograd/nn_functions.h"
+#include "core/cuda_context.h"
+#include "core/device.h"
 #include "core/generator.h"
 #include "core/tensor.h"
 #include "nn/models.h"
@@ -50,6 +55,7 @@ struct Options {
   std::int64_t warmup = 5;
   std::int64_t steps = 30;
   std::uint64_t seed = 0;
+  tally::Device device;
   bool breakdown = false;
 };
 
@@ -83,9 +89,11 @@ Options parse(int argc, char** argv) {
     if (flag == "--help" || flag == "-h") {
       std::printf(
           "usage: tally_train_step_bench [--model mlp|cnn] [--batch B] [--threads T]\n"
-          "                              [--warmup W] [--steps N] [--seed S] [--breakdown]\n"
-          "Times W warm-up and N measured nn::train_step calls on the CPU (SGD, lr 0.01, fixed\n"
-          "random inputs [B,1,28,28] and labels) and prints median_ms, p10_ms, p90_ms, min_ms.\n");
+          "                              [--warmup W] [--steps N] [--device cpu|cuda[:N]]\n"
+          "                              [--seed S] [--breakdown]\n"
+          "Times W warm-up and N measured nn::train_step calls on the device (SGD, lr 0.01,\n"
+          "fixed random inputs [B,1,28,28] and labels) and prints median_ms, p10_ms, p90_ms,\n"
+          "min_ms.\n");
       std::exit(0);
     }
     if (flag == "--breakdown") {
@@ -104,6 +112,12 @@ Options parse(int argc, char** argv) {
       o.warmup = parse_int(flag, value, 0);
     } else if (flag == "--steps") {
       o.steps = parse_int(flag, value, 1);
+    } else if (flag == "--device") {
+      try {
+        o.device = tally::Device::parse(value);
+      } catch (const std::exception& error) {
+        usage_error(error.what());
+      }
     } else if (flag == "--seed") {
       o.seed = static_cast<std::uint64_t>(parse_int(flag, value, 0));
     } else {
@@ -132,8 +146,9 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// The body of nn::train_step with a clock read between its phases. Kept in step with
-// nn/trainer.cpp by hand; the headline figure always comes from nn::train_step itself.
+// The body of nn::train_step with a clock read between its phases, each after the device has
+// finished the phase's work. Kept in step with nn/trainer.cpp by hand; the headline figure always
+// comes from nn::train_step itself.
 void timed_phases(tally::nn::Module& model, tally::nn::Optimizer& optimizer,
                   const tally::Tensor& images, const tally::Tensor& labels, double* forward_ms,
                   double* backward_ms, double* optimizer_ms) {
@@ -146,12 +161,14 @@ void timed_phases(tally::nn::Module& model, tally::nn::Optimizer& optimizer,
     tally::MemoryScope scope("loss");
     loss = tally::cross_entropy(logits, labels);
   }
+  tally::synchronize(images.device());
   *forward_ms = ms_since(start);
   start = Clock::now();
   {
     tally::PhaseGuard phase(tally::Phase::backward);
     tally::backward(loss);
   }
+  tally::synchronize(images.device());
   *backward_ms = ms_since(start);
   start = Clock::now();
   {
@@ -163,24 +180,27 @@ void timed_phases(tally::nn::Module& model, tally::nn::Optimizer& optimizer,
 }
 
 int run(const Options& o) {
+  const tally::Device device = o.device;
   tally::ops::set_num_threads(o.threads);
   tally::manual_seed(o.seed);
-  const std::shared_ptr<tally::nn::Module> model = tally::nn::make_model(o.model);
+  const std::shared_ptr<tally::nn::Module> model = tally::nn::make_model(o.model, device);
   tally::nn::TrainOptions train;
+  train.device = device;
   train.model = o.model;
   train.optimizer = "sgd";
   train.lr = 0.01f;
   train.batch = o.batch;
   const std::unique_ptr<tally::nn::Optimizer> optimizer = tally::nn::make_optimizer(train, *model);
 
-  // Fixed inputs reused every step: data loading is not part of the step being compared.
-  const tally::Tensor images = tally::ops::randn({o.batch, 1, 28, 28});
+  // Fixed inputs reused every step: data loading is not part of the step being compared. Drawn on
+  // the CPU, so that every device trains on the same values.
+  const tally::Tensor images = tally::ops::randn({o.batch, 1, 28, 28}).to(device);
   std::mt19937_64 rng(o.seed);
   std::uniform_int_distribution<int> label(0, kClasses - 1);
   std::vector<float> label_values(static_cast<std::size_t>(o.batch));
   for (float& v : label_values) v = static_cast<float>(label(rng));
   const tally::Tensor labels =
-      tally::Tensor::from_values(label_values, {o.batch}, tally::DType::i64);
+      tally::Tensor::from_values(label_values, {o.batch}, tally::DType::i64).to(device);
 
   for (std::int64_t i = 0; i < o.warmup; ++i) {
     tally::nn::train_step(*model, *optimizer, images, labels);
@@ -201,10 +221,10 @@ int run(const Options& o) {
   std::sort(times.begin(), times.end());
   std::printf(
       "model=%s batch=%lld threads=%d steps=%lld median_ms=%.4f p10_ms=%.4f p90_ms=%.4f "
-      "min_ms=%.4f loss=%.5f\n",
+      "min_ms=%.4f loss=%.5f device=%s\n",
       o.model.c_str(), static_cast<long long>(o.batch), o.threads, static_cast<long long>(o.steps),
       percentile(times, 50.0), percentile(times, 10.0), percentile(times, 90.0), times.front(),
-      loss);
+      loss, device.str().c_str());
 
   if (o.breakdown) {
     std::vector<double> forward, backward, step;
