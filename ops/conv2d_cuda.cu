@@ -202,6 +202,12 @@ ConvAlgoRecord choose(ConvAlgoRecord key, cudnnHandle_t handle,
                      format_bytes(key.workspace_limit) + " (set_cudnn_workspace_limit)");
 }
 
+// t = 0 for a contiguous t of a floating dtype, whose zero is all-zero bits.
+void zero_fill(const CudaStream& stream, const Tensor& t) {
+  CUDA_CHECK(cudaMemsetAsync(t.raw_data(), 0, t.numel() * dtype_size(t.dtype()),
+                             static_cast<cudaStream_t>(stream.handle)));
+}
+
 // Calls f(pointer) with `bytes` of workspace from tally's allocator, freed once f has queued its
 // work: the block's next user runs on the same stream, after it.
 template <typename F>
@@ -219,28 +225,34 @@ void conv2d_forward(const CudaStream& stream, const Tensor& out, const Tensor& x
                     std::int64_t padding) {
   check_dense("conv2d", {&out, &x, &weight});
   if (out.numel() == 0) return;
-  const ConvAlgoRecord key =
-      problem(ConvPass::forward, stream, x.dtype(), x.shape(), weight.shape(), stride, padding);
-  const ConvDescriptors d(x.shape(), weight.shape(), out.shape(), x.dtype(), key.tf32, stride,
-                          padding);
-  cudnnHandle_t handle = dnn_handle(stream);
-  const ConvAlgoRecord choice = choose<cudnnConvolutionFwdAlgoPerf_t>(
-      key, handle, cudnnGetConvolutionForwardAlgorithmMaxCount, d.conv.get(),
-      [&](int count, int* returned, cudnnConvolutionFwdAlgoPerf_t* perfs) {
-        return cudnnGetConvolutionForwardAlgorithm_v7(handle, d.x.get(), d.w.get(), d.conv.get(),
-                                                      d.y.get(), count, returned, perfs);
-      },
-      [&](cudnnConvolutionFwdAlgo_t algo, std::size_t* bytes) {
-        return cudnnGetConvolutionForwardWorkspaceSize(handle, d.x.get(), d.w.get(), d.conv.get(),
-                                                       d.y.get(), algo, bytes);
-      });
-  const float one = 1.0f, zero = 0.0f;  // cuDNN's scaling factors are float for these dtypes
-  with_workspace(out.device(), choice.workspace_bytes, [&](void* workspace) {
-    CUDNN_CHECK(cudnnConvolutionForward(
-        handle, &one, d.x.get(), x.raw_data(), d.w.get(), weight.raw_data(), d.conv.get(),
-        static_cast<cudnnConvolutionFwdAlgo_t>(choice.algorithm), workspace, choice.workspace_bytes,
-        &zero, d.y.get(), out.raw_data()));
-  });
+  if (x.numel() == 0) {
+    // An empty image padded to a non-empty output reads only padding: zeros, which cuDNN's
+    // descriptors (positive dimensions only) cannot express.
+    zero_fill(stream, out);
+  } else {
+    const ConvAlgoRecord key =
+        problem(ConvPass::forward, stream, x.dtype(), x.shape(), weight.shape(), stride, padding);
+    const ConvDescriptors d(x.shape(), weight.shape(), out.shape(), x.dtype(), key.tf32, stride,
+                            padding);
+    cudnnHandle_t handle = dnn_handle(stream);
+    const ConvAlgoRecord choice = choose<cudnnConvolutionFwdAlgoPerf_t>(
+        key, handle, cudnnGetConvolutionForwardAlgorithmMaxCount, d.conv.get(),
+        [&](int count, int* returned, cudnnConvolutionFwdAlgoPerf_t* perfs) {
+          return cudnnGetConvolutionForwardAlgorithm_v7(handle, d.x.get(), d.w.get(), d.conv.get(),
+                                                        d.y.get(), count, returned, perfs);
+        },
+        [&](cudnnConvolutionFwdAlgo_t algo, std::size_t* bytes) {
+          return cudnnGetConvolutionForwardWorkspaceSize(handle, d.x.get(), d.w.get(), d.conv.get(),
+                                                         d.y.get(), algo, bytes);
+        });
+    const float one = 1.0f, zero = 0.0f;  // cuDNN's scaling factors are float for these dtypes
+    with_workspace(out.device(), choice.workspace_bytes, [&](void* workspace) {
+      CUDNN_CHECK(cudnnConvolutionForward(
+          handle, &one, d.x.get(), x.raw_data(), d.w.get(), weight.raw_data(), d.conv.get(),
+          static_cast<cudnnConvolutionFwdAlgo_t>(choice.algorithm), workspace,
+          choice.workspace_bytes, &zero, d.y.get(), out.raw_data()));
+    });
+  }
   if (!bias.defined()) return;
   const std::int64_t total = out.numel();
   dispatch_floating("conv2d", out.dtype(), [&](auto zero_value) {
@@ -283,10 +295,10 @@ void conv2d_backward_data(const CudaStream& stream, const Tensor& dx, const Tens
 void conv2d_backward_filter(const CudaStream& stream, const Tensor& dweight, const Tensor& grad,
                             const Tensor& x, std::int64_t stride, std::int64_t padding) {
   check_dense("conv2d_backward", {&dweight, &grad, &x});
-  if (grad.numel() == 0) {
-    // An empty batch contributes nothing: the gradient is zero, as on the host.
-    CUDA_CHECK(cudaMemsetAsync(dweight.raw_data(), 0, dweight.numel() * dtype_size(dweight.dtype()),
-                               static_cast<cudaStream_t>(stream.handle)));
+  if (grad.numel() == 0 || x.numel() == 0) {
+    // An empty batch, or an empty image whose output reads only padding, contributes nothing:
+    // the gradient is zero, as on the host.
+    zero_fill(stream, dweight);
     return;
   }
   const ConvAlgoRecord key = problem(ConvPass::backward_filter, stream, x.dtype(), x.shape(),

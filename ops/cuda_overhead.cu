@@ -22,22 +22,26 @@ using NvmlInit = int (*)();
 using NvmlByPciBusId = int (*)(const char*, void**);
 using NvmlMemoryInfo = int (*)(void*, NvmlMemory*);
 
-// Memory in use on `device` as the driver counts it, before any context exists; false when NVML
-// cannot say.
-bool nvml_used(int device, std::size_t& used) {
+// Free memory on `device` as the driver counts it, before any context exists; false when NVML
+// cannot say. Free rather than used: nvmlMemory_t's total is the physical memory and its used
+// includes what the driver reserves, neither of which cudaMemGetInfo counts, while both report
+// the same unallocated bytes.
+bool nvml_free(int device, std::size_t& free) {
   void* nvml = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!nvml) return false;
   const auto init = reinterpret_cast<NvmlInit>(dlsym(nvml, "nvmlInit_v2"));
-  const auto by_bus = reinterpret_cast<NvmlByPciBusId>(dlsym(nvml, "nvmlDeviceGetHandleByPciBusId_v2"));
+  const auto by_bus =
+      reinterpret_cast<NvmlByPciBusId>(dlsym(nvml, "nvmlDeviceGetHandleByPciBusId_v2"));
   const auto info = reinterpret_cast<NvmlMemoryInfo>(dlsym(nvml, "nvmlDeviceGetMemoryInfo"));
   // CUDA and NVML may number devices differently: the PCI bus id names the same one to both.
+  // Reading it, like the other device queries, makes no context.
   char bus_id[32] = {};
   void* handle = nullptr;
   NvmlMemory memory{};
   const bool ok = init && by_bus && info && init() == 0 &&
                   cudaDeviceGetPCIBusId(bus_id, sizeof bus_id, device) == cudaSuccess &&
                   by_bus(bus_id, &handle) == 0 && info(handle, &memory) == 0;
-  if (ok) used = memory.used;
+  if (ok) free = memory.free;
   return ok;
 }
 
@@ -48,15 +52,22 @@ std::size_t device_used(std::size_t* total = nullptr) {
   return all - free;
 }
 
+// a - b, or 0 where the driver's page-granular counts put b above a.
+std::size_t minus(std::size_t a, std::size_t b) {
+  return a > b ? a - b : 0;
+}
+
 }  // namespace
 
 CudaOverhead measure_cuda_overhead(Device device) {
   CudaOverhead o;
-  o.before_measured = nvml_used(device.index, o.used_before);
+  std::size_t free_before = 0;
+  o.before_measured = nvml_free(device.index, free_before);
   const CudaStream stream = compute_stream(device);  // creates the context, then the stream
   CUDA_CHECK(cudaFree(nullptr));
   const std::size_t with_context = device_used(&o.total);
-  o.context = with_context - (o.before_measured ? o.used_before : 0);
+  if (o.before_measured) o.used_before = minus(o.total, free_before);
+  o.context = minus(with_context, o.used_before);
 
   const auto allocator = device_allocator(device);
   cuda::blas_handle(stream);
@@ -69,7 +80,7 @@ CudaOverhead measure_cuda_overhead(Device device) {
     synchronize(device);
   }
   o.tally_reserved = static_cast<std::size_t>(allocator->stats().reserved_bytes.current);
-  o.libraries = device_used() - with_context - o.tally_reserved;
+  o.libraries = minus(device_used(), with_context + o.tally_reserved);
   return o;
 }
 

@@ -13,13 +13,14 @@ namespace tally::ops {
 
 struct CudaOverhead {
   std::size_t total = 0;  // the device's memory
-  // In use before this process made its context, as NVML sees it; with NVML missing the
-  // context's figure also holds whatever other processes use.
+  // In use before this process made its context, counted as cudaMemGetInfo counts (its total
+  // less the free bytes NVML reported then); with NVML missing the context's figure also holds
+  // whatever other processes use.
   bool before_measured = false;
   std::size_t used_before = 0;
-  std::size_t context = 0;    // the primary context and the compute stream
-  std::size_t libraries = 0;  // cuBLAS and cuDNN handles, and the kernels a first GEMM and
-                              // convolution load, outside tally's allocator
+  std::size_t context = 0;         // the primary context and the compute stream
+  std::size_t libraries = 0;       // cuBLAS and cuDNN handles, and the kernels a first GEMM and
+                                   // convolution load, outside tally's allocator
   std::size_t tally_reserved = 0;  // tally's reserved bytes after that warm-up (the cuBLAS
                                    // workspace, and cached blocks of the warm-up's tensors)
 };
