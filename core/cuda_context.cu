@@ -66,6 +66,14 @@ bool all_done(const DeferredFree& f) {
   return true;
 }
 
+// An event recorded on `stream`, which must belong to the current device.
+cudaEvent_t record_event(cudaStream_t stream) {
+  cudaEvent_t event = nullptr;
+  CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+  CUDA_CHECK(cudaEventRecord(event, stream));
+  return event;
+}
+
 void release(DeferredFree& f) {
   for (cudaEvent_t e : f.events) CUDA_CHECK(cudaEventDestroy(e));
   f.allocator->deallocate(f.allocation);
@@ -121,9 +129,20 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   } else if (dst_device == src_device) {
     CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, s));
   } else {
-    // The source device's compute stream may still be writing src.
-    CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(compute_stream(src_device).handle)));
+    // Ordered after both compute streams' queued work (the source's may still be writing src)
+    // and before the source's later work: once this returns, src's block may be freed and handed
+    // to a kernel on the source's stream while the copy still reads it.
+    auto* from = static_cast<cudaStream_t>(compute_stream(src_device).handle);
+    const cudaEvent_t written = record_event(from);
+    make_current(dst_device.index);
+    CUDA_CHECK(cudaStreamWaitEvent(s, written, 0));
     CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device.index, src, src_device.index, bytes, s));
+    const cudaEvent_t copied = record_event(s);
+    make_current(src_device.index);
+    CUDA_CHECK(cudaStreamWaitEvent(from, copied, 0));
+    // Destroying an event with work pending is allowed: its resources go once it completes.
+    CUDA_CHECK(cudaEventDestroy(written));
+    CUDA_CHECK(cudaEventDestroy(copied));
   }
 }
 
@@ -133,10 +152,7 @@ void free_after_streams(std::shared_ptr<DeviceAllocator> allocator, const Alloca
   for (int role = 0; role < kStreamRoles; ++role) {
     if (!(streams & (1u << role))) continue;
     const CudaStream stream = device_stream(device, static_cast<StreamRole>(role));
-    cudaEvent_t event = nullptr;
-    CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
-    f.events.push_back(event);
-    CUDA_CHECK(cudaEventRecord(event, static_cast<cudaStream_t>(stream.handle)));
+    f.events.push_back(record_event(static_cast<cudaStream_t>(stream.handle)));
   }
   Registry& r = registry();
   std::lock_guard lock(r.mutex);

@@ -262,11 +262,12 @@ __global__ void softmax_backward_kernel(T* out, const T* grad, const T* y, Strid
   }
 }
 
-// One block: the mean over rows of -log_probs[row, label], in double as on the CPU.
+// One block: the mean over rows of -log_probs[row, label], in double as on the CPU. The launch
+// bounds keep its registers within what a block of kWideBlock threads may use.
 template <typename T>
-__global__ void cross_entropy_loss_kernel(T* loss, const T* log_probs, const std::int64_t* labels,
-                                          std::int64_t rows, std::int64_t classes,
-                                          std::int64_t label_step) {
+__global__ void __launch_bounds__(kWideBlock)
+    cross_entropy_loss_kernel(T* loss, const T* log_probs, const std::int64_t* labels,
+                              std::int64_t rows, std::int64_t classes, std::int64_t label_step) {
   __shared__ double shared[kWideBlock];
   double total = 0.0;
   for (std::int64_t i = threadIdx.x; i < rows; i += blockDim.x) {
@@ -294,10 +295,11 @@ __global__ void cross_entropy_backward_kernel(T* out, const T* grad, const T* lo
   }
 }
 
-// One block: the mean of (a - b)^2, in double as on the CPU. Operands of `index`: a, b.
+// One block: the mean of (a - b)^2, in double as on the CPU. Operands of `index`: a, b. Launch
+// bounds as above.
 template <typename T>
-__global__ void mse_loss_kernel(T* out, const T* a, const T* b, StridedIndex<2> index,
-                                std::int64_t n) {
+__global__ void __launch_bounds__(kWideBlock)
+    mse_loss_kernel(T* out, const T* a, const T* b, StridedIndex<2> index, std::int64_t n) {
   __shared__ double shared[kWideBlock];
   double total = 0.0;
 #pragma unroll 4
