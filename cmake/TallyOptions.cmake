@@ -27,7 +27,22 @@ if(NOT TALLY_CUDA STREQUAL "OFF")
     set(CMAKE_CUDA_STANDARD 20)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     find_package(CUDAToolkit REQUIRED)
-    set(TALLY_WITH_CUDA ON)
+    # cuDNN ships inside the toolkit's folders on some machines and in Python wheels on others:
+    # TALLY_CUDNN_ROOT (cache variable or environment) points there.
+    find_library(TALLY_CUDNN_LIBRARY cudnn
+      HINTS ${TALLY_CUDNN_ROOT} ENV TALLY_CUDNN_ROOT ${CUDAToolkit_LIBRARY_DIR}
+            ${CUDAToolkit_LIBRARY_ROOT}/lib
+      PATH_SUFFIXES lib lib64)
+    find_path(TALLY_CUDNN_INCLUDE cudnn.h
+      HINTS ${TALLY_CUDNN_ROOT} ENV TALLY_CUDNN_ROOT ${CUDAToolkit_INCLUDE_DIRS}
+      PATH_SUFFIXES include)
+    if(TALLY_CUDNN_LIBRARY AND TALLY_CUDNN_INCLUDE)
+      set(TALLY_WITH_CUDA ON)
+    elseif(TALLY_CUDA STREQUAL "ON")
+      message(FATAL_ERROR "TALLY_CUDA=ON but cuDNN was not found (set TALLY_CUDNN_ROOT)")
+    else()
+      message(WARNING "nvcc found but cuDNN not: building without CUDA (set TALLY_CUDNN_ROOT)")
+    endif()
   elseif(TALLY_CUDA STREQUAL "ON")
     message(FATAL_ERROR "TALLY_CUDA=ON but no CUDA compiler was found "
                         "(put nvcc on PATH or set CUDACXX)")
