@@ -14,5 +14,6 @@ struct Command {
 
 Command add_info_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
+Command add_replay_command(CLI::App& app);
 
 }  // namespace tally::cli

@@ -70,6 +70,12 @@ if [ "$(grep -c ",segment_alloc," "$work/trace.csv")" -ne "$(grep -c ",segment_f
   echo "FAIL: the train trace does not return every segment it takes"
   failures=$((failures + 1))
 fi
+expect 0 "^caching +[0-9.]+ [KM]iB" -- replay "$work/trace.csv"
+expect 0 "^direct +[0-9.]+ [KM]iB" -- replay "$work/trace.csv" --strategies direct
+expect_one_line_error replay "$work/trace.csv" --strategies caching,bogus
+expect_one_line_error replay "$work/no-such-trace.csv"
+echo "not a trace" >"$work/bad.csv"
+expect 1 "bad.csv:1: not a tally trace" -- replay "$work/bad.csv"
 json="$("$tally" train --steps 2 --batch 16 --json 2>/dev/null)"
 for key in test_accuracy peak_allocated_bytes peak_reserved_bytes peak_requested_bytes by_tag_at_peak steps samples_per_s; do
   if ! /usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert '$key' in d" "$json" 2>/dev/null; then
