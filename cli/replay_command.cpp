@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "allocator/replay.h"
+#include "allocator/rmm_log.h"
 #include "allocator/strategy.h"
-#include "allocator/trace_csv.h"
 #include "allocator/units.h"
 #include "cli/commands.h"
 
@@ -23,7 +23,7 @@ std::string bytes(std::int64_t n) {
 }
 
 int run_replay(const ReplayArgs& args) {
-  const Trace trace = read_trace_csv(args.trace);
+  const Trace trace = read_any_trace(args.trace);
   std::cout << "replay of " << args.trace << " (" << trace.events.size() << " events)\n";
   std::printf("%-10s %14s %14s %14s %9s %9s %10s %10s\n", "strategy", "peak reserved",
               "peak allocated", "lower bound", "reserved/", "segment", "alloc p50", "alloc p99");
@@ -47,7 +47,8 @@ Command add_replay_command(CLI::App& app) {
   auto args = std::make_shared<ReplayArgs>();
   CLI::App* sub = app.add_subcommand(
       "replay", "Replay a trace's allocations against allocator strategies and compare them");
-  sub->add_option("trace", args->trace, "trace file written by tally train --trace")
+  sub->add_option("trace", args->trace,
+                  "trace written by tally train --trace, or an RMM logging_resource_adaptor CSV")
       ->required()
       ->check(CLI::ExistingFile);
   sub->add_option("--strategies", args->strategies, "comma-separated strategies")

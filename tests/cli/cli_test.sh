@@ -76,6 +76,8 @@ expect_one_line_error replay "$work/trace.csv" --strategies caching,bogus
 expect_one_line_error replay "$work/no-such-trace.csv"
 echo "not a trace" >"$work/bad.csv"
 expect 1 "bad.csv:1: not a tally trace" -- replay "$work/bad.csv"
+printf 'Thread,Time,Action,Pointer,Size,Stream\n1,1.5,allocate,0x1000,4096,0x0\n1,1.6,deallocate,0x1000,4096,0x0\n' >"$work/rmm.csv"
+expect 0 "^direct +4.00 KiB +4.00 KiB +4.00 KiB +1.000x +2 " -- replay "$work/rmm.csv"
 json="$("$tally" train --steps 2 --batch 16 --json 2>/dev/null)"
 for key in test_accuracy peak_allocated_bytes peak_reserved_bytes peak_requested_bytes by_tag_at_peak steps samples_per_s; do
   if ! /usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert '$key' in d" "$json" 2>/dev/null; then

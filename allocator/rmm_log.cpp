@@ -1,0 +1,120 @@
+#include "allocator/rmm_log.h"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "allocator/error.h"
+#include "allocator/trace_csv.h"
+
+namespace tally {
+namespace {
+
+[[noreturn]] void bad_line(std::string_view source, std::size_t line, const std::string& problem) {
+  throw Error("read_rmm_log", "invalid_argument",
+              std::string(source) + ":" + std::to_string(line) + ": " + problem);
+}
+
+std::vector<std::string_view> split(std::string_view text) {
+  std::vector<std::string_view> fields;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', start);
+    fields.push_back(text.substr(start, comma - start));
+    if (comma == std::string_view::npos) return fields;
+    start = comma + 1;
+  }
+}
+
+bool parse_unsigned(std::string_view text, int base, std::uint64_t& value) {
+  if (base == 16) {
+    if (!text.starts_with("0x") && !text.starts_with("0X")) return false;
+    text.remove_prefix(2);
+  }
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  return error == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
+// "1634567890.123456" (seconds since the epoch) as exact nanoseconds; a double would round them.
+bool parse_seconds(std::string_view text, std::uint64_t& ns) {
+  const std::size_t dot = text.find('.');
+  std::uint64_t whole = 0, fraction = 0;
+  if (!parse_unsigned(text.substr(0, dot), 10, whole)) return false;
+  std::string digits(dot == std::string_view::npos ? "" : text.substr(dot + 1));
+  if (digits.size() > 9) return false;
+  digits.resize(9, '0');
+  if (!parse_unsigned(digits, 10, fraction)) return false;
+  ns = whole * 1'000'000'000 + fraction;
+  return true;
+}
+
+}  // namespace
+
+Trace read_rmm_log(std::istream& in, std::string_view source) {
+  Trace trace;
+  trace.devices = {"rmm"};
+  std::string line;
+  std::size_t number = 1;
+  if (!std::getline(in, line) || line != kRmmLogHeader) {
+    bad_line(source, 1,
+             "not an RMM log (the first line must be '" + std::string(kRmmLogHeader) + "')");
+  }
+  std::map<std::uint64_t, StreamId> streams;
+  std::optional<std::uint64_t> first_time;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty()) continue;
+    const std::vector<std::string_view> f = split(line);
+    if (f.size() != 6) {
+      bad_line(source, number, "expected 6 fields, found " + std::to_string(f.size()));
+    }
+    Event e;
+    e.seq = trace.events.size();
+    if (f[2] == "allocate") {
+      e.action = Action::alloc;
+    } else if (f[2] == "deallocate") {
+      e.action = Action::free;
+    } else if (f[2] == "allocate failure") {
+      e.action = Action::oom;
+    } else {
+      bad_line(source, number, "unknown action '" + std::string(f[2]) + "'");
+    }
+    std::uint64_t pointer = 0, size = 0, stream = 0;
+    if (!parse_unsigned(f[3], 16, pointer) && e.action != Action::oom) {
+      bad_line(source, number, "bad pointer '" + std::string(f[3]) + "'");
+    }
+    if (!parse_unsigned(f[4], 10, size)) {
+      bad_line(source, number, "bad size '" + std::string(f[4]) + "'");
+    }
+    if (!parse_unsigned(f[5], 16, stream) && !parse_unsigned(f[5], 10, stream)) {
+      bad_line(source, number, "bad stream '" + std::string(f[5]) + "'");
+    }
+    std::uint64_t ns = 0;
+    if (parse_seconds(f[1], ns)) {
+      if (!first_time) first_time = ns;
+      e.time_ns = ns - std::min(ns, *first_time);
+    }
+    e.address = e.action == Action::oom ? 0 : pointer;
+    e.requested = size;
+    e.allocated = size;
+    e.stream = streams.emplace(stream, static_cast<StreamId>(streams.size())).first->second;
+    e.tag = Tag::other;
+    trace.events.push_back(e);
+  }
+  return trace;
+}
+
+Trace read_any_trace(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("read_any_trace", "invalid_argument", path + ": cannot open");
+  std::string first;
+  std::getline(in, first);
+  in.clear();
+  in.seekg(0);
+  return first == kRmmLogHeader ? read_rmm_log(in, path) : read_trace_csv(in, path);
+}
+
+}  // namespace tally
