@@ -35,6 +35,7 @@
 #include "allocator/error.h"
 #include "core/cuda_context.h"
 #include "core/tensor.h"
+#include "ops/cuda_libraries.cuh"
 #include "ops/elementwise.h"
 #include "ops/matmul.h"
 
@@ -47,14 +48,6 @@ using tally::Tensor;
 constexpr int kUsageError = 2;
 constexpr double kGemmTarget = 1.05;      // tally / cuBLAS time, at most
 constexpr double kBandwidthTarget = 0.8;  // tally / copy bandwidth, at least
-
-#define CUBLAS_CHECK(call)                                                                       \
-  do {                                                                                           \
-    const cublasStatus_t status_ = (call);                                                       \
-    if (status_ != CUBLAS_STATUS_SUCCESS) {                                                      \
-      throw ::tally::Error(#call, cublasGetStatusName(status_), cublasGetStatusString(status_)); \
-    }                                                                                            \
-  } while (0)
 
 struct Options {
   int iters = 20;
@@ -165,17 +158,6 @@ std::vector<float> test_values(std::int64_t n, std::uint64_t seed) {
   return v;
 }
 
-cudaDataType cuda_type(DType dtype) {
-  switch (dtype) {
-    case DType::f16:
-      return CUDA_R_16F;
-    case DType::bf16:
-      return CUDA_R_16BF;
-    default:
-      return CUDA_R_32F;
-  }
-}
-
 // ||got - want|| / ||want|| over all elements.
 double relative_error(const Tensor& got, const Tensor& want) {
   const std::vector<float> g = got.to_floats();
@@ -210,7 +192,7 @@ void bench_gemm(EventTimer& timer, cublasHandle_t handle, const Options& o, Devi
       const Tensor b = Tensor::from_values(b_values, {s.k, s.n}, dtype).to(cuda);
       const Tensor c = Tensor::empty({s.m, s.n}, dtype, cuda);
       const float alpha = 1.0f, beta = 0.0f;
-      const cudaDataType type = cuda_type(dtype);
+      const cudaDataType type = tally::ops::cuda::blas_data_type(dtype, "bench");
       // Row-major C = A B is column-major C^T = B^T A^T: B (n x k, leading n) times A (k x m,
       // leading k) into C (n x m, leading n).
       const auto bare = [&] {

@@ -6,11 +6,29 @@
 #include <cudnn.h>
 
 #include <string>
+#include <string_view>
 
 #include "allocator/error.h"
 #include "core/cuda_context.h"
+#include "core/dtype.h"
 
 namespace tally::ops::cuda {
+
+// cuBLAS's name for a dtype it multiplies (f32, f16, bf16); other dtypes fail naming `op`.
+inline cudaDataType_t blas_data_type(DType dtype, std::string_view op) {
+  switch (dtype) {
+    case DType::f32:
+      return CUDA_R_32F;
+    case DType::f16:
+      return CUDA_R_16F;
+    case DType::bf16:
+      return CUDA_R_16BF;
+    default:
+      throw Error(std::string(op), "invalid_argument",
+                  std::string(op) + ": cuBLAS multiplies f32, f16 and bf16, not " +
+                      std::string(dtype_name(dtype)));
+  }
+}
 
 // The message cuDNN left for the calling thread's last failure, or the status's name.
 inline std::string cudnn_error_message(cudnnStatus_t status) {

@@ -11,19 +11,6 @@
 namespace tally::ops::cuda {
 namespace {
 
-cudaDataType_t data_type(DType dtype) {
-  switch (dtype) {
-    case DType::f32:
-      return CUDA_R_32F;
-    case DType::f16:
-      return CUDA_R_16F;
-    case DType::bf16:
-      return CUDA_R_16BF;
-    default:
-      fail("matmul", "cuBLAS multiplies f32, f16 and bf16, not " + std::string(dtype_name(dtype)));
-  }
-}
-
 // cuBLAS's dimensions and leading dimensions are ints.
 int blas_int(std::int64_t v) {
   if (v > INT_MAX) fail("matmul", "dimension " + std::to_string(v) + " exceeds cuBLAS's int");
@@ -45,7 +32,7 @@ void gemm(const CudaStream& stream, DType dtype, std::int64_t batch, std::int64_
     CUDA_CHECK(cudaMemsetAsync(c, 0, batch * m * n * dtype_size(dtype), s));
     return;
   }
-  const cudaDataType_t type = data_type(dtype);
+  const cudaDataType_t type = blas_data_type(dtype, "matmul");
   const cublasComputeType_t compute =
       dtype == DType::f32 && allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   const float one = 1.0f, zero = 0.0f;  // the scale type of both compute types is f32

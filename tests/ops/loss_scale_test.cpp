@@ -12,6 +12,7 @@
 #include "allocator/error.h"
 #include "ops/factory.h"
 #include "ops/loss_scale.h"
+#include "tests/ops/expect_error.h"
 
 namespace tally {
 namespace {
@@ -24,17 +25,7 @@ Tensor values(std::vector<float> v, DType dtype = DType::f32) {
   return Tensor::from_values(v, {n}, dtype);
 }
 
-void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one mentioning " << *parts.begin();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const std::string& part : parts) {
-      EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
-    }
-  }
-}
+using testing::expect_error;
 
 TEST(LossScale, FiniteValuesAreScaledExactlyAndTheFlagIsLeftAlone) {
   const std::vector<Tensor> grads{values({2.0f, -4.0f, 0.5f, 3e30f}),

@@ -10,22 +10,12 @@
 #include "autograd/functions.h"
 #include "autograd/nn_functions.h"
 #include "ops/factory.h"
+#include "tests/ops/expect_error.h"
 
 namespace tally {
 namespace {
 
-// Runs f, expecting a tally::Error whose message contains every one of `parts`.
-void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one mentioning " << *parts.begin();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const std::string& part : parts) {
-      EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
-    }
-  }
-}
+using testing::expect_error;
 
 Tensor labels(std::vector<float> values) {
   const auto n = static_cast<std::int64_t>(values.size());
