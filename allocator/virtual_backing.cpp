@@ -1,11 +1,13 @@
 #include "allocator/virtual_backing.h"
 
+#include <utility>
+
 #include "allocator/error.h"
 
 namespace tally {
 
-VirtualBacking::VirtualBacking(std::size_t capacity, std::uintptr_t base)
-    : capacity_(capacity), next_(base) {
+VirtualBacking::VirtualBacking(std::size_t capacity, std::uintptr_t base, std::string device)
+    : capacity_(capacity), next_(base), device_(std::move(device)) {
   TALLY_CHECK(base != 0 && base % 512 == 0,
               "virtual base address must be non-zero and 512-aligned");
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "allocator/backing.h"
 
@@ -13,11 +14,14 @@ class VirtualBacking final : public Backing {
  public:
   static constexpr std::uintptr_t kDefaultBase = std::uintptr_t{1} << 44;
 
-  explicit VirtualBacking(std::size_t capacity, std::uintptr_t base = kDefaultBase);
+  // `device` names it in traces and errors: "sim" by default, "sim:cuda" for the sim device
+  // mimicking cuda.
+  explicit VirtualBacking(std::size_t capacity, std::uintptr_t base = kDefaultBase,
+                          std::string device = "sim");
 
   std::size_t capacity() const override { return capacity_; }
   std::string_view kind() const override { return "virtual"; }
-  std::string device() const override { return "sim"; }
+  std::string device() const override { return device_; }
 
  private:
   void* do_allocate(std::size_t bytes) override;
@@ -25,6 +29,7 @@ class VirtualBacking final : public Backing {
 
   std::size_t capacity_;
   std::uintptr_t next_;
+  std::string device_;
 };
 
 }  // namespace tally

@@ -8,7 +8,8 @@ namespace tally {
 
 Device Device::parse(std::string_view text) {
   if (text == "cpu") return {DeviceKind::cpu, 0};
-  if (text == "sim") return {DeviceKind::sim, 0};
+  if (text == "sim" || text == "sim:cuda") return sim(SimTarget::cuda);
+  if (text == "sim:cpu") return sim(SimTarget::cpu);
   if (text == "cuda") return {DeviceKind::cuda, 0};
   if (text.starts_with("cuda:")) {
     const std::string_view digits = text.substr(5);
@@ -19,7 +20,7 @@ Device Device::parse(std::string_view text) {
     }
   }
   throw Error("", "invalid_argument",
-              "unknown device '" + std::string(text) + "' (expected cpu, cuda, cuda:N or sim)");
+              "unknown device '" + std::string(text) + "' (expected cpu, cuda, cuda:N, sim:cpu or sim:cuda)");
 }
 
 std::string Device::str() const {
@@ -29,7 +30,7 @@ std::string Device::str() const {
     case DeviceKind::cuda:
       return "cuda:" + std::to_string(index);
     case DeviceKind::sim:
-      return "sim";
+      return sim_target() == SimTarget::cpu ? "sim:cpu" : "sim:cuda";
   }
   return "cpu";
 }

@@ -17,15 +17,34 @@
 namespace tally {
 namespace {
 
-// The sim device's capacity until it is configured otherwise.
-constexpr std::size_t kDefaultSimCapacity = 80 * GiB;
+struct Registry {
+  std::mutex mutex;
+  std::map<std::pair<int, int>, std::shared_ptr<DeviceAllocator>> allocators;
+  std::map<int, SimSettings> sim;  // by SimTarget
+};
 
-std::unique_ptr<Backing> make_backing(Device device) {
+// Never destroyed: allocators holding device memory must not be torn down during static
+// destruction, after the CUDA runtime may have unloaded (as PyTorch's caching allocator).
+Registry& registry() {
+  static Registry* instance = new Registry;
+  return *instance;
+}
+
+// Called with the registry locked.
+SimSettings& sim_slot(Registry& r, Device device) {
+  const auto [it, inserted] = r.sim.try_emplace(device.index);
+  if (inserted) it->second = SimSettings::of(device_preset(kDefaultPreset));
+  return it->second;
+}
+
+// Called with the registry locked.
+std::unique_ptr<Backing> make_backing(Registry& r, Device device) {
   switch (device.kind) {
     case DeviceKind::cpu:
       return std::make_unique<HostBacking>();
     case DeviceKind::sim:
-      return std::make_unique<VirtualBacking>(kDefaultSimCapacity);
+      return std::make_unique<VirtualBacking>(sim_slot(r, device).capacity,
+                                              VirtualBacking::kDefaultBase, device.str());
     case DeviceKind::cuda: {
       const CudaProbe probe = probe_cuda();
       if (static_cast<std::size_t>(device.index) >= probe.devices.size()) {
@@ -42,18 +61,6 @@ std::unique_ptr<Backing> make_backing(Device device) {
   throw Error("", "invalid_argument", "device " + device.str() + " unavailable");
 }
 
-struct Registry {
-  std::mutex mutex;
-  std::map<std::pair<int, int>, std::shared_ptr<DeviceAllocator>> allocators;
-};
-
-// Never destroyed: allocators holding device memory must not be torn down during static
-// destruction, after the CUDA runtime may have unloaded (as PyTorch's caching allocator).
-Registry& registry() {
-  static Registry* instance = new Registry;
-  return *instance;
-}
-
 std::pair<int, int> key(Device device) {
   return {static_cast<int>(device.kind), device.index};
 }
@@ -64,16 +71,38 @@ std::shared_ptr<DeviceAllocator> device_allocator(Device device) {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   auto& slot = r.allocators[key(device)];
-  if (!slot) slot = std::make_shared<DeviceAllocator>(make_backing(device), alloc_conf_from());
+  if (!slot) slot = std::make_shared<DeviceAllocator>(make_backing(r, device), alloc_conf_from());
   return slot;
 }
 
 std::shared_ptr<DeviceAllocator> configure_device(Device device, const AllocatorConfig& config) {
-  auto allocator = std::make_shared<DeviceAllocator>(make_backing(device), config);
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
+  auto allocator = std::make_shared<DeviceAllocator>(make_backing(r, device), config);
   r.allocators[key(device)] = allocator;
   return allocator;
+}
+
+SimSettings SimSettings::of(const DevicePreset& preset) {
+  return {preset.allocator_capacity(), preset.compute_capability, std::string(preset.name)};
+}
+
+SimSettings sim_settings(Device device) {
+  TALLY_CHECK(device.kind == DeviceKind::sim, "sim settings asked of " + device.str());
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  return sim_slot(r, device);
+}
+
+std::shared_ptr<DeviceAllocator> configure_sim_device(Device device, const AllocatorConfig& config,
+                                                      const SimSettings& settings) {
+  TALLY_CHECK(device.kind == DeviceKind::sim, "sim settings given to " + device.str());
+  {
+    Registry& r = registry();
+    std::lock_guard lock(r.mutex);
+    sim_slot(r, device) = settings;
+  }
+  return configure_device(device, config);
 }
 
 }  // namespace tally

@@ -10,6 +10,7 @@
 #include "ops/cuda_libraries.h"
 #include "ops/elementwise.h"
 #include "ops/op_util.h"
+#include "ops/sim_libraries.h"
 
 namespace tally::ops {
 namespace {
@@ -212,6 +213,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::in
       },
       [&](const auto& stream) {
         cuda::conv2d_forward(stream, out, xd, wd, bias, stride, padding);
+      },
+      [&] {
+        // cuDNN runs only for a non-empty output of a non-empty image (ops/conv2d_cuda.cu).
+        if (out.numel() > 0 && x.numel() > 0) {
+          sim::take_conv_workspace(ConvPass::forward, device, x.dtype(), x.shape(),
+                                   weight.shape(), stride, padding);
+        }
       });
   return out;
 }
@@ -312,6 +320,17 @@ Conv2dGrads conv2d_backward(const Tensor& grad, const Tensor& x, const Tensor& w
         if (need_b) cuda::conv2d_backward_bias(stream, r.bias, grad);
         if (need_x) cuda::conv2d_backward_data(stream, r.x, gd, wd, stride, padding);
         if (need_w) cuda::conv2d_backward_filter(stream, r.weight, gd, xd, stride, padding);
+      },
+      [&] {
+        // In the order the cuda launcher runs the passes, each only where cuDNN runs it.
+        if (need_x && r.x.numel() > 0) {
+          sim::take_conv_workspace(ConvPass::backward_data, device, dtype, x.shape(),
+                                   weight.shape(), stride, padding);
+        }
+        if (need_w && grad.numel() > 0 && x.numel() > 0) {
+          sim::take_conv_workspace(ConvPass::backward_filter, device, dtype, x.shape(),
+                                   weight.shape(), stride, padding);
+        }
       });
   return r;
 }

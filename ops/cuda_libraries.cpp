@@ -1,5 +1,7 @@
 #include "ops/cuda_libraries.h"
 
+#include "allocator/units.h"
+
 namespace tally::ops {
 
 detail::LibraryState& detail::library_state() {
@@ -29,11 +31,16 @@ std::vector<ConvAlgoRecord> conv_algorithm_log() {
   return s.conv_algorithms;
 }
 
+std::size_t cublas_workspace_size(int compute_capability) {
+  const int major = compute_capability / 10;
+  return major == 9 || major == 10 ? 8 * 4 * MiB : 2 * 4 * MiB + 8 * 16 * KiB;
+}
+
 std::size_t cublas_workspace_bytes(Device device) {
-  if (device.kind != DeviceKind::cuda) return 0;
+  if (!library_memory_rule(device)) return 0;
   detail::LibraryState& s = detail::library_state();
   std::lock_guard lock(s.mutex);
-  const auto it = s.cublas_workspace.find(device.index);
+  const auto it = s.cublas_workspace.find({device.kind, device.index});
   return it == s.cublas_workspace.end() ? 0 : it->second;
 }
 

@@ -36,13 +36,11 @@ Registry& registry() {
   return *instance;
 }
 
-// PyTorch's default cuBLAS workspace (its CUBLAS_WORKSPACE_CONFIG): ":4096:8", 8 chunks of
-// 4 MiB = 32 MiB, on compute capability 9.x and 10.x, where NVIDIA recommends 32 MiB;
-// ":4096:2:16:8", 2 chunks of 4 MiB and 8 of 16 KiB = 8.125 MiB, on the others.
 std::size_t blas_workspace_size(int device) {
-  int major = 0;
+  int major = 0, minor = 0;
   CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  return major == 9 || major == 10 ? 8 * 4 * MiB : 2 * 4 * MiB + 8 * 16 * KiB;
+  CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  return cublas_workspace_size(major * 10 + minor);
 }
 
 bool from_current_allocator(const Tensor& t, Device device) {
@@ -59,7 +57,7 @@ void publish_workspace_bytes(const Registry& r, int device) {
   }
   detail::LibraryState& s = detail::library_state();
   std::lock_guard lock(s.mutex);
-  s.cublas_workspace[device] = bytes;
+  s.cublas_workspace[{DeviceKind::cuda, device}] = bytes;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -19,10 +20,18 @@ namespace tally::ops {
 
 // Whether ops on `device` request memory as the CUDA libraries need it rather than as the host's
 // kernels do: cuBLAS multiplies 16-bit matrices without f32 copies, and cuDNN convolves dense
-// operands of their own dtype with a workspace of its choosing instead of a column buffer.
+// operands of their own dtype with a workspace of its choosing instead of a column buffer. True
+// on cuda and on sim:cuda, which mimics it (ops/sim_libraries.h).
 inline bool library_memory_rule(Device device) {
-  return device.kind == DeviceKind::cuda;
+  return device.kind == DeviceKind::cuda ||
+         (device.kind == DeviceKind::sim && device.sim_target() == SimTarget::cuda);
 }
+
+// The workspace a cuBLAS handle holds on a GPU of this compute capability (major * 10 + minor).
+// PyTorch's default (its CUBLAS_WORKSPACE_CONFIG): ":4096:8", 8 chunks of 4 MiB = 32 MiB, on
+// 9.x and 10.x, where NVIDIA recommends 32 MiB; ":4096:2:16:8", 2 chunks of 4 MiB and 8 of
+// 16 KiB = 8.125 MiB, on the others.
+std::size_t cublas_workspace_size(int compute_capability);
 
 inline constexpr std::size_t kDefaultCudnnWorkspaceLimit = 64 * MiB;
 
@@ -59,7 +68,8 @@ struct LibraryState {
   std::atomic<std::size_t> cudnn_workspace_limit{kDefaultCudnnWorkspaceLimit};
   std::mutex mutex;  // guards the members below
   std::vector<ConvAlgoRecord> conv_algorithms;
-  std::map<int, std::size_t> cublas_workspace;  // by cuda device index
+  // By device (kind, index): cuda devices and sim:cuda.
+  std::map<std::pair<DeviceKind, int>, std::size_t> cublas_workspace;
 };
 
 // Never destroyed, like the allocators (core/device_registry.cpp).
@@ -80,8 +90,8 @@ std::size_t cudnn_workspace_limit();
 // problem, and later calls reuse its answer.
 std::vector<ConvAlgoRecord> conv_algorithm_log();
 
-// The workspace the cuBLAS handles of `device` hold (tally memory, tag workspace) for the rest of
-// the process: none before the device's first GEMM.
+// The workspace the cuBLAS handles of `device` (cuda, or sim:cuda) hold (tally memory, tag
+// workspace) for the rest of the process: none before the device's first GEMM.
 std::size_t cublas_workspace_bytes(Device device);
 
 std::string_view conv_pass_name(ConvPass pass);

@@ -6,6 +6,7 @@
 #include "ops/elementwise.h"
 #include "ops/matmul_cuda.h"
 #include "ops/op_util.h"
+#include "ops/sim_libraries.h"
 
 namespace tally::ops {
 namespace {
@@ -105,6 +106,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
         cuda::gemm(stream, a.dtype(), batched ? c.shape()[0] : 1, c.shape()[c.dim() - 2],
                    c.shape()[c.dim() - 1], ar.shape()[ar.dim() - 1], operand(ar, la),
                    operand(br, lb), c.raw_data());
+      },
+      [&] {
+        // cuBLAS is called, and its handle made, only for a non-empty product (matmul_cuda.cu).
+        if (c.numel() > 0 && ar.shape().back() > 0) sim::take_blas_workspace(a.device());
       });
   if (widen) cast_into(out.view(c_shape), c);
   return out;

@@ -24,7 +24,7 @@
 namespace tally {
 namespace {
 
-const Device kSim = Device::parse("sim");
+const Device kSim = Device::parse("sim:cpu");
 
 Tensor random(Shape shape, std::uint64_t seed, DType dtype = DType::f32) {
   std::vector<float> values(static_cast<std::size_t>(shape_numel(shape)));

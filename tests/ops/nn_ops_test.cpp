@@ -95,7 +95,7 @@ TEST(NnOps, RequestTheSameBlocksOnSimAsOnCpu) {
   for (const NnCase& c : nn_cases()) {
     const std::vector<Request> cpu = requests(c, Device::cpu());
     EXPECT_FALSE(cpu.empty()) << c.name;
-    EXPECT_EQ(cpu, requests(c, Device::parse("sim"))) << c.name;
+    EXPECT_EQ(cpu, requests(c, Device::parse("sim:cpu"))) << c.name;
   }
 }
 

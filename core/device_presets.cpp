@@ -1,0 +1,31 @@
+#include "core/device_presets.h"
+
+#include "allocator/error.h"
+#include "allocator/units.h"
+
+namespace tally {
+
+const std::vector<DevicePreset>& device_presets() {
+  static const std::vector<DevicePreset> presets{
+      {"t4-16gb", "Tesla T4", 15360 * MiB, 75, 350 * MiB},
+      {"l4-24gb", "NVIDIA L4", 23034 * MiB, 89, 450 * MiB},
+      {"rtx4090-24gb", "NVIDIA GeForce RTX 4090", 24564 * MiB, 89, 450 * MiB},
+      {"a100-40gb", "NVIDIA A100-SXM4-40GB", 40960 * MiB, 80, 500 * MiB},
+      {"a100-80gb", "NVIDIA A100-SXM4-80GB", 81920 * MiB, 80, 500 * MiB},
+      {"h100-80gb", "NVIDIA H100 80GB HBM3", 81559 * MiB, 90, 600 * MiB},
+      {"h200-141gb", "NVIDIA H200", 143771 * MiB, 90, 600 * MiB},
+  };
+  return presets;
+}
+
+const DevicePreset& device_preset(std::string_view name) {
+  std::string known;
+  for (const DevicePreset& p : device_presets()) {
+    if (p.name == name) return p;
+    known += (known.empty() ? "" : ", ") + std::string(p.name);
+  }
+  throw Error("", "invalid_argument",
+              "unknown device preset '" + std::string(name) + "' (expected one of " + known + ")");
+}
+
+}  // namespace tally
