@@ -159,6 +159,12 @@ Tensor Tensor::view(Shape shape) const {
   if (shape_numel(shape) != numel()) {
     fail("view", "shape " + shape_str(shape) + " does not match " + describe());
   }
+  // An empty tensor addresses no element, so any shape of it is a view (as PyTorch's
+  // computeStride): the same strides for the same shape, else contiguous ones.
+  if (numel() == 0) {
+    Shape strides = shape == shape_ ? strides_ : contiguous_strides(shape);
+    return as_strided(std::move(shape), std::move(strides), offset_);
+  }
   // Each run of new dimensions must map onto a run of old dimensions that is contiguous within
   // itself; this is PyTorch's rule for when a view (rather than a copy) is possible.
   Shape strides(shape.size());

@@ -67,6 +67,16 @@ TEST(Tensor, ViewFollowsPyTorchRulesAndReshapeCopiesOnlyWhenNeeded) {
   EXPECT_EQ(split.to_floats(), tt.contiguous().to_floats());
 }
 
+TEST(Tensor, EmptyTensorsViewAsAnyShapeOfNoElements) {
+  // A transposed [0, 2] keeps its strides; one [3, 0] becomes [0, 5] with contiguous strides.
+  const Tensor t = Tensor::empty({2, 0}, DType::f32).transpose(0, 1);
+  EXPECT_EQ(t.view({0, 2}).strides(), t.strides());
+  const Tensor v = Tensor::empty({3, 0}, DType::f32).view({0, 5});
+  EXPECT_EQ(v.shape(), (Shape{0, 5}));
+  EXPECT_EQ(v.strides(), (Shape{5, 1}));
+  EXPECT_THROW(Tensor::empty({3, 0}, DType::f32).view({1}), Error);
+}
+
 TEST(Tensor, ExpandBroadcastsWithZeroStrides) {
   const Tensor row = iota({1, 3});
   const Tensor e = row.expand({4, 3});
