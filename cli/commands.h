@@ -14,6 +14,9 @@ struct Command {
 
 Command add_info_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
+Command add_estimate_command(CLI::App& app);
+Command add_fit_command(CLI::App& app);
 Command add_replay_command(CLI::App& app);
+Command add_report_command(CLI::App& app);
 
 }  // namespace tally::cli

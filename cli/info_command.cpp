@@ -10,7 +10,9 @@
 #include "allocator/strategy.h"
 #include "allocator/units.h"
 #include "cli/commands.h"
+#include "cli/overhead_cache.h"
 #include "core/device.h"
+#include "core/device_presets.h"
 #include "ops/cuda_libraries.h"
 #include "ops/cuda_overhead.h"
 #include "tally/build_config.h"
@@ -53,6 +55,27 @@ int report_overhead(const std::string& text) {
   std::cout << "  tally reserved after warm-up " << format_bytes(o.tally_reserved)
             << " (cuBLAS workspace " << format_bytes(ops::cublas_workspace_bytes(device)) << ")\n";
   std::cout << "  device total                 " << format_bytes(o.total) << '\n';
+  // Kept so that estimates for this GPU add what it really spends instead of a preset constant.
+  const CudaDeviceInfo& info = probe.devices[device.index];
+  const DevicePreset* preset =
+      preset_for_gpu(info.compute_major * 10 + info.compute_minor, info.total_memory);
+  if (preset) {
+    // The measurement is printed above whatever happens here: a cache that cannot be written
+    // costs estimate the measured figure, not this report.
+    try {
+      save_measured_overhead(*preset, o.context + o.libraries, info.name);
+      // Read back for its path, and so that a file estimate could not read fails here, not there.
+      std::cout << "saved " << format_bytes(o.context + o.libraries) << " for " << preset->name
+                << " to " << measured_overhead(*preset)->file.string()
+                << ": `tally estimate --device-preset " << preset->name << "` will use it\n";
+    } catch (const Error& e) {
+      std::cout << "not saved for tally estimate: " << e.what() << '\n';
+    }
+  } else {
+    std::cout << "no device preset matches this GPU (" << info.name << ", "
+              << format_bytes(info.total_memory) << ", sm_" << info.compute_major
+              << info.compute_minor << "): nothing saved\n";
+  }
 #endif
   return 0;
 }

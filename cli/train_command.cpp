@@ -12,11 +12,15 @@
 #include "allocator/units.h"
 #include "cli/commands.h"
 #include "cli/memory_report.h"
+#include "cli/report_html.h"
+#include "cli/sim_options.h"
 #include "core/device_registry.h"
 #include "nn/data/fashion_mnist.h"
 #include "nn/data/synthetic.h"
 #include "nn/models.h"
 #include "nn/trainer.h"
+#include "ops/conv_algorithm_table.h"
+#include "ops/cuda_libraries.h"
 #include "ops/threads.h"
 
 namespace tally::cli {
@@ -29,6 +33,9 @@ struct TrainArgs {
   std::string data_dir;
   std::string alloc_conf;
   std::string trace;
+  std::string report;
+  std::string conv_log;
+  SimArgs sim;
   float lr = 0.0f;  // 0: the optimizer's default
   float weight_decay = -1.0f;
   int threads = 0;
@@ -63,7 +70,19 @@ int run_train(TrainArgs args) {
   if (args.threads > 0) ops::set_num_threads(args.threads);
   AllocatorConfig config = alloc_conf_from(args.alloc_conf);
   config.record = true;  // the report reconstructs the peak from the trace
-  const auto allocator = configure_device(o.device, config);
+  const bool sim = o.device.kind == DeviceKind::sim;
+  if (!sim && (!args.sim.capacity.empty() || args.sim.preset != kDefaultPreset ||
+               args.sim.conv_workspace != "bound")) {
+    throw Error("", "invalid_argument",
+                "--device-preset, --capacity and --conv-workspace describe a sim device, not " +
+                    o.device.str());
+  }
+  if (!args.conv_log.empty() && o.device.kind != DeviceKind::cuda) {
+    throw Error("", "invalid_argument",
+                "--conv-log records cuDNN's choices on a cuda device, not " + o.device.str());
+  }
+  const auto allocator = sim ? configure_sim(resolve_sim(args.sim, o.device), config)
+                             : configure_device(o.device, config);
 
   const auto dir =
       args.data_dir.empty() ? data::fashion_mnist_dir() : std::filesystem::path(args.data_dir);
@@ -94,6 +113,8 @@ int run_train(TrainArgs args) {
   const PeakSnapshot peak = find_peak(trace);
   const AllocatorStats stats = allocator->stats();
   if (!args.trace.empty()) write_trace_csv(trace, args.trace);
+  if (!args.report.empty()) write_html_report(trace, args.report);
+  if (!args.conv_log.empty()) ops::write_conv_algorithms(ops::conv_algorithm_log(), args.conv_log);
   if (args.json) {
     nlohmann::json j = memory_report_json(stats, peak);
     j["model"] = o.model;
@@ -116,6 +137,11 @@ int run_train(TrainArgs args) {
   std::cout << format_memory_report(stats, peak);
   if (!args.trace.empty()) {
     std::cout << "\ntrace: " << trace.events.size() << " events written to " << args.trace << '\n';
+  }
+  if (!args.report.empty()) std::cout << "report written to " << args.report << '\n';
+  if (!args.conv_log.empty()) {
+    std::cout << "cuDNN's convolution choices written to " << args.conv_log
+              << " (tally estimate --conv-workspace " << args.conv_log << ")\n";
   }
   return 0;
 }
@@ -156,14 +182,21 @@ Command add_train_command(CLI::App& app) {
   sub->add_option("--weight-decay", args->weight_decay,
                   "weight decay (default 0 for sgd, 0.01 for adamw)")
       ->check(CLI::Range(0.0, 1.0));
-  sub->add_option("--device", args->device, "cpu (cuda and sim arrive with their backends)")
+  sub->add_option("--device", args->device,
+                  "cpu, cuda, cuda:N, or sim:cuda / sim:cpu: the run's memory without its data "
+                  "or arithmetic")
       ->capture_default_str();
+  add_sim_options(*sub, args->sim);
   sub->add_option("--seed", o.seed, "seed for initialisation and shuffling")->capture_default_str();
   sub->add_option("--threads", args->threads, "BLAS threads (default: OpenBLAS's choice)")
       ->check(CLI::Range(1, 1024));
   sub->add_option("--alloc-conf", args->alloc_conf,
                   "allocator configuration, e.g. strategy:caching,max_split_size_mb:64");
   sub->add_option("--trace", args->trace, "write the allocator trace (CSV) to this file");
+  sub->add_option("--report", args->report, "write the HTML memory report to this file");
+  sub->add_option("--conv-log", args->conv_log,
+                  "write cuDNN's convolution choices on cuda to this file, for tally estimate "
+                  "--conv-workspace");
   sub->add_flag("--json", args->json,
                 "print one JSON summary object on stdout instead of the report");
   return {sub, [args] { return run_train(*args); }};

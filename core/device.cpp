@@ -20,7 +20,8 @@ Device Device::parse(std::string_view text) {
     }
   }
   throw Error("", "invalid_argument",
-              "unknown device '" + std::string(text) + "' (expected cpu, cuda, cuda:N, sim:cpu or sim:cuda)");
+              "unknown device '" + std::string(text) +
+                  "' (expected cpu, cuda, cuda:N, sim:cpu or sim:cuda)");
 }
 
 std::string Device::str() const {

@@ -211,14 +211,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::in
           }
         });
       },
-      [&](const auto& stream) {
-        cuda::conv2d_forward(stream, out, xd, wd, bias, stride, padding);
-      },
+      [&](const auto& stream) { cuda::conv2d_forward(stream, out, xd, wd, bias, stride, padding); },
       [&] {
         // cuDNN runs only for a non-empty output of a non-empty image (ops/conv2d_cuda.cu).
         if (out.numel() > 0 && x.numel() > 0) {
-          sim::take_conv_workspace(ConvPass::forward, device, x.dtype(), x.shape(),
-                                   weight.shape(), stride, padding);
+          sim::take_conv_workspace(ConvPass::forward, device, x.dtype(), x.shape(), weight.shape(),
+                                   stride, padding);
         }
       });
   return out;

@@ -43,8 +43,8 @@ std::string describe_sim_conv_workspace() {
   if (s.conv.policy == ConvWorkspacePolicy::bound) {
     return "bound (" + bound + " per cuDNN convolution pass, an upper bound)";
   }
-  return "recorded (" + std::to_string(s.conv.recorded.size()) + " choices from " +
-         s.conv.origin + "; " + std::to_string(s.counts.recorded) + " passes found there, " +
+  return "recorded (" + std::to_string(s.conv.recorded.size()) + " choices from " + s.conv.origin +
+         "; " + std::to_string(s.counts.recorded) + " passes found there, " +
          std::to_string(s.counts.bounded) + " not found took the bound of " + bound + ")";
 }
 
@@ -98,7 +98,8 @@ void take_conv_workspace(ConvPass pass, Device device, DType dtype, const Shape&
     ++(found ? s.counts.recorded : s.counts.bounded);
   }
   // Taken and given back at once: on cuda the workspace is freed as soon as the pass is queued.
-  if (bytes > 0) Tensor::empty({static_cast<std::int64_t>(bytes)}, DType::u8, device, Tag::workspace);
+  if (bytes > 0)
+    Tensor::empty({static_cast<std::int64_t>(bytes)}, DType::u8, device, Tag::workspace);
 }
 
 }  // namespace sim

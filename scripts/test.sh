@@ -12,6 +12,15 @@ logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
 status=0
 
+# The browser tests (label browser) load tally report's page in headless Chromium.
+if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed"; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "test: installing chromium"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium
+fi
+
 run_config() {  # run_config DIR CTEST_FILTER CMAKE_ARGS...
   local dir="$1" filter="$2"
   shift 2

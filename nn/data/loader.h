@@ -27,7 +27,8 @@ struct LoaderOptions {
   std::uint64_t seed = 0;
   bool drop_last = false;  // drop a last batch smaller than batch_size
   // Where batches are allocated. cpu and cuda: filled with data (cuda through a host copy). sim:
-  // allocated only, since sim holds no data.
+  // allocated only, since sim holds no data; a dataset of n samples without pixels or labels is
+  // enough there.
   Device device = Device::cpu();
 };
 

@@ -1,0 +1,120 @@
+// `tally fit`: the largest batch whose training step fits a memory budget, found by simulating
+// steps on sim: doubling the batch until a step runs out of memory, then bisecting. Each probe
+// is a whole simulated step, so the answer carries the allocator's rounding, caching and
+// workspaces, not a formula's.
+#include <iostream>
+#include <memory>
+
+#include "allocator/error.h"
+#include "allocator/units.h"
+#include "cli/commands.h"
+#include "cli/simulation.h"
+
+namespace tally::cli {
+namespace {
+
+struct FitArgs {
+  StepArgs step;
+  SimArgs sim;
+  std::string budget;
+  std::int64_t max_batch = 1 << 16;
+  bool json = false;
+};
+
+struct Probe {
+  std::int64_t batch = 0;
+  bool fits = false;
+  Footprint footprint;
+};
+
+int run_fit(FitArgs& args) {
+  StepArgs& step = args.step;
+  const Device device = step.sim_device();
+  step.resolve(device);
+  if (!args.sim.capacity.empty()) {
+    throw Error("", "invalid_argument", "fit: the device's memory is --budget, not --capacity");
+  }
+  args.sim.capacity = args.budget;
+  const SimPlan plan = resolve_sim(args.sim, device);
+  AllocatorConfig config = alloc_conf_from(step.alloc_conf);
+  config.record = true;
+  std::vector<Probe> probes;
+  const auto probe = [&](std::int64_t batch) {
+    nn::TrainOptions train = step.train;
+    train.batch = batch;
+    const SimRun run = simulate(plan, config, train, step.steps);
+    probes.push_back({batch, run.oom.empty(), footprint(plan, run)});
+    return probes.back();
+  };
+  // The largest batch known to fit, and the smallest known not to (max_batch + 1: none yet).
+  std::int64_t fits = 0, fails = args.max_batch + 1;
+  for (std::int64_t batch = 1; batch <= args.max_batch; batch *= 2) {
+    if (!probe(batch).fits) {
+      fails = batch;
+      break;
+    }
+    fits = batch;
+  }
+  while (fails - fits > 1) {
+    const std::int64_t mid = fits + (fails - fits) / 2;
+    (probe(mid).fits ? fits : fails) = mid;
+  }
+  const auto find = [&](std::int64_t batch) {
+    for (const Probe& p : probes) {
+      if (p.batch == batch) return p;
+    }
+    return Probe{};
+  };
+  const Probe best = find(fits), next = find(fails);
+
+  if (args.json) {
+    nlohmann::json j{{"model", step.train.model},
+                     {"device", device.str()},
+                     {"optimizer", step.train.optimizer},
+                     {"budget_bytes", plan.memory},
+                     {"max_batch", args.max_batch},
+                     {"batch", fits},
+                     {"probes", probes.size()}};
+    if (fits > 0) j["footprint"] = footprint_json(plan, best.footprint);
+    if (next.batch > 0) j["next_batch_footprint"] = footprint_json(plan, next.footprint);
+    std::cout << j.dump() << '\n';
+    return fits > 0 ? 0 : 1;
+  }
+  std::cout << "tally fit: " << step.train.model << ", " << step.precision << ", "
+            << step.train.optimizer << ", on " << device.str() << plan_text(plan) << ", "
+            << probes.size() << " simulated steps\n";
+  if (fits == 0) {
+    std::cout << "  no batch fits: batch 1 needs " << format_bytes(next.footprint.total) << '\n';
+    return 1;
+  }
+  std::cout << "  largest batch that fits: " << fits
+            << (fits == args.max_batch ? " (the --max-batch searched)" : "") << '\n';
+  std::cout << "  it takes " << format_bytes(best.footprint.total) << " ("
+            << format_bytes(best.footprint.reserved_peak) << " reserved by the allocator + "
+            << format_bytes(best.footprint.overhead) << " context and libraries), leaving "
+            << format_bytes(best.footprint.margin) << '\n';
+  if (next.batch > 0) {
+    std::cout << "  batch " << next.batch << " would need " << format_bytes(next.footprint.total)
+              << '\n';
+  }
+  std::cout << "  checkpoint policies: none (the search over them arrives with checkpointing)\n";
+  return 0;
+}
+
+}  // namespace
+
+Command add_fit_command(CLI::App& app) {
+  auto args = std::make_shared<FitArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "fit", "Find the largest batch whose training step fits a memory budget, on sim");
+  sub->add_option("--budget", args->budget, "the device's memory, e.g. 16GiB")->required();
+  sub->add_option("--max-batch", args->max_batch, "the largest batch to consider")
+      ->check(CLI::Range(1, 1 << 24))
+      ->capture_default_str();
+  add_step_options(*sub, args->step);
+  add_sim_options(*sub, args->sim);
+  sub->add_flag("--json", args->json, "print one JSON object on stdout");
+  return {sub, [args] { return run_fit(*args); }};
+}
+
+}  // namespace tally::cli

@@ -1,0 +1,151 @@
+#include "cli/simulation.h"
+
+#include "allocator/error.h"
+#include "allocator/units.h"
+#include "nn/models.h"
+#include "ops/sim_libraries.h"
+
+namespace tally::cli {
+namespace {
+
+std::string bytes(std::int64_t n) {
+  return format_bytes(static_cast<std::size_t>(n < 0 ? -n : n));
+}
+
+std::string row(const std::string& label, const std::string& value, const std::string& note = "") {
+  char line[256];
+  std::snprintf(line, sizeof line, "  %-28s %14s  %s\n", label.c_str(), value.c_str(),
+                note.c_str());
+  return line;
+}
+
+}  // namespace
+
+Device StepArgs::sim_device() const {
+  return Device::sim(target == "cpu" ? SimTarget::cpu : SimTarget::cuda);
+}
+
+void StepArgs::resolve(Device device) {
+  // Mixed precision and checkpointing change what a step allocates: until tally has them, a
+  // prediction for them would be a guess, so they are refused rather than ignored.
+  if (precision != "fp32") {
+    throw Error("", "invalid_argument",
+                "--precision " + precision +
+                    " needs mixed precision, which tally does not have yet "
+                    "(only fp32)");
+  }
+  if (checkpoint != "none") {
+    throw Error("", "invalid_argument",
+                "--checkpoint " + checkpoint +
+                    " needs gradient checkpointing, which tally does not "
+                    "have yet (only none)");
+  }
+  train.device = device;
+  // Learning rates change no byte; these are tally train's defaults.
+  train.lr = train.optimizer == "adamw" ? 1e-3f : 0.1f;
+  train.weight_decay = train.optimizer == "adamw" ? 1e-2f : 0.0f;
+}
+
+void add_step_options(CLI::App& sub, StepArgs& args) {
+  nn::TrainOptions& o = args.train;
+  sub.add_option("--model", o.model, "model from the zoo")
+      ->check(CLI::IsMember(nn::model_names()))
+      ->capture_default_str();
+  sub.add_option("--batch", o.batch, "batch size")
+      ->check(CLI::Range(1, 1 << 24))
+      ->capture_default_str();
+  sub.add_option("--optimizer", o.optimizer, "sgd or adamw")
+      ->check(CLI::IsMember({"sgd", "adamw"}))
+      ->capture_default_str();
+  sub.add_option("--momentum", o.momentum,
+                 "SGD momentum (a momentum buffer per parameter when > 0)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  sub.add_option("--seed", o.seed, "seed for initialisation and shuffling")->capture_default_str();
+  sub.add_option("--target", args.target, "the device sim mimics: cuda or cpu")
+      ->check(CLI::IsMember({"cuda", "cpu"}))
+      ->capture_default_str();
+  sub.add_option("--precision", args.precision, "fp32 (fp16 and bf16 arrive with mixed precision)")
+      ->check(CLI::IsMember({"fp32", "fp16", "bf16"}))
+      ->capture_default_str();
+  sub.add_option("--checkpoint", args.checkpoint,
+                 "gradient checkpointing policy: none (others arrive with checkpointing)")
+      ->capture_default_str();
+  sub.add_option("--steps", args.steps, "training steps to simulate")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  sub.add_option("--alloc-conf", args.alloc_conf,
+                 "allocator configuration, e.g. strategy:caching,max_split_size_mb:64");
+}
+
+SimRun simulate(const SimPlan& plan, const AllocatorConfig& config, nn::TrainOptions train,
+                std::int64_t steps) {
+  train.device = plan.device;
+  SimRun run;
+  auto allocator = configure_sim(plan, config);
+  try {
+    run.result = nn::simulate_training(train, steps);
+  } catch (const OutOfMemoryError& e) {
+    run.oom = e.what();
+    allocator = configure_sim(plan, config, /*unlimited=*/true);
+    run.result = nn::simulate_training(train, steps);
+  }
+  run.trace = allocator->trace();
+  run.stats = allocator->stats();
+  return run;
+}
+
+Footprint footprint(const SimPlan& plan, const SimRun& run) {
+  Footprint f;
+  f.reserved_peak = run.stats.reserved_bytes.peak;
+  f.overhead = static_cast<std::int64_t>(plan.overhead);
+  f.total = f.reserved_peak + f.overhead;
+  f.fits = run.oom.empty();
+  if (plan.limited()) f.margin = static_cast<std::int64_t>(plan.memory) - f.total;
+  return f;
+}
+
+std::string plan_text(const SimPlan& plan) {
+  if (plan.preset) {
+    return " as " + std::string(plan.preset->name) + " (" + std::string(plan.preset->description) +
+           ", " + format_bytes(plan.memory) + ")";
+  }
+  return plan.limited() ? " with " + format_bytes(plan.memory) : "";
+}
+
+std::string footprint_text(const SimPlan& plan, const Footprint& f, const SimRun& run) {
+  std::string out = "device total" + plan_text(plan) + "\n";
+  out += row("allocator reserved peak", bytes(f.reserved_peak));
+  if (plan.preset) {
+    out += row("context and libraries", bytes(f.overhead), plan.overhead_source);
+    out += row("total", bytes(f.total));
+    out += "  cuDNN workspaces: " + ops::describe_sim_conv_workspace() + "\n";
+  }
+  if (!plan.limited()) return out;
+  if (f.fits) {
+    out += "  fits, with " + bytes(f.margin) + " to spare\n";
+  } else {
+    out += "  does NOT fit: it needs " + bytes(-f.margin) + " more than the device has\n";
+    out += "  on the device: " + run.oom + "\n";
+  }
+  return out;
+}
+
+nlohmann::json footprint_json(const SimPlan& plan, const Footprint& f) {
+  nlohmann::json j{{"reserved_peak_bytes", f.reserved_peak},
+                   {"overhead_bytes", f.overhead},
+                   {"total_bytes", f.total},
+                   {"fits", f.fits}};
+  if (plan.limited()) {
+    j["device_memory_bytes"] = plan.memory;
+    j["margin_bytes"] = f.margin;
+  }
+  if (plan.preset) {
+    j["preset"] = plan.preset->name;
+    j["overhead_source"] = plan.overhead_source;
+    j["conv_workspace"] = ops::describe_sim_conv_workspace();
+  }
+  return j;
+}
+
+}  // namespace tally::cli

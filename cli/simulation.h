@@ -1,0 +1,63 @@
+// What estimate and fit share: the flags describing the training step to simulate, the
+// simulation itself (on the plan's device, and again without a limit when the step does not
+// fit, to learn what it would need), and the step's footprint on the device: the allocator's
+// reserved peak plus the context and libraries outside it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "allocator/event.h"
+#include "allocator/stats.h"
+#include "cli/sim_options.h"
+#include "nn/estimate.h"
+
+namespace tally::cli {
+
+struct StepArgs {
+  nn::TrainOptions train;
+  std::string target = "cuda";
+  std::string precision = "fp32";
+  std::string checkpoint = "none";
+  std::int64_t steps = 1;
+  std::string alloc_conf;
+
+  Device sim_device() const;
+  // Checks what is not built yet (precisions other than fp32, checkpointing) and fills the
+  // training options as tally train would for `device`.
+  void resolve(Device device);
+};
+
+// --model, --batch, --optimizer, --momentum, --seed, --target, --precision, --checkpoint,
+// --steps and --alloc-conf, named as tally train names them.
+void add_step_options(CLI::App& sub, StepArgs& args);
+
+struct SimRun {
+  nn::EstimateResult result;
+  Trace trace;
+  AllocatorStats stats;
+  std::string oom;  // the out-of-memory error on the plan's device; empty when the step fits
+};
+
+// Simulates `steps` steps of `train` (its device set to the plan's) within the plan's capacity;
+// when that runs out of memory, again without a limit, so that the figures say what it needs.
+SimRun simulate(const SimPlan& plan, const AllocatorConfig& config, nn::TrainOptions train,
+                std::int64_t steps);
+
+struct Footprint {
+  std::int64_t reserved_peak = 0;
+  std::int64_t overhead = 0;
+  std::int64_t total = 0;  // reserved_peak + overhead
+  bool fits = true;
+  std::int64_t margin = 0;  // memory - total: negative when it does not fit (0 when unlimited)
+};
+
+Footprint footprint(const SimPlan& plan, const SimRun& run);
+
+// ", as h100-80gb (NVIDIA H100 80GB HBM3, 79.65 GiB)" and the like; empty for unlimited sim:cpu.
+std::string plan_text(const SimPlan& plan);
+std::string footprint_text(const SimPlan& plan, const Footprint& f, const SimRun& run);
+nlohmann::json footprint_json(const SimPlan& plan, const Footprint& f);
+
+}  // namespace tally::cli

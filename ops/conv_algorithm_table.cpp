@@ -1,0 +1,195 @@
+#include "ops/conv_algorithm_table.h"
+
+#include <charconv>
+#include <fstream>
+#include <istream>
+#include <ostream>
+
+#include "allocator/error.h"
+#include "core/dtype.h"
+
+namespace tally::ops {
+namespace {
+
+constexpr std::size_t kFields = 12;
+
+void write_shape(std::ostream& out, const Shape& shape) {
+  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? "x" : "") << shape[i];
+}
+
+class LineParser {
+ public:
+  LineParser(std::string_view source, std::size_t line) : source_(source), line_(line) {}
+
+  [[noreturn]] void fail(const std::string& problem) const {
+    throw Error("", "bad_conv_algorithms",
+                std::string(source_) + ":" + std::to_string(line_) + ": " + problem);
+  }
+
+  // No field is ever quoted: every one is a name, a number or a shape.
+  std::vector<std::string_view> split(std::string_view text) const {
+    std::vector<std::string_view> fields;
+    for (std::size_t start = 0;;) {
+      const std::size_t comma = text.find(',', start);
+      fields.push_back(text.substr(start, comma - start));
+      if (comma == std::string_view::npos) return fields;
+      start = comma + 1;
+    }
+  }
+
+  template <typename T>
+  T number(std::string_view column, std::string_view text, T least) const {
+    T value{};
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+      fail(std::string(column) + ": bad number '" + std::string(text) + "'");
+    }
+    if (value < least) {
+      fail(std::string(column) + ": " + std::string(text) + " is below " + std::to_string(least));
+    }
+    return value;
+  }
+
+  // Convolution operands are 4-d with no empty dimension.
+  Shape shape(std::string_view column, std::string_view text) const {
+    Shape shape;
+    for (std::size_t start = 0;;) {
+      const std::size_t x = text.find('x', start);
+      const std::string_view dim = text.substr(start, x - start);
+      std::int64_t value = 0;
+      auto [end, ec] = std::from_chars(dim.data(), dim.data() + dim.size(), value);
+      if (dim.empty() || ec != std::errc() || end != dim.data() + dim.size() || value < 1) {
+        fail(std::string(column) + ": bad shape '" + std::string(text) +
+             "' (expected four positive sizes, e.g. 1x32x28x28)");
+      }
+      shape.push_back(value);
+      if (x == std::string_view::npos) break;
+      start = x + 1;
+    }
+    if (shape.size() != 4) {
+      fail(std::string(column) + ": bad shape '" + std::string(text) +
+           "' (expected four positive sizes, e.g. 1x32x28x28)");
+    }
+    return shape;
+  }
+
+  ConvPass pass(std::string_view text) const {
+    const std::optional<ConvPass> pass = parse_conv_pass(text);
+    if (!pass) {
+      fail("pass: unknown value '" + std::string(text) +
+           "' (expected forward, backward_data or backward_filter)");
+    }
+    return *pass;
+  }
+
+  DType dtype(std::string_view text) const {
+    try {
+      return parse_dtype(text);
+    } catch (const Error& e) {
+      fail(std::string("dtype: ") + e.what());
+    }
+  }
+
+  bool boolean(std::string_view column, std::string_view text) const {
+    if (text == "true") return true;
+    if (text == "false") return false;
+    fail(std::string(column) + ": expected true or false, got '" + std::string(text) + "'");
+  }
+
+ private:
+  std::string_view source_;
+  std::size_t line_;
+};
+
+}  // namespace
+
+std::optional<ConvPass> parse_conv_pass(std::string_view name) {
+  for (const ConvPass pass :
+       {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_filter}) {
+    if (conv_pass_name(pass) == name) return pass;
+  }
+  return std::nullopt;
+}
+
+void write_conv_algorithms(const std::vector<ConvAlgoRecord>& records, std::ostream& out) {
+  out << kConvAlgorithmsVersionLine << '\n' << kConvAlgorithmsHeader << '\n';
+  for (const ConvAlgoRecord& r : records) {
+    out << conv_pass_name(r.pass) << ',' << r.device << ',' << dtype_name(r.dtype) << ',';
+    write_shape(out, r.input);
+    out << ',';
+    write_shape(out, r.weight);
+    out << ',' << r.stride << ',' << r.padding << ',' << (r.tf32 ? "true" : "false") << ','
+        << r.workspace_limit << ',' << r.algorithm << ',' << r.math_type << ',' << r.workspace_bytes
+        << '\n';
+  }
+}
+
+void write_conv_algorithms(const std::vector<ConvAlgoRecord>& records, const std::string& path) {
+  std::ofstream out(path);
+  if (!out) throw Error("", "io_error", "cannot write conv algorithms to '" + path + "'");
+  write_conv_algorithms(records, out);
+  out.flush();
+  if (!out) throw Error("", "io_error", "failed writing conv algorithms to '" + path + "'");
+}
+
+std::vector<ConvAlgoRecord> read_conv_algorithms(std::istream& in, std::string_view source) {
+  std::vector<ConvAlgoRecord> records;
+  std::vector<std::size_t> lines;  // where each record was read, to name a repeated problem
+  std::string text;
+  std::size_t line = 0;
+  const auto next_line = [&]() {
+    if (!std::getline(in, text)) return false;
+    ++line;
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    return true;
+  };
+  if (!next_line() || text != kConvAlgorithmsVersionLine) {
+    LineParser(source, line == 0 ? 1 : line)
+        .fail("not a tally conv algorithm table (the first line must be '" +
+              std::string(kConvAlgorithmsVersionLine) + "')");
+  }
+  if (!next_line() || text != kConvAlgorithmsHeader) {
+    LineParser(source, line == 1 ? 2 : line)
+        .fail("expected the header '" + std::string(kConvAlgorithmsHeader) + "'");
+  }
+  while (next_line()) {
+    if (text.empty()) continue;
+    const LineParser p(source, line);
+    const std::vector<std::string_view> f = p.split(text);
+    if (f.size() != kFields) {
+      p.fail("expected " + std::to_string(kFields) + " fields, found " + std::to_string(f.size()));
+    }
+    ConvAlgoRecord r;
+    r.pass = p.pass(f[0]);
+    r.device = p.number("device", f[1], 0);
+    r.dtype = p.dtype(f[2]);
+    r.input = p.shape("input", f[3]);
+    r.weight = p.shape("weight", f[4]);
+    r.stride = p.number<std::int64_t>("stride", f[5], 1);
+    r.padding = p.number<std::int64_t>("padding", f[6], 0);
+    r.tf32 = p.boolean("tf32", f[7]);
+    r.workspace_limit = p.number<std::size_t>("workspace_limit", f[8], 0);
+    r.algorithm = p.number("algorithm", f[9], 0);
+    r.math_type = p.number("math_type", f[10], 0);
+    r.workspace_bytes = p.number<std::size_t>("workspace_bytes", f[11], 0);
+    if (r.workspace_bytes > r.workspace_limit) {
+      p.fail("workspace_bytes is larger than workspace_limit");
+    }
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (records[i].same_problem(r)) {
+        p.fail("repeats the problem of line " + std::to_string(lines[i]));
+      }
+    }
+    records.push_back(r);
+    lines.push_back(line);
+  }
+  return records;
+}
+
+std::vector<ConvAlgoRecord> read_conv_algorithms(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("", "io_error", "cannot open conv algorithms '" + path + "'");
+  return read_conv_algorithms(in, path);
+}
+
+}  // namespace tally::ops

@@ -1,0 +1,179 @@
+// The measured-overhead cache: where it lives, which preset a GPU is, and that what
+// `tally info --device cuda` saves is what `tally estimate` reads back.
+#include "cli/overhead_cache.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "allocator/error.h"
+#include "allocator/units.h"
+
+namespace tally::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Sets or unsets an environment variable for one test and puts the old value back after it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
+    if (const char* old = getenv(name)) old_ = old;
+    set(value);
+  }
+  ~ScopedEnv() { set(old_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  void set(const std::optional<std::string>& value) {
+    if (value) {
+      setenv(name_, value->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// A fresh cache directory for each test, named by TALLY_CACHE_DIR.
+class OverheadCache : public ::testing::Test {
+ protected:
+  OverheadCache()
+      : dir_(fs::path(::testing::TempDir()) /
+             (std::string("tally_overhead_") +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name())),
+        env_("TALLY_CACHE_DIR", dir_.string()) {
+    fs::remove_all(dir_);
+  }
+  ~OverheadCache() override { fs::remove_all(dir_); }
+
+  void write_file(const DevicePreset& preset, const std::string& text) {
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / ("overhead-" + std::string(preset.name) + ".json")) << text;
+  }
+
+  fs::path dir_;
+  ScopedEnv env_;
+};
+
+TEST(OverheadCacheDir, PrefersTallyCacheDirThenXdgThenHome) {
+  ScopedEnv tally("TALLY_CACHE_DIR", "/tmp/tally-cache");
+  ScopedEnv xdg("XDG_CACHE_HOME", "/tmp/xdg");
+  ScopedEnv home("HOME", "/tmp/home");
+  EXPECT_EQ(overhead_cache_dir(), fs::path("/tmp/tally-cache"));
+  {
+    ScopedEnv empty("TALLY_CACHE_DIR", "");
+    EXPECT_EQ(overhead_cache_dir(), fs::path("/tmp/xdg/tally"));
+  }
+  ScopedEnv no_tally("TALLY_CACHE_DIR", std::nullopt);
+  EXPECT_EQ(overhead_cache_dir(), fs::path("/tmp/xdg/tally"));
+  {
+    ScopedEnv empty("XDG_CACHE_HOME", "");
+    EXPECT_EQ(overhead_cache_dir(), fs::path("/tmp/home/.cache/tally"));
+  }
+  ScopedEnv no_xdg("XDG_CACHE_HOME", std::nullopt);
+  EXPECT_EQ(overhead_cache_dir(), fs::path("/tmp/home/.cache/tally"));
+  ScopedEnv no_home("HOME", std::nullopt);
+  EXPECT_THROW(overhead_cache_dir(), Error);
+}
+
+TEST(PresetForGpu, MatchesByComputeCapabilityAndMemory) {
+  const DevicePreset* h100 = preset_for_gpu(90, 81559 * MiB);
+  ASSERT_NE(h100, nullptr);
+  EXPECT_EQ(h100->name, "h100-80gb");
+  const DevicePreset* h200 = preset_for_gpu(90, 143771 * MiB);
+  ASSERT_NE(h200, nullptr);
+  EXPECT_EQ(h200->name, "h200-141gb");
+  const DevicePreset* a100 = preset_for_gpu(80, 40960 * MiB - 3 * MiB);
+  ASSERT_NE(a100, nullptr);
+  EXPECT_EQ(a100->name, "a100-40gb");
+}
+
+TEST(PresetForGpu, AllowsOnePercentOfTheDevicesMemory) {
+  const std::size_t preset = 81559 * MiB;
+  // Within 1% of the GPU's own total, on either side.
+  const std::size_t smallest = preset * 100 / 101 + 1;
+  const std::size_t largest = preset * 100 / 99;
+  EXPECT_NE(preset_for_gpu(90, smallest), nullptr);
+  EXPECT_EQ(preset_for_gpu(90, smallest - 1), nullptr);
+  EXPECT_NE(preset_for_gpu(90, largest), nullptr);
+  EXPECT_EQ(preset_for_gpu(90, largest + 1), nullptr);
+}
+
+TEST(PresetForGpu, NeedsTheSameComputeCapability) {
+  // The A100 80GB's 81920 MiB is within 1% of the H100's 81559 MiB: only sm_80 tells them apart.
+  const DevicePreset* a100 = preset_for_gpu(80, 81559 * MiB);
+  ASSERT_NE(a100, nullptr);
+  EXPECT_EQ(a100->name, "a100-80gb");
+  EXPECT_EQ(preset_for_gpu(89, 81559 * MiB), nullptr);
+  EXPECT_EQ(preset_for_gpu(80, 143771 * MiB), nullptr);
+  EXPECT_EQ(preset_for_gpu(90, 48 * GiB), nullptr);
+}
+
+TEST_F(OverheadCache, NothingSavedReadsAsNothing) {
+  EXPECT_EQ(measured_overhead(device_preset("h100-80gb")), std::nullopt);
+}
+
+TEST_F(OverheadCache, SavedOverheadReadsBack) {
+  const DevicePreset& h100 = device_preset("h100-80gb");
+  save_measured_overhead(h100, 574 * MiB + 12345, "NVIDIA H100 80GB HBM3");
+  const fs::path file = dir_ / "overhead-h100-80gb.json";
+  EXPECT_TRUE(fs::exists(file));
+  const std::optional<MeasuredOverhead> back = measured_overhead(h100);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->bytes, 574 * MiB + 12345);
+  EXPECT_EQ(back->gpu_name, "NVIDIA H100 80GB HBM3");
+  EXPECT_EQ(back->file, file);
+  EXPECT_EQ(measured_overhead(device_preset("h200-141gb")), std::nullopt);
+}
+
+TEST_F(OverheadCache, ALaterMeasurementReplacesTheFirst) {
+  const DevicePreset& t4 = device_preset("t4-16gb");
+  save_measured_overhead(t4, 300 * MiB, "Tesla T4");
+  save_measured_overhead(t4, 320 * MiB, "Tesla T4");
+  EXPECT_EQ(measured_overhead(t4)->bytes, 320 * MiB);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+}
+
+TEST_F(OverheadCache, TheFileStatesTheDate) {
+  const DevicePreset& l4 = device_preset("l4-24gb");
+  save_measured_overhead(l4, 400 * MiB, "NVIDIA L4");
+  std::ifstream in(dir_ / "overhead-l4-24gb.json");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"date\": \"20"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"preset\": \"l4-24gb\""), std::string::npos) << text;
+}
+
+TEST_F(OverheadCache, AMalformedFileIsNamedOnOneLine) {
+  const DevicePreset& h100 = device_preset("h100-80gb");
+  const std::string file = (dir_ / "overhead-h100-80gb.json").string();
+  for (const auto& [text, problem] : std::vector<std::pair<std::string, std::string>>{
+           {"{\"preset\": \"h100-80gb\", \"bytes\": 1", "not valid JSON"},
+           {"[1, 2]", "not a JSON object"},
+           {R"({"preset": "a100-80gb", "bytes": 1, "gpu_name": "x"})", "\"preset\""},
+           {R"({"preset": "h100-80gb", "bytes": -5, "gpu_name": "x"})", "\"bytes\""},
+           {R"({"preset": "h100-80gb", "bytes": "600MiB", "gpu_name": "x"})", "\"bytes\""},
+           {R"({"preset": "h100-80gb", "bytes": 1e30, "gpu_name": "x"})", "\"bytes\""},
+           {R"({"preset": "h100-80gb", "bytes": 85520809984, "gpu_name": "x"})", "\"bytes\""},
+           {R"({"preset": "h100-80gb", "bytes": 1})", "\"gpu_name\""}}) {
+    SCOPED_TRACE(text);
+    write_file(h100, text);
+    try {
+      measured_overhead(h100);
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_TRUE(what.starts_with(file + ": ")) << what;
+      EXPECT_NE(what.find(problem), std::string::npos) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tally::cli

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# `tally report`: the text breakdown, a self-contained HTML page whose embedded data agrees with
+# the trace, a Perfetto trace that parses and holds the counters, and one-line errors.
+#   report_test.sh TALLY_BINARY
+set -uo pipefail
+tally="$1"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+expect_error() {  # expect_error CODE PATTERN -- ARGS...: that exit code, one stderr line
+  local code="$1" pattern="$2"
+  shift 3
+  "$tally" "$@" >/dev/null 2>"$work/err"
+  local actual=$? lines
+  lines=$(wc -l <"$work/err")
+  if [ "$actual" -ne "$code" ] || [ "$lines" -ne 1 ] || ! grep -q "^tally: error: " "$work/err" ||
+    ! grep -qE -- "$pattern" "$work/err"; then
+    fail "tally $* -> exit $actual, $lines stderr lines (want $code and 1 matching '$pattern'):"
+    cat "$work/err"
+  fi
+}
+
+python_check() {  # python_check WHAT FILE SCRIPT: SCRIPT reads the file as sys.argv[1]
+  local what="$1" file="$2" script="$3" out
+  if ! out=$(/usr/bin/python3 -c "$script" "$file" 2>&1); then
+    fail "$what: $out"
+  fi
+}
+
+if ! "$tally" train --model mlp --steps 2 --batch 16 --dataset synthetic --optimizer adamw \
+  --trace "$work/t.csv" >/dev/null 2>&1; then
+  echo "FAIL: could not record a trace to report on"
+  exit 1
+fi
+
+if ! "$tally" report "$work/t.csv" -o "$work/r.html" >"$work/text" 2>&1; then
+  fail "report to HTML exited non-zero:"
+  cat "$work/text"
+fi
+for pattern in "^report of .*t\.csv \([0-9]+ events on cpu\)" "peak allocated +[0-9.]+ [KM]iB" \
+  "peak reserved" "peak requested" "peak reached during [a-z]+ in .* \(trace event [0-9]+\)" \
+  "by tag at peak" "^    parameter " "top modules at peak" "largest blocks at peak" \
+  "^wrote .*r\.html \([0-9.]+ [KM]iB, self-contained HTML"; do
+  grep -qE -- "$pattern" "$work/text" || fail "the text breakdown lacks /$pattern/"
+done
+
+html="$work/r.html"
+[ -s "$html" ] || fail "no HTML written"
+if grep -qiE "https?://" "$html"; then fail "the HTML references the network"; fi
+if grep -qiE "<(script|img|link|iframe|object|embed|use)[^>]* (src|href|xlink:href)=" "$html"; then
+  fail "the HTML loads an external resource"
+fi
+grep -q '<svg id="timeline"' "$html" || fail "the HTML has no timeline <svg>"
+grep -q '<svg id="segments"' "$html" || fail "the HTML has no segment map <svg>"
+grep -q "peak-marker" "$html" || fail "the HTML never draws the peak marker"
+grep -q "Largest blocks live at the peak" "$html" || fail "the HTML lacks the top allocations table"
+python_check "the HTML's data" "$html" '
+import json, re, sys
+page = open(sys.argv[1]).read()
+island = re.search(r"<script type=\"application/json\" id=\"tally-data\">(.*?)</script>", page,
+                   re.S)
+d = json.loads(island.group(1))
+for tag in ("parameter", "gradient", "activation"):
+    assert tag in d["tags"], ("tag missing", tag, d["tags"])
+assert 0 < len(d["points"]) <= 2000, len(d["points"])
+peak = d["peak"]
+totals = [sum(p[3:]) for p in d["points"]]
+assert max(totals) == peak["allocated"], (max(totals), peak)
+assert d["points"][totals.index(max(totals))][0] == peak["index"], "the peak point moved"
+assert all(p[2] >= sum(p[3:]) for p in d["points"]), "reserved below allocated"
+phases = {p[0] for p in d["phases"]}
+assert {"forward", "backward", "optimizer"} <= phases, phases
+assert d["segments"] and d["blocks"], "empty segment map"
+for si, offset, size, tag, scope in d["blocks"]:
+    assert offset + size <= d["segments"][si][1], "a block outside its segment"
+assert sum(b[2] for b in d["blocks"]) == peak["allocated"], "segment map misses blocks"
+'
+
+if ! "$tally" report "$work/t.csv" -o "$work/p.json" --format perfetto >"$work/text" 2>&1; then
+  fail "report to Perfetto exited non-zero:"
+  cat "$work/text"
+fi
+grep -qE "Chrome trace JSON" "$work/text" || fail "the Perfetto run does not say what it wrote"
+python_check "the Perfetto trace" "$work/p.json" '
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["displayTimeUnit"] == "ns"
+ev = t["traceEvents"]
+counters = {e["name"] for e in ev if e["ph"] == "C"}
+for name in ("allocated: parameter", "allocated: gradient", "allocated: activation",
+             "allocated: total", "reserved"):
+    assert name in counters, (name, counters)
+assert all(isinstance(e["ts"], (int, float)) and isinstance(e["args"]["bytes"], int)
+           for e in ev if e["ph"] == "C")
+slices = {e["name"] for e in ev if e["ph"] == "X"}
+assert {"forward", "backward", "optimizer"} <= slices, slices
+peaks = [e for e in ev if e["ph"] == "i" and e["name"] == "peak allocated"]
+total = max(e["args"]["bytes"] for e in ev if e["ph"] == "C" and e["name"] == "allocated: total")
+assert len(peaks) == 1 and peaks[0]["args"]["allocated_bytes"] == total, (peaks, total)
+'
+"$tally" report "$work/t.csv" -o "$work/inferred.json" >/dev/null 2>&1
+python_check "a .json output without --format" "$work/inferred.json" '
+import json, sys
+assert "traceEvents" in json.load(open(sys.argv[1]))
+'
+
+# Scope names are data: they must not break out of the page's script or markup.
+cat >"$work/hostile.csv" <<'CSV'
+# tally trace v1
+seq,time_ns,action,device,address,requested,allocated,stream,tag,prev_tag,scope,phase
+0,10,segment_alloc,sim,0x1000,4096,4096,0,,,</script><b>x,none
+1,20,alloc,sim,0x1000,1000,1024,0,activation,,</script><b>x,forward
+2,30,retag,sim,0x1000,1000,1024,0,gradient,activation,</script><b>x,backward
+3,40,free,sim,0x1000,1000,1024,0,gradient,,,backward
+4,50,segment_free,sim,0x1000,4096,4096,0,,,,none
+CSV
+if ! "$tally" report "$work/hostile.csv" -o "$work/hostile.html" >/dev/null 2>"$work/err"; then
+  fail "report of a hand-written trace failed: $(cat "$work/err")"
+fi
+if grep -q "</script><b>" "$work/hostile.html"; then fail "a scope name escaped into the markup"; fi
+python_check "the hostile trace's data" "$work/hostile.html" '
+import json, re, sys
+page = open(sys.argv[1]).read()
+d = json.loads(re.search(r"id=\"tally-data\">(.*?)</script>", page, re.S).group(1))
+assert d["scopes"] == ["</script><b>x"] and d["peak"]["allocated"] == 1024, d
+'
+
+printf '%s\n' "Thread,Time,Action,Pointer,Size,Stream" "1,1.5,allocate,0x1000,4096,0x0" \
+  "1,1.6,deallocate,0x1000,4096,0x0" >"$work/rmm.csv"
+if ! "$tally" report "$work/rmm.csv" -o "$work/rmm.html" >"$work/text" 2>&1 ||
+  ! grep -qE "peak allocated +4.00 KiB" "$work/text"; then
+  fail "report of an RMM log:"
+  cat "$work/text"
+fi
+
+expect_error 2 "no-such-trace.csv" -- report "$work/no-such-trace.csv" -o "$work/x.html"
+expect_error 2 "output" -- report "$work/t.csv"
+expect_error 2 "format" -- report "$work/t.csv" -o "$work/x.pdf" --format pdf
+expect_error 2 "no device 'tpu' \(it has: cpu\)" -- \
+  report "$work/t.csv" -o "$work/x.html" --device tpu
+echo "not a trace" >"$work/bad.csv"
+expect_error 1 "bad.csv:1: not a tally trace" -- report "$work/bad.csv" -o "$work/x.html"
+head -5 "$work/t.csv" >"$work/cut.csv"
+echo "5,99,alloc,cpu,0x10" >>"$work/cut.csv"
+expect_error 1 "cut.csv:6: " -- report "$work/cut.csv" -o "$work/x.html"
+expect_error 1 "cannot write report" -- report "$work/t.csv" -o "$work/no-such-dir/r.html"
+if [ -e "$work/x.html" ]; then fail "a failed report left a file behind"; fi
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures report checks failed"
+  exit 1
+fi
+echo "all report checks passed"
