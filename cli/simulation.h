@@ -20,7 +20,9 @@ struct StepArgs {
   std::string target = "cuda";
   std::string precision = "fp32";
   std::string checkpoint = "none";
-  std::int64_t steps = 1;
+  // Two by default: the second step is the first in steady state, with the optimizer state the
+  // first step created alive from its start (AdamW's moments raise the second step's peak).
+  std::int64_t steps = 2;
   std::string alloc_conf;
 
   Device sim_device() const;

@@ -6,32 +6,8 @@ set -uo pipefail
 tally="$1"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-failures=0
-
-expect() {  # expect CODE PATTERN -- ARGS...: exit code and a pattern in stdout+stderr
-  local code="$1" pattern="$2"
-  shift 3
-  local out actual
-  out=$("$tally" "$@" 2>&1)
-  actual=$?
-  if [ "$actual" -ne "$code" ] || ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL: tally $* -> exit $actual (want $code), output:"
-    echo "$out" | head -20
-    failures=$((failures + 1))
-  fi
-}
-
-expect_one_line_error() {  # usage errors: exit 2 and exactly one line on stderr
-  local err lines
-  "$tally" "$@" >/dev/null 2>"$work/err"
-  local actual=$?
-  lines=$(wc -l <"$work/err")
-  if [ "$actual" -ne 2 ] || [ "$lines" -ne 1 ] || ! grep -q "^tally: error: " "$work/err"; then
-    echo "FAIL: tally $* -> exit $actual, $lines stderr lines (want 2 and 1):"
-    cat "$work/err"
-    failures=$((failures + 1))
-  fi
-}
+# shellcheck source=tests/cli/expect.sh
+source "$(dirname "$0")/expect.sh"
 
 expect 0 "Subcommands:" -- --help
 expect 0 "Train a model" -- train --help
@@ -59,16 +35,13 @@ expect 0 "on synthetic" -- train --steps 2 --batch 16 --dataset synthetic
 
 expect 0 "by tag at peak" -- train --steps 3 --batch 32 --trace "$work/trace.csv"
 if ! head -1 "$work/trace.csv" | grep -q "^# tally trace v1$"; then
-  echo "FAIL: the train trace does not start with the version line"
-  failures=$((failures + 1))
+  fail "the train trace does not start with the version line"
 fi
 if [ "$(grep -c ",alloc," "$work/trace.csv")" -ne "$(grep -c ",free," "$work/trace.csv")" ]; then
-  echo "FAIL: the train trace does not free every block it allocates"
-  failures=$((failures + 1))
+  fail "the train trace does not free every block it allocates"
 fi
 if [ "$(grep -c ",segment_alloc," "$work/trace.csv")" -ne "$(grep -c ",segment_free," "$work/trace.csv")" ]; then
-  echo "FAIL: the train trace does not return every segment it takes"
-  failures=$((failures + 1))
+  fail "the train trace does not return every segment it takes"
 fi
 expect 0 "^caching +[0-9.]+ [KM]iB" -- replay "$work/trace.csv"
 expect 0 "^direct +[0-9.]+ [KM]iB" -- replay "$work/trace.csv" --strategies direct
@@ -81,19 +54,13 @@ expect 0 "^direct +4.00 KiB +4.00 KiB +4.00 KiB +1.000x +2 " -- replay "$work/rm
 json="$("$tally" train --steps 2 --batch 16 --json 2>/dev/null)"
 for key in test_accuracy peak_allocated_bytes peak_reserved_bytes peak_requested_bytes by_tag_at_peak steps samples_per_s; do
   if ! /usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert '$key' in d" "$json" 2>/dev/null; then
-    echo "FAIL: train --json lacks $key or is not one JSON object: $json"
-    failures=$((failures + 1))
+    fail "train --json lacks $key or is not one JSON object: $json"
   fi
 done
 expect 1 "out of memory on cpu: asked" -- train --steps 2 --alloc-conf limit:4MiB --trace "$work/oom.csv"
 if ! grep -q ",oom," "$work/oom.csv"; then
-  echo "FAIL: a run that runs out of memory does not write its trace up to the oom event"
-  failures=$((failures + 1))
+  fail "a run that runs out of memory does not write its trace up to the oom event"
 fi
 TALLY_ALLOC_CONF=strategy:direct expect 0 "direct allocator" -- train --steps 2 --batch 8
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures cli checks failed"
-  exit 1
-fi
-echo "all cli checks passed"
+finish cli

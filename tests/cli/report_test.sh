@@ -6,25 +6,8 @@ set -uo pipefail
 tally="$1"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-failures=0
-
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-
-expect_error() {  # expect_error CODE PATTERN -- ARGS...: that exit code, one stderr line
-  local code="$1" pattern="$2"
-  shift 3
-  "$tally" "$@" >/dev/null 2>"$work/err"
-  local actual=$? lines
-  lines=$(wc -l <"$work/err")
-  if [ "$actual" -ne "$code" ] || [ "$lines" -ne 1 ] || ! grep -q "^tally: error: " "$work/err" ||
-    ! grep -qE -- "$pattern" "$work/err"; then
-    fail "tally $* -> exit $actual, $lines stderr lines (want $code and 1 matching '$pattern'):"
-    cat "$work/err"
-  fi
-}
+# shellcheck source=tests/cli/expect.sh
+source "$(dirname "$0")/expect.sh"
 
 python_check() {  # python_check WHAT FILE SCRIPT: SCRIPT reads the file as sys.argv[1]
   local what="$1" file="$2" script="$3" out
@@ -152,8 +135,4 @@ expect_error 1 "cut.csv:6: " -- report "$work/cut.csv" -o "$work/x.html"
 expect_error 1 "cannot write report" -- report "$work/t.csv" -o "$work/no-such-dir/r.html"
 if [ -e "$work/x.html" ]; then fail "a failed report left a file behind"; fi
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures report checks failed"
-  exit 1
-fi
-echo "all report checks passed"
+finish report

@@ -1,69 +1,50 @@
 // One training step on cuda against the same step on cpu: the loss and every updated parameter
 // agree within f32 tolerance, and the allocator sees the same sequence of block events (action,
 // requested bytes, tag) on both devices, workspace events aside (cuBLAS and cuDNN take workspaces
-// the CPU kernels do not). Skips, saying why, without a CUDA device.
+// the CPU kernels do not). And sim:cuda, given this GPU's architecture and the cuDNN choices the
+// cuda step logged, predicts the cuda step's trace exactly, workspaces included. Skips, saying
+// why, without a CUDA device.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "allocator/cuda_device.h"
-#include "core/device_registry.h"
-#include "core/generator.h"
-#include "nn/data/loader.h"
-#include "nn/data/synthetic.h"
-#include "nn/models.h"
-#include "nn/trainer.h"
+#include "ops/cuda_libraries.h"
+#include "ops/sim_libraries.h"
+#include "step_trace.h"
 
 namespace tally {
 namespace {
 
-struct BlockEvent {
-  Action action;
-  std::uint64_t requested;
-  Tag tag;
-  bool operator==(const BlockEvent&) const = default;
+const Device kCuda{DeviceKind::cuda, 0};
+
+struct Traced {
+  test::StepsResult result;
+  Trace trace;
 };
 
-std::ostream& operator<<(std::ostream& os, const BlockEvent& e) {
-  return os << action_name(e.action) << " " << e.requested << " B " << tag_name(e.tag);
-}
-
-struct StepResult {
-  float loss = 0;
-  std::vector<std::vector<float>> parameters;
-  std::vector<BlockEvent> events;
-};
-
-StepResult one_step(const std::string& model_name, const std::string& optimizer, Device device) {
+Traced traced_step(const std::string& model, const std::string& optimizer, Device device) {
   AllocatorConfig config;
   config.record = true;
-  const auto allocator = configure_device(device, config);
-  StepResult r;
-  {
-    manual_seed(11);
-    nn::TrainOptions options;
-    options.model = model_name;
-    options.optimizer = optimizer;
-    options.lr = optimizer == "adamw" ? 1e-3f : 0.1f;
-    options.momentum = 0.9f;
-    const auto model = nn::make_model(model_name, device);
-    const auto opt = nn::make_optimizer(options, *model);
-    static const data::Dataset dataset = data::synthetic_fashion_mnist(data::Split::test);
-    data::LoaderOptions loader_options;
-    loader_options.batch_size = 32;
-    loader_options.device = device;
-    data::BatchLoader loader(dataset, loader_options);
-    const data::Batch batch = loader.next();
-    r.loss = nn::train_step(*model, *opt, batch.images, batch.labels);
-    for (const Tensor& p : model->parameters()) r.parameters.push_back(p.to_floats());
-  }
-  for (const Event& e : allocator->trace().events) {
+  const auto allocator = device.kind == DeviceKind::cpu || device.kind == DeviceKind::cuda
+                             ? configure_device(device, config)
+                             : device_allocator(device);
+  Traced t;
+  t.result = test::run_steps(model, optimizer, device, 1);
+  t.trace = allocator->trace();
+  return t;
+}
+
+// Block events without the workspaces only the CUDA libraries take.
+std::vector<test::StepEvent> block_events_but_workspace(const Trace& trace) {
+  std::vector<test::StepEvent> out;
+  for (const test::StepEvent& e : test::step_events(trace)) {
     const bool block =
         e.action == Action::alloc || e.action == Action::free || e.action == Action::retag;
     if (!block || e.tag == Tag::workspace || e.prev_tag == Tag::workspace) continue;
-    r.events.push_back({e.action, e.requested, *e.tag});
+    out.push_back({e.action, e.requested, 0, e.tag, std::nullopt, 0, Phase::none});
   }
-  return r;
+  return out;
 }
 
 class CudaStep : public ::testing::TestWithParam<std::pair<std::string, std::string>> {
@@ -71,28 +52,56 @@ class CudaStep : public ::testing::TestWithParam<std::pair<std::string, std::str
   void SetUp() override {
     const CudaProbe probe = probe_cuda();
     if (probe.devices.empty()) GTEST_SKIP() << "no CUDA device: " << probe.reason;
+    device_ = probe.devices[0];
   }
+  CudaDeviceInfo device_;
 };
 
 TEST_P(CudaStep, MatchesTheCpuStepInValuesAndAllocations) {
   const auto& [model, optimizer] = GetParam();
-  const StepResult cpu = one_step(model, optimizer, Device::cpu());
-  const StepResult cuda = one_step(model, optimizer, Device{DeviceKind::cuda, 0});
-  EXPECT_NEAR(cuda.loss, cpu.loss, 1e-5 * std::max(1.0f, std::fabs(cpu.loss)));
-  ASSERT_EQ(cuda.parameters.size(), cpu.parameters.size());
-  for (std::size_t p = 0; p < cpu.parameters.size(); ++p) {
-    ASSERT_EQ(cuda.parameters[p].size(), cpu.parameters[p].size());
-    for (std::size_t i = 0; i < cpu.parameters[p].size(); ++i) {
-      ASSERT_NEAR(cuda.parameters[p][i], cpu.parameters[p][i],
-                  1e-5 * std::max(1.0f, std::fabs(cpu.parameters[p][i])))
+  const Traced cpu = traced_step(model, optimizer, Device::cpu());
+  const Traced cuda = traced_step(model, optimizer, kCuda);
+  const float loss = cpu.result.losses[0];
+  EXPECT_NEAR(cuda.result.losses[0], loss, 1e-5 * std::max(1.0f, std::fabs(loss)));
+  const auto& want = cpu.result.parameters;
+  const auto& got = cuda.result.parameters;
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t p = 0; p < want.size(); ++p) {
+    ASSERT_EQ(got[p].size(), want[p].size());
+    for (std::size_t i = 0; i < want[p].size(); ++i) {
+      ASSERT_NEAR(got[p][i], want[p][i], 1e-5 * std::max(1.0f, std::fabs(want[p][i])))
           << "parameter " << p << " element " << i;
     }
   }
-  ASSERT_FALSE(cpu.events.empty());
-  ASSERT_EQ(cuda.events.size(), cpu.events.size());
-  for (std::size_t i = 0; i < cpu.events.size(); ++i) {
-    ASSERT_EQ(cuda.events[i], cpu.events[i]) << "block event " << i;
+  const auto on_cpu = block_events_but_workspace(cpu.trace);
+  const auto on_cuda = block_events_but_workspace(cuda.trace);
+  ASSERT_FALSE(on_cpu.empty());
+  ASSERT_EQ(on_cuda.size(), on_cpu.size());
+  for (std::size_t i = 0; i < on_cpu.size(); ++i) {
+    ASSERT_EQ(on_cuda[i], on_cpu[i]) << "block event " << i;
   }
+}
+
+TEST_P(CudaStep, SimCudaPredictsTheCudaTraceWithRecordedConvolutionChoices) {
+  const auto& [model, optimizer] = GetParam();
+  const Traced cuda = traced_step(model, optimizer, kCuda);
+  ops::set_sim_conv_workspace(
+      {ops::ConvWorkspacePolicy::recorded, ops::conv_algorithm_log(), "this process"});
+  AllocatorConfig config;
+  config.record = true;
+  const Device sim = Device::parse("sim:cuda");
+  SimSettings settings;
+  settings.capacity = device_.total_memory;
+  settings.compute_capability = device_.compute_major * 10 + device_.compute_minor;
+  configure_sim_device(sim, config, settings);
+  const Traced predicted = traced_step(model, optimizer, sim);
+  ops::set_sim_conv_workspace({});
+
+  const auto want = test::step_events(cuda.trace);
+  const auto got = test::step_events(predicted.trace);
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << "event " << i;
+  EXPECT_EQ(ops::sim_conv_counts().bounded, 0u) << "a convolution missing from the log";
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, CudaStep,

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# `tally estimate`, `tally fit` and training on sim: the estimate's peaks equal a real cpu run's
+# to the byte, the largest batch fit finds fits and the next does not, a run past a preset's
+# memory fails as on a device, and bad input is one line with exit 2.
+#   estimate_test.sh TALLY_BINARY
+set -uo pipefail
+tally="$1"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+# shellcheck source=tests/cli/expect.sh
+source "$(dirname "$0")/expect.sh"
+
+json_field() {  # json_field FIELD JSON: one field of a JSON object
+  /usr/bin/python3 -c "import json,sys; print(json.loads(sys.argv[2])[sys.argv[1]])" "$1" "$2"
+}
+
+peaks() {  # peaks JSON: the three peaks, on one line
+  /usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); \
+print(d['peak_requested_bytes'], d['peak_allocated_bytes'], d['peak_reserved_bytes'])" "$1"
+}
+
+# The same step three ways: estimated on sim:cpu, trained on cpu, trained on sim:cpu.
+for model in mlp cnn; do
+  step=(--model "$model" --batch 64 --optimizer adamw --steps 1)
+  estimated=$(peaks "$("$tally" estimate "${step[@]}" --target cpu --json)")
+  trained=$(peaks "$("$tally" train "${step[@]}" --dataset synthetic --json 2>/dev/null)")
+  simulated=$(peaks "$("$tally" train "${step[@]}" --dataset synthetic --device sim:cpu \
+    --json 2>/dev/null)")
+  if [ -z "$trained" ] || [ "$estimated" != "$trained" ] || [ "$simulated" != "$trained" ]; then
+    fail "$model: estimate ($estimated), train on sim:cpu ($simulated) and train on cpu" \
+      "($trained) disagree on the peaks (requested allocated reserved)"
+  fi
+done
+
+expect 0 "peak reached during (forward|backward|optimizer)" -- estimate --model cnn --batch 32
+expect 0 "parameter +4 +[0-9]+ +[0-9]+ +[0-9]+  requested = textbook" -- estimate --model mlp
+expect 0 "optimizer +8 .* requested = textbook" -- estimate --model mlp --optimizer adamw
+expect 0 "optimizer +4 .* requested = textbook" -- estimate --model mlp --momentum 0.9
+expect 0 "device total as h100-80gb" -- estimate --model mlp
+expect 0 "context and libraries +600.00 MiB" -- estimate --model mlp
+expect 0 "cuDNN workspaces: bound \(64.00 MiB" -- estimate --model cnn
+expect 0 "fits, with [0-9.]+ GiB to spare" -- estimate --model cnn --device-preset a100-40gb
+expect 0 "does NOT fit: it needs" -- estimate --model cnn --batch 200000 --device-preset t4-16gb
+expect 0 "with 1.00 GiB" -- estimate --model mlp --target cpu --capacity 1GiB
+json=$("$tally" estimate --model cnn --json)
+for key in peak_allocated_bytes peak_phase by_tag_at_peak top_modules_at_peak model_states \
+  parameters fits footprint; do
+  if ! /usr/bin/python3 -c "import json,sys; assert '$key' in json.loads(sys.argv[1])" "$json" \
+    2>/dev/null; then
+    fail "estimate --json lacks $key: $json"
+  fi
+done
+expect 0 "report written" -- estimate --model cnn --report "$work/estimate.html" --trace \
+  "$work/estimate.csv"
+grep -q "peak-marker" "$work/estimate.html" || fail "estimate --report wrote no report"
+expect 0 "^caching " -- replay "$work/estimate.csv"
+
+# fit's answer, checked by estimate: that batch fits the budget and the next one does not.
+fit=$("$tally" fit --model cnn --optimizer adamw --budget 2GiB --json)
+batch=$(json_field batch "$fit")
+if [ -z "$batch" ] || [ "$batch" -lt 1 ]; then
+  fail "fit found no batch: $fit"
+else
+  fits=$(json_field fits "$("$tally" estimate --model cnn --optimizer adamw --capacity 2GiB \
+    --batch "$batch" --json)")
+  next=$(json_field fits "$("$tally" estimate --model cnn --optimizer adamw --capacity 2GiB \
+    --batch $((batch + 1)) --json)")
+  if [ "$fits" != True ] || [ "$next" != False ]; then
+    fail "fit says batch $batch, but estimate says it fits: $fits, and $((batch + 1)): $next"
+  fi
+fi
+expect 0 "largest batch that fits: [0-9]+" -- fit --model mlp --budget 8GiB --device-preset l4-24gb
+expect 1 "no batch fits" -- fit --model cnn --budget 100MiB
+
+# Past a preset's memory, a sim run fails as a device does.
+expect 1 "out of memory on sim:cuda: asked" -- train --model cnn --steps 1 --batch 60000 \
+  --dataset synthetic --device sim:cuda --device-preset t4-16gb
+expect 0 "report written" -- train --model mlp --steps 1 --dataset synthetic --device sim \
+  --report "$work/train.html"
+
+expect_one_line_error estimate --model resnet
+expect_one_line_error estimate --target tpu
+expect_one_line_error estimate --precision fp16
+expect_one_line_error estimate --checkpoint every-2
+expect_one_line_error estimate --device-preset v100
+expect_one_line_error estimate --capacity 12XB
+expect_one_line_error estimate --batch 0
+expect_error 1 "no-such.csv" -- estimate --model cnn --conv-workspace "$work/no-such.csv"
+expect_one_line_error fit --model mlp
+expect_one_line_error fit --model mlp --budget 1GiB --capacity 2GiB
+expect_one_line_error fit --model mlp --budget lots
+expect_one_line_error train --device cpu --device-preset t4-16gb
+expect_one_line_error train --device sim:cpu --conv-log "$work/log.csv"
+
+finish estimate

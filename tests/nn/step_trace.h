@@ -1,0 +1,77 @@
+// Training steps run the same way on any device, and their traces compared as sim promises:
+// event for event in everything but time, address, device and stream.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "allocator/event.h"
+#include "core/device_registry.h"
+#include "core/generator.h"
+#include "nn/data/loader.h"
+#include "nn/data/synthetic.h"
+#include "nn/models.h"
+#include "nn/trainer.h"
+
+namespace tally::test {
+
+struct StepEvent {
+  Action action;
+  std::uint64_t requested, allocated;
+  std::optional<Tag> tag, prev_tag;
+  ScopeId scope;
+  Phase phase;
+  bool operator==(const StepEvent&) const = default;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const StepEvent& e) {
+  os << action_name(e.action) << ' ' << e.requested << '/' << e.allocated << " B";
+  if (e.tag) os << ' ' << tag_name(*e.tag);
+  return os << " in " << scope_name(e.scope) << " during " << phase_name(e.phase);
+}
+
+inline std::vector<StepEvent> step_events(const Trace& trace) {
+  std::vector<StepEvent> out;
+  for (const Event& e : trace.events) {
+    out.push_back({e.action, e.requested, e.allocated, e.tag, e.prev_tag, e.scope, e.phase});
+  }
+  return out;
+}
+
+struct StepsResult {
+  std::vector<float> losses;                   // 0 on sim
+  std::vector<std::vector<float>> parameters;  // after the last step; empty on sim
+};
+
+// `steps` training steps of `model` with `optimizer` on `device`, whose allocator the caller
+// configured with recording on: seed, model, optimizer, loader and steps, as tally train runs
+// them.
+inline StepsResult run_steps(const std::string& model_name, const std::string& optimizer,
+                             Device device, int steps, std::int64_t batch = 32) {
+  static const data::Dataset dataset = data::synthetic_fashion_mnist(data::Split::test);
+  manual_seed(11);
+  nn::TrainOptions options;
+  options.model = model_name;
+  options.optimizer = optimizer;
+  options.lr = optimizer == "adamw" ? 1e-3f : 0.1f;
+  options.momentum = 0.9f;
+  const auto model = nn::make_model(model_name, device);
+  const auto opt = nn::make_optimizer(options, *model);
+  data::LoaderOptions loader_options;
+  loader_options.batch_size = batch;
+  loader_options.device = device;
+  data::BatchLoader loader(dataset, loader_options);
+  StepsResult r;
+  for (int i = 0; i < steps; ++i) {
+    const data::Batch b = loader.next();
+    r.losses.push_back(nn::train_step(*model, *opt, b.images, b.labels));
+  }
+  if (device.kind != DeviceKind::sim) {
+    for (const Tensor& p : model->parameters()) r.parameters.push_back(p.to_floats());
+  }
+  return r;
+}
+
+}  // namespace tally::test
