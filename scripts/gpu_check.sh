@@ -478,6 +478,29 @@ EOF
 row "train mlp, 300 steps on cuda" "${train:-FAILED (run.log)}"
 [[ "$train" == FAILED* || -z "$train" ]] && status=1
 
+# sim:cuda's prediction of a cuda run, given the cuDNN choices that run logged: equal peaks.
+preset=h100-80gb
+[[ "$gpu" == *H200* ]] && preset=h200-141gb
+cnn=(--model cnn --optimizer adamw --batch 128 --steps 2)
+{
+  echo "=== tally train ${cnn[*]} --device cuda, then tally estimate --device-preset $preset"
+  in_tally_env step 15 120 "$bin/tally" train "${cnn[@]}" --device cuda "${dataset[@]}" \
+    --conv-log "$tmp/conv.csv" --json >"$tmp/train-cnn.json" &&
+    in_tally_env step 5 30 "$bin/tally" estimate "${cnn[@]}" --device-preset "$preset" \
+      --conv-workspace "$tmp/conv.csv" --json >"$tmp/estimate-cnn.json"
+  cat "$tmp/conv.csv" "$tmp/train-cnn.json" "$tmp/estimate-cnn.json"
+} >>"$run_log" 2>&1
+predicted="$("$python" - "$tmp/train-cnn.json" "$tmp/estimate-cnn.json" 2>/dev/null <<'EOF'
+import json, sys
+ran, est = (json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[1:3])
+keys = ("peak_allocated_bytes", "peak_reserved_bytes")
+verdict = "EXACT" if all(ran[k] == est[k] for k in keys) else "DIFFERS"
+print(f"{verdict}: cuda {' / '.join(str(ran[k]) for k in keys)}, "
+      f"sim {' / '.join(str(est[k]) for k in keys)} (allocated / reserved)")
+EOF
+)"
+row "estimate vs cuda (cnn adamw)" "${predicted:-FAILED (run.log)}"
+
 # ---------------------------------------------------------------- benchmarks
 bench_log="$logs/bench.log"
 : >"$bench_log"
