@@ -5,7 +5,6 @@
 #include "allocator/error.h"
 #include "core/device_registry.h"
 #include "core/generator.h"
-#include "nn/data/loader.h"
 #include "nn/models.h"
 
 namespace tally::nn {
@@ -34,12 +33,7 @@ EstimateResult simulate_training(const TrainOptions& options, std::int64_t steps
   std::unique_ptr<Optimizer> optimizer = make_optimizer(options, *model);
   data::Dataset shapes_only;
   shapes_only.n = options.batch;
-  data::LoaderOptions loader_options;
-  loader_options.batch_size = options.batch;
-  loader_options.seed = options.seed;
-  loader_options.drop_last = true;
-  loader_options.device = options.device;
-  data::BatchLoader loader(shapes_only, loader_options);
+  data::BatchLoader loader(shapes_only, train_loader_options(options));
   for (std::int64_t step = 0; step < steps; ++step) {
     const data::Batch batch = loader.next();
     train_step(*model, *optimizer, batch.images, batch.labels);

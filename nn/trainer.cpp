@@ -47,6 +47,15 @@ std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Mod
               "unknown optimizer '" + options.optimizer + "' (expected sgd or adamw)");
 }
 
+data::LoaderOptions train_loader_options(const TrainOptions& options) {
+  data::LoaderOptions loader;
+  loader.batch_size = options.batch;
+  loader.seed = options.seed;
+  loader.drop_last = true;
+  loader.device = options.device;
+  return loader;
+}
+
 float train_step(Module& model, Optimizer& optimizer, const Tensor& images, const Tensor& labels) {
   optimizer.zero_grad();
   Tensor loss;
@@ -99,12 +108,7 @@ TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,
   manual_seed(options.seed);
   std::shared_ptr<Module> model = make_model(options.model, options.device);
   std::unique_ptr<Optimizer> optimizer = make_optimizer(options, *model);
-  data::LoaderOptions loader_options;
-  loader_options.batch_size = options.batch;
-  loader_options.seed = options.seed;
-  loader_options.drop_last = true;
-  loader_options.device = options.device;
-  data::BatchLoader loader(train_set, loader_options);
+  data::BatchLoader loader(train_set, train_loader_options(options));
 
   const std::int64_t per_epoch = loader.batches_per_epoch();
   const std::int64_t total = options.steps > 0 ? options.steps : per_epoch * options.epochs;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "nn/data/fashion_mnist.h"
+#include "nn/data/loader.h"
 #include "nn/module.h"
 #include "nn/optimizer.h"
 
@@ -45,6 +46,10 @@ struct TrainSummary {
 
 // "sgd" or "adamw" over the model's parameters; unknown names throw a one-line error.
 std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Module& model);
+
+// How train() draws its batches: options.batch samples at a time on options.device, shuffled
+// with options.seed, the last partial batch dropped.
+data::LoaderOptions train_loader_options(const TrainOptions& options);
 
 // One training step; returns the loss. Gradients of the previous step are dropped first.
 float train_step(Module& model, Optimizer& optimizer, const Tensor& images, const Tensor& labels);

@@ -134,21 +134,6 @@ struct ConvDescriptors {
   }
 };
 
-ConvAlgoRecord problem(ConvPass pass, const CudaStream& stream, DType dtype, const Shape& input,
-                       const Shape& weight, std::int64_t stride, std::int64_t padding) {
-  ConvAlgoRecord r;
-  r.pass = pass;
-  r.device = stream.device;
-  r.dtype = dtype;
-  r.input = input;
-  r.weight = weight;
-  r.stride = stride;
-  r.padding = padding;
-  r.tf32 = dtype == DType::f32 && allow_tf32();
-  r.workspace_limit = cudnn_workspace_limit();
-  return r;
-}
-
 // The algorithm for `key`'s problem: the logged one if the problem was met before; else the
 // first in the heuristic's ranking that cuDNN supports here, that needs no tensor cores when f32
 // must stay f32, and whose workspace fits the limit, then logged.
@@ -230,8 +215,8 @@ void conv2d_forward(const CudaStream& stream, const Tensor& out, const Tensor& x
     // descriptors (positive dimensions only) cannot express.
     zero_fill(stream, out);
   } else {
-    const ConvAlgoRecord key =
-        problem(ConvPass::forward, stream, x.dtype(), x.shape(), weight.shape(), stride, padding);
+    const ConvAlgoRecord key = conv_problem(ConvPass::forward, stream.device, x.dtype(), x.shape(),
+                                            weight.shape(), stride, padding);
     const ConvDescriptors d(x.shape(), weight.shape(), out.shape(), x.dtype(), key.tf32, stride,
                             padding);
     cudnnHandle_t handle = dnn_handle(stream);
@@ -268,8 +253,8 @@ void conv2d_backward_data(const CudaStream& stream, const Tensor& dx, const Tens
                           const Tensor& weight, std::int64_t stride, std::int64_t padding) {
   check_dense("conv2d_backward", {&dx, &grad, &weight});
   if (dx.numel() == 0) return;
-  const ConvAlgoRecord key = problem(ConvPass::backward_data, stream, dx.dtype(), dx.shape(),
-                                     weight.shape(), stride, padding);
+  const ConvAlgoRecord key = conv_problem(ConvPass::backward_data, stream.device, dx.dtype(),
+                                          dx.shape(), weight.shape(), stride, padding);
   const ConvDescriptors d(dx.shape(), weight.shape(), grad.shape(), dx.dtype(), key.tf32, stride,
                           padding);
   cudnnHandle_t handle = dnn_handle(stream);
@@ -301,8 +286,8 @@ void conv2d_backward_filter(const CudaStream& stream, const Tensor& dweight, con
     zero_fill(stream, dweight);
     return;
   }
-  const ConvAlgoRecord key = problem(ConvPass::backward_filter, stream, x.dtype(), x.shape(),
-                                     dweight.shape(), stride, padding);
+  const ConvAlgoRecord key = conv_problem(ConvPass::backward_filter, stream.device, x.dtype(),
+                                          x.shape(), dweight.shape(), stride, padding);
   const ConvDescriptors d(x.shape(), dweight.shape(), grad.shape(), x.dtype(), key.tf32, stride,
                           padding);
   cudnnHandle_t handle = dnn_handle(stream);

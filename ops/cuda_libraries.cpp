@@ -44,6 +44,21 @@ std::size_t cublas_workspace_bytes(Device device) {
   return it == s.cublas_workspace.end() ? 0 : it->second;
 }
 
+ConvAlgoRecord conv_problem(ConvPass pass, int device, DType dtype, const Shape& input,
+                            const Shape& weight, std::int64_t stride, std::int64_t padding) {
+  ConvAlgoRecord r;
+  r.pass = pass;
+  r.device = device;
+  r.dtype = dtype;
+  r.input = input;
+  r.weight = weight;
+  r.stride = stride;
+  r.padding = padding;
+  r.tf32 = dtype == DType::f32 && allow_tf32();
+  r.workspace_limit = cudnn_workspace_limit();
+  return r;
+}
+
 std::string_view conv_pass_name(ConvPass pass) {
   switch (pass) {
     case ConvPass::forward:

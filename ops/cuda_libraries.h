@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <utility>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "allocator/units.h"
@@ -95,5 +95,10 @@ std::vector<ConvAlgoRecord> conv_algorithm_log();
 std::size_t cublas_workspace_bytes(Device device);
 
 std::string_view conv_pass_name(ConvPass pass);
+
+// The problem a convolution pass on cuda device `device` poses cuDNN, under the current TF32
+// setting and workspace limit: the key its choice is logged and looked up under.
+ConvAlgoRecord conv_problem(ConvPass pass, int device, DType dtype, const Shape& input,
+                            const Shape& weight, std::int64_t stride, std::int64_t padding);
 
 }  // namespace tally::ops

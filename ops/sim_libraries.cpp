@@ -70,16 +70,8 @@ void take_blas_workspace(Device device) {
 void take_conv_workspace(ConvPass pass, Device device, DType dtype, const Shape& input,
                          const Shape& weight, std::int64_t stride, std::int64_t padding) {
   if (!library_memory_rule(device)) return;
-  // The problem as ops/conv2d_cuda.cu keys it; recorded on some cuda device, it holds for all.
-  ConvAlgoRecord key;
-  key.pass = pass;
-  key.dtype = dtype;
-  key.input = input;
-  key.weight = weight;
-  key.stride = stride;
-  key.padding = padding;
-  key.tf32 = dtype == DType::f32 && allow_tf32();
-  key.workspace_limit = cudnn_workspace_limit();
+  // Recorded on some cuda device, a choice holds for every device with the same problem.
+  ConvAlgoRecord key = conv_problem(pass, 0, dtype, input, weight, stride, padding);
   std::size_t bytes = key.workspace_limit;
   {
     SimLibraryState& s = state();
