@@ -7,26 +7,15 @@
 #include <optional>
 #include <vector>
 
+#include "allocator/csv_line.h"
 #include "allocator/error.h"
 #include "allocator/trace_csv.h"
 
 namespace tally {
 namespace {
 
-[[noreturn]] void bad_line(std::string_view source, std::size_t line, const std::string& problem) {
-  throw Error("read_rmm_log", "invalid_argument",
-              std::string(source) + ":" + std::to_string(line) + ": " + problem);
-}
-
-std::vector<std::string_view> split(std::string_view text) {
-  std::vector<std::string_view> fields;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = text.find(',', start);
-    fields.push_back(text.substr(start, comma - start));
-    if (comma == std::string_view::npos) return fields;
-    start = comma + 1;
-  }
+CsvLine at(std::string_view source, std::size_t line) {
+  return CsvLine(source, line, "invalid_argument", "read_rmm_log");
 }
 
 bool parse_unsigned(std::string_view text, int base, std::uint64_t& value) {
@@ -59,17 +48,18 @@ Trace read_rmm_log(std::istream& in, std::string_view source) {
   std::string line;
   std::size_t number = 1;
   if (!std::getline(in, line) || line != kRmmLogHeader) {
-    bad_line(source, 1,
-             "not an RMM log (the first line must be '" + std::string(kRmmLogHeader) + "')");
+    at(source, 1).fail("not an RMM log (the first line must be '" + std::string(kRmmLogHeader) +
+                       "')");
   }
   std::map<std::uint64_t, StreamId> streams;
   std::optional<std::uint64_t> first_time;
   while (std::getline(in, line)) {
     ++number;
     if (line.empty()) continue;
-    const std::vector<std::string_view> f = split(line);
+    const CsvLine p = at(source, number);
+    const std::vector<std::string> f = p.split(line);
     if (f.size() != 6) {
-      bad_line(source, number, "expected 6 fields, found " + std::to_string(f.size()));
+      p.fail("expected 6 fields, found " + std::to_string(f.size()));
     }
     Event e;
     e.seq = trace.events.size();
@@ -80,17 +70,17 @@ Trace read_rmm_log(std::istream& in, std::string_view source) {
     } else if (f[2] == "allocate failure") {
       e.action = Action::oom;
     } else {
-      bad_line(source, number, "unknown action '" + std::string(f[2]) + "'");
+      p.fail("unknown action '" + std::string(f[2]) + "'");
     }
     std::uint64_t pointer = 0, size = 0, stream = 0;
     if (!parse_unsigned(f[3], 16, pointer) && e.action != Action::oom) {
-      bad_line(source, number, "bad pointer '" + std::string(f[3]) + "'");
+      p.fail("bad pointer '" + std::string(f[3]) + "'");
     }
     if (!parse_unsigned(f[4], 10, size)) {
-      bad_line(source, number, "bad size '" + std::string(f[4]) + "'");
+      p.fail("bad size '" + std::string(f[4]) + "'");
     }
     if (!parse_unsigned(f[5], 16, stream) && !parse_unsigned(f[5], 10, stream)) {
-      bad_line(source, number, "bad stream '" + std::string(f[5]) + "'");
+      p.fail("bad stream '" + std::string(f[5]) + "'");
     }
     std::uint64_t ns = 0;
     if (parse_seconds(f[1], ns)) {

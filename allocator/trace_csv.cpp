@@ -7,6 +7,7 @@
 #include <ostream>
 #include <vector>
 
+#include "allocator/csv_line.h"
 #include "allocator/error.h"
 
 namespace tally {
@@ -26,67 +27,7 @@ void write_field(std::ostream& out, std::string_view text) {
   out << '"';
 }
 
-class LineParser {
- public:
-  LineParser(std::string_view source, std::size_t line) : source_(source), line_(line) {}
-
-  [[noreturn]] void fail(const std::string& problem) const {
-    throw Error("", "bad_trace",
-                std::string(source_) + ":" + std::to_string(line_) + ": " + problem);
-  }
-
-  std::vector<std::string> split(std::string_view text) const {
-    std::vector<std::string> fields(1);
-    bool quoted = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      const char c = text[i];
-      if (quoted) {
-        if (c != '"') {
-          fields.back() += c;
-        } else if (i + 1 < text.size() && text[i + 1] == '"') {
-          fields.back() += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else if (c == '"' && fields.back().empty()) {
-        quoted = true;
-      } else if (c == ',') {
-        fields.emplace_back();
-      } else {
-        fields.back() += c;
-      }
-    }
-    if (quoted) fail("unterminated quoted field");
-    return fields;
-  }
-
-  std::uint64_t number(std::string_view column, std::string_view text, int base = 10) const {
-    std::uint64_t value = 0;
-    std::string_view digits = text;
-    if (base == 16) {
-      if (!digits.starts_with("0x"))
-        fail(std::string(column) + ": expected 0x-prefixed hex, got '" + std::string(text) + "'");
-      digits.remove_prefix(2);
-    }
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
-    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
-      fail(std::string(column) + ": bad number '" + std::string(text) + "'");
-    }
-    return value;
-  }
-
-  template <typename T, typename Parse>
-  T parse(std::string_view column, std::string_view text, Parse parse_fn) const {
-    const auto value = parse_fn(text);
-    if (!value) fail(std::string(column) + ": unknown value '" + std::string(text) + "'");
-    return *value;
-  }
-
- private:
-  std::string_view source_;
-  std::size_t line_;
-};
+constexpr std::string_view kErrorCode = "bad_trace";
 
 }  // namespace
 
@@ -117,27 +58,10 @@ void write_trace_csv(const Trace& trace, const std::string& path) {
 
 Trace read_trace_csv(std::istream& in, std::string_view source) {
   Trace trace;
-  std::string text;
-  std::size_t line = 0;
-  const auto next_line = [&]() {
-    if (!std::getline(in, text)) return false;
-    ++line;
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    return true;
-  };
-  if (!next_line() || text != kTraceVersionLine) {
-    LineParser(source, line == 0 ? 1 : line)
-        .fail("not a tally trace (the first line must be '" + std::string(kTraceVersionLine) +
-              "')");
-  }
-  if (!next_line() || text != kTraceHeader) {
-    LineParser(source, line == 1 ? 2 : line)
-        .fail("expected the header '" + std::string(kTraceHeader) + "'");
-  }
-  while (next_line()) {
-    if (text.empty()) continue;
-    const LineParser p(source, line);
-    const std::vector<std::string> f = p.split(text);
+  CsvReader reader(in, source, kErrorCode, "a tally trace", kTraceVersionLine, kTraceHeader);
+  while (const std::optional<CsvLine> line = reader.next()) {
+    const CsvLine& p = *line;
+    const std::vector<std::string> f = p.split(reader.text());
     if (f.size() != 12) p.fail("expected 12 fields, found " + std::to_string(f.size()));
     Event e;
     e.seq = p.number("seq", f[0]);
@@ -146,7 +70,7 @@ Trace read_trace_csv(std::istream& in, std::string_view source) {
     auto device = std::find(trace.devices.begin(), trace.devices.end(), f[3]);
     if (device == trace.devices.end()) device = trace.devices.insert(device, f[3]);
     e.device = static_cast<std::uint16_t>(device - trace.devices.begin());
-    e.address = p.number("address", f[4], 16);
+    e.address = p.hex("address", f[4]);
     e.requested = p.number("requested", f[5]);
     e.allocated = p.number("allocated", f[6]);
     e.stream = p.number("stream", f[7]);

@@ -107,7 +107,12 @@ int run_info() {
     std::cout << "  cuda runtime " << version_text(cuda.runtime_version) << ", driver "
               << (cuda.driver_version ? version_text(cuda.driver_version) : "none") << '\n';
   }
-  std::cout << "  sim: available (virtual memory, no data)\n";
+  std::cout << "  sim:cpu, sim:cuda: available (virtual memory, no data)\n";
+  std::string presets;
+  for (const DevicePreset& p : device_presets()) {
+    presets += (presets.empty() ? "" : ", ") + std::string(p.name);
+  }
+  std::cout << "  sim presets: " << presets << " (default " << kDefaultPreset << ")\n";
   return 0;
 }
 

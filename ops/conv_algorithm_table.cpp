@@ -5,6 +5,7 @@
 #include <istream>
 #include <ostream>
 
+#include "allocator/csv_line.h"
 #include "allocator/error.h"
 #include "core/dtype.h"
 
@@ -17,89 +18,53 @@ void write_shape(std::ostream& out, const Shape& shape) {
   for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? "x" : "") << shape[i];
 }
 
-class LineParser {
- public:
-  LineParser(std::string_view source, std::size_t line) : source_(source), line_(line) {}
+constexpr std::string_view kErrorCode = "bad_conv_algorithms";
 
-  [[noreturn]] void fail(const std::string& problem) const {
-    throw Error("", "bad_conv_algorithms",
-                std::string(source_) + ":" + std::to_string(line_) + ": " + problem);
-  }
-
-  // No field is ever quoted: every one is a name, a number or a shape.
-  std::vector<std::string_view> split(std::string_view text) const {
-    std::vector<std::string_view> fields;
-    for (std::size_t start = 0;;) {
-      const std::size_t comma = text.find(',', start);
-      fields.push_back(text.substr(start, comma - start));
-      if (comma == std::string_view::npos) return fields;
-      start = comma + 1;
-    }
-  }
-
-  template <typename T>
-  T number(std::string_view column, std::string_view text, T least) const {
-    T value{};
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-      fail(std::string(column) + ": bad number '" + std::string(text) + "'");
-    }
-    if (value < least) {
-      fail(std::string(column) + ": " + std::string(text) + " is below " + std::to_string(least));
-    }
-    return value;
-  }
-
-  // Convolution operands are 4-d with no empty dimension.
-  Shape shape(std::string_view column, std::string_view text) const {
-    Shape shape;
-    for (std::size_t start = 0;;) {
-      const std::size_t x = text.find('x', start);
-      const std::string_view dim = text.substr(start, x - start);
-      std::int64_t value = 0;
-      auto [end, ec] = std::from_chars(dim.data(), dim.data() + dim.size(), value);
-      if (dim.empty() || ec != std::errc() || end != dim.data() + dim.size() || value < 1) {
-        fail(std::string(column) + ": bad shape '" + std::string(text) +
+// Convolution operands are 4-d with no empty dimension.
+Shape shape(const CsvLine& p, std::string_view column, std::string_view text) {
+  Shape shape;
+  for (std::size_t start = 0;;) {
+    const std::size_t x = text.find('x', start);
+    const std::string_view dim = text.substr(start, x - start);
+    std::int64_t value = 0;
+    auto [end, ec] = std::from_chars(dim.data(), dim.data() + dim.size(), value);
+    if (dim.empty() || ec != std::errc() || end != dim.data() + dim.size() || value < 1) {
+      p.fail(std::string(column) + ": bad shape '" + std::string(text) +
              "' (expected four positive sizes, e.g. 1x32x28x28)");
-      }
-      shape.push_back(value);
-      if (x == std::string_view::npos) break;
-      start = x + 1;
     }
-    if (shape.size() != 4) {
-      fail(std::string(column) + ": bad shape '" + std::string(text) +
+    shape.push_back(value);
+    if (x == std::string_view::npos) break;
+    start = x + 1;
+  }
+  if (shape.size() != 4) {
+    p.fail(std::string(column) + ": bad shape '" + std::string(text) +
            "' (expected four positive sizes, e.g. 1x32x28x28)");
-    }
-    return shape;
   }
+  return shape;
+}
 
-  ConvPass pass(std::string_view text) const {
-    const std::optional<ConvPass> pass = parse_conv_pass(text);
-    if (!pass) {
-      fail("pass: unknown value '" + std::string(text) +
+ConvPass pass(const CsvLine& p, std::string_view text) {
+  const std::optional<ConvPass> pass = parse_conv_pass(text);
+  if (!pass) {
+    p.fail("pass: unknown value '" + std::string(text) +
            "' (expected forward, backward_data or backward_filter)");
-    }
-    return *pass;
   }
+  return *pass;
+}
 
-  DType dtype(std::string_view text) const {
-    try {
-      return parse_dtype(text);
-    } catch (const Error& e) {
-      fail(std::string("dtype: ") + e.what());
-    }
+DType dtype(const CsvLine& p, std::string_view text) {
+  try {
+    return parse_dtype(text);
+  } catch (const Error& e) {
+    p.fail(std::string("dtype: ") + e.what());
   }
+}
 
-  bool boolean(std::string_view column, std::string_view text) const {
-    if (text == "true") return true;
-    if (text == "false") return false;
-    fail(std::string(column) + ": expected true or false, got '" + std::string(text) + "'");
-  }
-
- private:
-  std::string_view source_;
-  std::size_t line_;
-};
+bool boolean(const CsvLine& p, std::string_view column, std::string_view text) {
+  if (text == "true") return true;
+  if (text == "false") return false;
+  p.fail(std::string(column) + ": expected true or false, got '" + std::string(text) + "'");
+}
 
 }  // namespace
 
@@ -135,39 +100,23 @@ void write_conv_algorithms(const std::vector<ConvAlgoRecord>& records, const std
 std::vector<ConvAlgoRecord> read_conv_algorithms(std::istream& in, std::string_view source) {
   std::vector<ConvAlgoRecord> records;
   std::vector<std::size_t> lines;  // where each record was read, to name a repeated problem
-  std::string text;
-  std::size_t line = 0;
-  const auto next_line = [&]() {
-    if (!std::getline(in, text)) return false;
-    ++line;
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    return true;
-  };
-  if (!next_line() || text != kConvAlgorithmsVersionLine) {
-    LineParser(source, line == 0 ? 1 : line)
-        .fail("not a tally conv algorithm table (the first line must be '" +
-              std::string(kConvAlgorithmsVersionLine) + "')");
-  }
-  if (!next_line() || text != kConvAlgorithmsHeader) {
-    LineParser(source, line == 1 ? 2 : line)
-        .fail("expected the header '" + std::string(kConvAlgorithmsHeader) + "'");
-  }
-  while (next_line()) {
-    if (text.empty()) continue;
-    const LineParser p(source, line);
-    const std::vector<std::string_view> f = p.split(text);
+  CsvReader reader(in, source, kErrorCode, "a tally conv algorithm table",
+                   kConvAlgorithmsVersionLine, kConvAlgorithmsHeader);
+  while (const std::optional<CsvLine> line = reader.next()) {
+    const CsvLine& p = *line;
+    const std::vector<std::string> f = p.split(reader.text());
     if (f.size() != kFields) {
       p.fail("expected " + std::to_string(kFields) + " fields, found " + std::to_string(f.size()));
     }
     ConvAlgoRecord r;
-    r.pass = p.pass(f[0]);
+    r.pass = pass(p, f[0]);
     r.device = p.number("device", f[1], 0);
-    r.dtype = p.dtype(f[2]);
-    r.input = p.shape("input", f[3]);
-    r.weight = p.shape("weight", f[4]);
+    r.dtype = dtype(p, f[2]);
+    r.input = shape(p, "input", f[3]);
+    r.weight = shape(p, "weight", f[4]);
     r.stride = p.number<std::int64_t>("stride", f[5], 1);
     r.padding = p.number<std::int64_t>("padding", f[6], 0);
-    r.tf32 = p.boolean("tf32", f[7]);
+    r.tf32 = boolean(p, "tf32", f[7]);
     r.workspace_limit = p.number<std::size_t>("workspace_limit", f[8], 0);
     r.algorithm = p.number("algorithm", f[9], 0);
     r.math_type = p.number("math_type", f[10], 0);
@@ -181,7 +130,7 @@ std::vector<ConvAlgoRecord> read_conv_algorithms(std::istream& in, std::string_v
       }
     }
     records.push_back(r);
-    lines.push_back(line);
+    lines.push_back(p.line());
   }
   return records;
 }
