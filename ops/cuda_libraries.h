@@ -54,6 +54,7 @@ struct ConvAlgoRecord {
   int math_type = 0;
   std::size_t workspace_bytes = 0;
 
+  bool operator==(const ConvAlgoRecord&) const = default;
   bool same_problem(const ConvAlgoRecord& o) const {
     return pass == o.pass && device == o.device && dtype == o.dtype && input == o.input &&
            weight == o.weight && stride == o.stride && padding == o.padding && tf32 == o.tf32 &&

@@ -13,12 +13,8 @@ if [ -z "$browser" ]; then
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-failures=0
-
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
+# shellcheck source=tests/cli/expect.sh
+source "$(dirname "$0")/expect.sh"
 
 if ! "$tally" train --model mlp --steps 2 --batch 16 --dataset synthetic --optimizer adamw \
   --trace "$work/t.csv" >/dev/null 2>&1 ||

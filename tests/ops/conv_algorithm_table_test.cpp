@@ -44,20 +44,7 @@ void expect_same_records(const std::vector<ConvAlgoRecord>& back,
                          const std::vector<ConvAlgoRecord>& records) {
   ASSERT_EQ(back.size(), records.size());
   for (std::size_t i = 0; i < records.size(); ++i) {
-    SCOPED_TRACE("record " + std::to_string(i));
-    EXPECT_TRUE(back[i].same_problem(records[i]));
-    EXPECT_EQ(back[i].pass, records[i].pass);
-    EXPECT_EQ(back[i].device, records[i].device);
-    EXPECT_EQ(back[i].dtype, records[i].dtype);
-    EXPECT_EQ(back[i].input, records[i].input);
-    EXPECT_EQ(back[i].weight, records[i].weight);
-    EXPECT_EQ(back[i].stride, records[i].stride);
-    EXPECT_EQ(back[i].padding, records[i].padding);
-    EXPECT_EQ(back[i].tf32, records[i].tf32);
-    EXPECT_EQ(back[i].workspace_limit, records[i].workspace_limit);
-    EXPECT_EQ(back[i].algorithm, records[i].algorithm);
-    EXPECT_EQ(back[i].math_type, records[i].math_type);
-    EXPECT_EQ(back[i].workspace_bytes, records[i].workspace_bytes);
+    EXPECT_TRUE(back[i] == records[i]) << "record " << i;
   }
 }
 
@@ -107,34 +94,28 @@ TEST(ConvAlgorithmTable, ReadsAHandWrittenFile) {
       "forward,0,f16,32x3x224x224,64x3x7x7,2,3,false,67108864,1,1,1769472\r\n"
       "\r\n"
       "backward_filter,2,f32,1x16x9x9,16x16x1x1,1,0,true,1048576,0,2,4096\n");
-  const std::vector<ConvAlgoRecord> records = read_conv_algorithms(in, "hand.csv");
-  ASSERT_EQ(records.size(), 2u);
-  const ConvAlgoRecord& a = records[0];
-  EXPECT_EQ(a.pass, ConvPass::forward);
-  EXPECT_EQ(a.device, 0);
-  EXPECT_EQ(a.dtype, DType::f16);
-  EXPECT_EQ(a.input, (Shape{32, 3, 224, 224}));
-  EXPECT_EQ(a.weight, (Shape{64, 3, 7, 7}));
-  EXPECT_EQ(a.stride, 2);
-  EXPECT_EQ(a.padding, 3);
-  EXPECT_FALSE(a.tf32);
-  EXPECT_EQ(a.workspace_limit, 67108864u);
-  EXPECT_EQ(a.algorithm, 1);
-  EXPECT_EQ(a.math_type, 1);
-  EXPECT_EQ(a.workspace_bytes, 1769472u);
-  const ConvAlgoRecord& b = records[1];
-  EXPECT_EQ(b.pass, ConvPass::backward_filter);
-  EXPECT_EQ(b.device, 2);
-  EXPECT_EQ(b.dtype, DType::f32);
-  EXPECT_EQ(b.input, (Shape{1, 16, 9, 9}));
-  EXPECT_EQ(b.weight, (Shape{16, 16, 1, 1}));
-  EXPECT_EQ(b.stride, 1);
-  EXPECT_EQ(b.padding, 0);
-  EXPECT_TRUE(b.tf32);
-  EXPECT_EQ(b.workspace_limit, 1048576u);
-  EXPECT_EQ(b.algorithm, 0);
-  EXPECT_EQ(b.math_type, 2);
-  EXPECT_EQ(b.workspace_bytes, 4096u);
+  ConvAlgoRecord a;
+  a.pass = ConvPass::forward;
+  a.dtype = DType::f16;
+  a.input = {32, 3, 224, 224};
+  a.weight = {64, 3, 7, 7};
+  a.stride = 2;
+  a.padding = 3;
+  a.workspace_limit = 67108864;
+  a.algorithm = 1;
+  a.math_type = 1;
+  a.workspace_bytes = 1769472;
+  ConvAlgoRecord b;
+  b.pass = ConvPass::backward_filter;
+  b.device = 2;
+  b.input = {1, 16, 9, 9};
+  b.weight = {16, 16, 1, 1};
+  b.tf32 = true;
+  b.workspace_limit = 1048576;
+  b.algorithm = 0;
+  b.math_type = 2;
+  b.workspace_bytes = 4096;
+  expect_same_records(read_conv_algorithms(in, "hand.csv"), {a, b});
 }
 
 TEST(ConvAlgorithmTable, AnEmptyTableReadsBackEmpty) {

@@ -8,12 +8,8 @@ convert="$1"
 tally="$2"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-failures=0
-
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
+# shellcheck source=tests/cli/expect.sh
+source "$(dirname "$0")/../cli/expect.sh"
 
 # Device 0 is a run whose history starts mid-way (a block and a segment freed that it never saw
 # allocated) with a record_stream'd block (free_requested long before free_completed), an entry
@@ -142,7 +138,7 @@ if ! diff "$work/expected1.csv" "$work/device1.csv"; then
   fail "the device 1 trace differs from the expected rows"
 fi
 
-expect_error() {  # expect_error PATTERN ARGS...: exit 1, one line on stderr, no trace written
+expect_convert_error() {  # expect_convert_error PATTERN ARGS...: exit 1, one line on stderr, no trace written
   local pattern="$1" status=0 lines
   shift
   rm -f "$work/out.csv"
@@ -157,20 +153,16 @@ expect_error() {  # expect_error PATTERN ARGS...: exit 1, one line on stderr, no
 }
 
 echo "not a pickle" >"$work/text.pickle"
-expect_error "cannot read .*no-such\.pickle" "$work/no-such.pickle"
-expect_error "not a pickle" "$work/text.pickle"
-expect_error "not a PyTorch memory snapshot" "$work/list.pickle"
-expect_error "no device_traces" "$work/no_traces.pickle"
-expect_error "device_traces\[0\] is empty" "$work/empty.pickle"
-expect_error "no device 2 in device_traces" "$work/snapshot.pickle" --device 2
-expect_error "unknown action 'frobnicate'" "$work/unknown_action.pickle"
-expect_error "'addr' must be a non-negative integer" "$work/no_addr.pickle"
-expect_error "device_traces\[0\]\[1\]: alloc at 0x7f3a00200000, which is still allocated" \
+expect_convert_error "cannot read .*no-such\.pickle" "$work/no-such.pickle"
+expect_convert_error "not a pickle" "$work/text.pickle"
+expect_convert_error "not a PyTorch memory snapshot" "$work/list.pickle"
+expect_convert_error "no device_traces" "$work/no_traces.pickle"
+expect_convert_error "device_traces\[0\] is empty" "$work/empty.pickle"
+expect_convert_error "no device 2 in device_traces" "$work/snapshot.pickle" --device 2
+expect_convert_error "unknown action 'frobnicate'" "$work/unknown_action.pickle"
+expect_convert_error "'addr' must be a non-negative integer" "$work/no_addr.pickle"
+expect_convert_error "device_traces\[0\]\[1\]: alloc at 0x7f3a00200000, which is still allocated" \
   "$work/double_alloc.pickle"
-expect_error "refers to datetime\.date" "$work/global.pickle"
+expect_convert_error "refers to datetime\.date" "$work/global.pickle"
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures torch snapshot checks failed"
-  exit 1
-fi
-echo "all torch snapshot checks passed"
+finish "torch snapshot"
