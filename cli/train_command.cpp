@@ -133,7 +133,11 @@ int run_train(TrainArgs args) {
   std::printf("\n%lld steps in %.1f s (%.0f samples/s), final loss %.4f\n",
               static_cast<long long>(summary.steps), summary.seconds, summary.samples_per_s,
               summary.final_loss);
-  std::printf("test accuracy %.4f\n\n", summary.test_accuracy);
+  if (sim) {
+    std::printf("no loss or accuracy on %s: it holds no data\n\n", o.device.str().c_str());
+  } else {
+    std::printf("test accuracy %.4f\n\n", summary.test_accuracy);
+  }
   std::cout << format_memory_report(stats, peak);
   if (!args.trace.empty()) {
     std::cout << "\ntrace: " << trace.events.size() << " events written to " << args.trace << '\n';
