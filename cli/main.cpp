@@ -14,12 +14,10 @@ int main(int argc, char** argv) {
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return std::string("tally: error: ") + e.what() + " (see 'tally --help')\n";
   });
-  const std::vector<tally::cli::Command> commands{tally::cli::add_train_command(app),
-                                                  tally::cli::add_estimate_command(app),
-                                                  tally::cli::add_fit_command(app),
-                                                  tally::cli::add_replay_command(app),
-                                                  tally::cli::add_report_command(app),
-                                                  tally::cli::add_info_command(app)};
+  const std::vector<tally::cli::Command> commands{
+      tally::cli::add_train_command(app),  tally::cli::add_estimate_command(app),
+      tally::cli::add_fit_command(app),    tally::cli::add_replay_command(app),
+      tally::cli::add_report_command(app), tally::cli::add_info_command(app)};
   // CLI11 reports a mistyped subcommand as a missing one; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;

@@ -79,12 +79,11 @@ BatchLoader::BatchLoader(const Dataset& dataset, LoaderOptions options)
   }
   const auto n = static_cast<std::size_t>(dataset_.n);
   // sim reads no sample, so a count without pixels or labels is enough there.
-  const bool shapes_only = options_.device.kind == DeviceKind::sim && dataset_.images.empty() &&
-                           dataset_.labels.empty();
-  if (dataset_.n < 0 ||
-      (!shapes_only &&
-       (dataset_.images.size() != n * static_cast<std::size_t>(kFashionMnistPixels) ||
-        dataset_.labels.size() != n))) {
+  const bool shapes_only =
+      options_.device.kind == DeviceKind::sim && dataset_.images.empty() && dataset_.labels.empty();
+  if (dataset_.n < 0 || (!shapes_only && (dataset_.images.size() !=
+                                              n * static_cast<std::size_t>(kFashionMnistPixels) ||
+                                          dataset_.labels.size() != n))) {
     fail("inconsistent dataset: n = " + std::to_string(dataset_.n) + " with " +
          std::to_string(dataset_.images.size()) + " pixel bytes and " +
          std::to_string(dataset_.labels.size()) + " labels");
