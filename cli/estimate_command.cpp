@@ -69,8 +69,7 @@ nlohmann::json model_states_json(const nn::EstimateResult& r) {
 
 int run_estimate(EstimateArgs& args) {
   StepArgs& step = args.step;
-  const Device device = step.sim_device();
-  step.resolve(device);
+  const Device device = step.resolve();
   const SimPlan plan = resolve_sim(args.sim, device);
   AllocatorConfig config = alloc_conf_from(step.alloc_conf);
   config.record = true;

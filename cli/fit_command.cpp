@@ -29,8 +29,7 @@ struct Probe {
 
 int run_fit(FitArgs& args) {
   StepArgs& step = args.step;
-  const Device device = step.sim_device();
-  step.resolve(device);
+  const Device device = step.resolve();
   if (!args.sim.capacity.empty()) {
     throw Error("", "invalid_argument", "fit: the device's memory is --budget, not --capacity");
   }
@@ -38,34 +37,23 @@ int run_fit(FitArgs& args) {
   const SimPlan plan = resolve_sim(args.sim, device);
   AllocatorConfig config = alloc_conf_from(step.alloc_conf);
   config.record = true;
-  std::vector<Probe> probes;
+  std::size_t probes = 0;
   const auto probe = [&](std::int64_t batch) {
     nn::TrainOptions train = step.train;
     train.batch = batch;
     const SimRun run = simulate(plan, config, train, step.steps);
-    probes.push_back({batch, run.oom.empty(), footprint(plan, run)});
-    return probes.back();
+    ++probes;
+    return Probe{batch, run.oom.empty(), footprint(plan, run)};
   };
-  // The largest batch known to fit, and the smallest known not to (max_batch + 1: none yet).
-  std::int64_t fits = 0, fails = args.max_batch + 1;
-  for (std::int64_t batch = 1; batch <= args.max_batch; batch *= 2) {
-    if (!probe(batch).fits) {
-      fails = batch;
-      break;
-    }
-    fits = batch;
+  // The largest batch known to fit, and the smallest known not to (batch 0: none yet).
+  Probe best, next;
+  const auto record = [&](const Probe& p) { (p.fits ? best : next) = p; };
+  for (std::int64_t batch = 1; batch <= args.max_batch && next.batch == 0; batch *= 2) {
+    record(probe(batch));
   }
-  while (fails - fits > 1) {
-    const std::int64_t mid = fits + (fails - fits) / 2;
-    (probe(mid).fits ? fits : fails) = mid;
-  }
-  const auto find = [&](std::int64_t batch) {
-    for (const Probe& p : probes) {
-      if (p.batch == batch) return p;
-    }
-    return Probe{};
-  };
-  const Probe best = find(fits), next = find(fails);
+  const auto upper = [&] { return next.batch > 0 ? next.batch : args.max_batch + 1; };
+  while (upper() - best.batch > 1) record(probe(best.batch + (upper() - best.batch) / 2));
+  const std::int64_t fits = best.batch;
 
   if (args.json) {
     nlohmann::json j{{"model", step.train.model},
@@ -74,15 +62,15 @@ int run_fit(FitArgs& args) {
                      {"budget_bytes", plan.memory},
                      {"max_batch", args.max_batch},
                      {"batch", fits},
-                     {"probes", probes.size()}};
+                     {"probes", probes}};
     if (fits > 0) j["footprint"] = footprint_json(plan, best.footprint);
     if (next.batch > 0) j["next_batch_footprint"] = footprint_json(plan, next.footprint);
     std::cout << j.dump() << '\n';
     return fits > 0 ? 0 : 1;
   }
   std::cout << "tally fit: " << step.train.model << ", " << step.precision << ", "
-            << step.train.optimizer << ", on " << device.str() << plan_text(plan) << ", "
-            << probes.size() << " simulated steps\n";
+            << step.train.optimizer << ", on " << device.str() << plan_text(plan) << ", " << probes
+            << " simulated runs of " << step.steps << " step(s)\n";
   if (fits == 0) {
     std::cout << "  no batch fits: batch 1 needs " << format_bytes(next.footprint.total) << '\n';
     return 1;

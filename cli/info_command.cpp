@@ -108,11 +108,7 @@ int run_info() {
               << (cuda.driver_version ? version_text(cuda.driver_version) : "none") << '\n';
   }
   std::cout << "  sim:cpu, sim:cuda: available (virtual memory, no data)\n";
-  std::string presets;
-  for (const DevicePreset& p : device_presets()) {
-    presets += (presets.empty() ? "" : ", ") + std::string(p.name);
-  }
-  std::cout << "  sim presets: " << presets << " (default " << kDefaultPreset << ")\n";
+  std::cout << "  sim presets: " << preset_names() << " (default " << kDefaultPreset << ")\n";
   return 0;
 }
 

@@ -19,11 +19,7 @@ ops::ConvWorkspaceSource conv_source(const std::string& text) {
 }  // namespace
 
 void add_sim_options(CLI::App& sub, SimArgs& args) {
-  std::string names;
-  for (const DevicePreset& p : device_presets()) {
-    names += (names.empty() ? "" : ", ") + std::string(p.name);
-  }
-  sub.add_option("--device-preset", args.preset, "the GPU sim:cuda stands for: " + names)
+  sub.add_option("--device-preset", args.preset, "the GPU sim:cuda stands for: " + preset_names())
       ->capture_default_str();
   sub.add_option("--capacity", args.capacity,
                  "the device's memory, e.g. 12GiB, instead of the preset's (sim only)");

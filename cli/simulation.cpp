@@ -21,11 +21,7 @@ std::string row(const std::string& label, const std::string& value, const std::s
 
 }  // namespace
 
-Device StepArgs::sim_device() const {
-  return Device::sim(target == "cpu" ? SimTarget::cpu : SimTarget::cuda);
-}
-
-void StepArgs::resolve(Device device) {
+Device StepArgs::resolve() {
   // Mixed precision and checkpointing change what a step allocates: until tally has them, a
   // prediction for them would be a guess, so they are refused rather than ignored.
   if (precision != "fp32") {
@@ -40,10 +36,11 @@ void StepArgs::resolve(Device device) {
                     " needs gradient checkpointing, which tally does not "
                     "have yet (only none)");
   }
-  train.device = device;
   // Learning rates change no byte; these are tally train's defaults.
-  train.lr = train.optimizer == "adamw" ? 1e-3f : 0.1f;
-  train.weight_decay = train.optimizer == "adamw" ? 1e-2f : 0.0f;
+  train.lr = nn::default_lr(train.optimizer);
+  train.weight_decay = nn::default_weight_decay(train.optimizer);
+  train.device = Device::sim(target == "cpu" ? SimTarget::cpu : SimTarget::cuda);
+  return train.device;
 }
 
 void add_step_options(CLI::App& sub, StepArgs& args) {

@@ -25,10 +25,9 @@ struct StepArgs {
   std::int64_t steps = 2;
   std::string alloc_conf;
 
-  Device sim_device() const;
-  // Checks what is not built yet (precisions other than fp32, checkpointing) and fills the
-  // training options as tally train would for `device`.
-  void resolve(Device device);
+  // Checks what is not built yet (precisions other than fp32, checkpointing), fills the
+  // training options as tally train would, and returns the sim device of the target.
+  Device resolve();
 };
 
 // --model, --batch, --optimizer, --momentum, --seed, --target, --precision, --checkpoint,

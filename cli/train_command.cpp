@@ -64,9 +64,9 @@ class ProgressPrinter {
 int run_train(TrainArgs args) {
   nn::TrainOptions& o = args.train;
   o.device = Device::parse(args.device);
-  o.lr = args.lr > 0.0f ? args.lr : (o.optimizer == "adamw" ? 1e-3f : 0.1f);
+  o.lr = args.lr > 0.0f ? args.lr : nn::default_lr(o.optimizer);
   o.weight_decay =
-      args.weight_decay >= 0.0f ? args.weight_decay : (o.optimizer == "adamw" ? 1e-2f : 0.0f);
+      args.weight_decay >= 0.0f ? args.weight_decay : nn::default_weight_decay(o.optimizer);
   if (args.threads > 0) ops::set_num_threads(args.threads);
   AllocatorConfig config = alloc_conf_from(args.alloc_conf);
   config.record = true;  // the report reconstructs the peak from the trace

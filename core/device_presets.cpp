@@ -18,14 +18,21 @@ const std::vector<DevicePreset>& device_presets() {
   return presets;
 }
 
+std::string preset_names() {
+  std::string names;
+  for (const DevicePreset& p : device_presets()) {
+    names += (names.empty() ? "" : ", ") + std::string(p.name);
+  }
+  return names;
+}
+
 const DevicePreset& device_preset(std::string_view name) {
-  std::string known;
   for (const DevicePreset& p : device_presets()) {
     if (p.name == name) return p;
-    known += (known.empty() ? "" : ", ") + std::string(p.name);
   }
-  throw Error("", "invalid_argument",
-              "unknown device preset '" + std::string(name) + "' (expected one of " + known + ")");
+  throw Error(
+      "", "invalid_argument",
+      "unknown device preset '" + std::string(name) + "' (expected one of " + preset_names() + ")");
 }
 
 }  // namespace tally

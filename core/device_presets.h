@@ -31,6 +31,9 @@ struct DevicePreset {
 // Every preset, in a stable order (by memory, then name).
 const std::vector<DevicePreset>& device_presets();
 
+// Every preset's name, comma-separated, for help texts and errors.
+std::string preset_names();
+
 // The preset called `name`; throws a one-line invalid_argument error listing the known names.
 const DevicePreset& device_preset(std::string_view name);
 

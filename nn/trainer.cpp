@@ -29,6 +29,14 @@ void check_options(const TrainOptions& o) {
 
 }  // namespace
 
+float default_lr(std::string_view optimizer) {
+  return optimizer == "adamw" ? 1e-3f : 0.1f;
+}
+
+float default_weight_decay(std::string_view optimizer) {
+  return optimizer == "adamw" ? 1e-2f : 0.0f;
+}
+
 std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Module& model) {
   if (options.optimizer == "sgd") {
     ops::SgdOptions sgd;

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "nn/data/fashion_mnist.h"
 #include "nn/data/loader.h"
@@ -43,6 +44,11 @@ struct TrainSummary {
   float final_loss = 0.0f;
   double test_accuracy = 0.0;
 };
+
+// tally's defaults for `optimizer`: lr 0.1 for sgd and 0.001 for adamw, weight decay 0 for sgd
+// and 0.01 for adamw (AdamW's are PyTorch's).
+float default_lr(std::string_view optimizer);
+float default_weight_decay(std::string_view optimizer);
 
 // "sgd" or "adamw" over the model's parameters; unknown names throw a one-line error.
 std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Module& model);

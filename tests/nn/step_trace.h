@@ -55,7 +55,7 @@ inline StepsResult run_steps(const std::string& model_name, const std::string& o
   nn::TrainOptions options;
   options.model = model_name;
   options.optimizer = optimizer;
-  options.lr = optimizer == "adamw" ? 1e-3f : 0.1f;
+  options.lr = nn::default_lr(optimizer);
   options.momentum = 0.9f;
   const auto model = nn::make_model(model_name, device);
   const auto opt = nn::make_optimizer(options, *model);
