@@ -29,6 +29,10 @@ void add_sim_options(CLI::App& sub, SimArgs& args) {
       ->capture_default_str();
 }
 
+bool sim_options_given(const CLI::App& sub) {
+  return sub.count("--device-preset") + sub.count("--capacity") + sub.count("--conv-workspace") > 0;
+}
+
 std::size_t SimPlan::allocator_capacity() const {
   if (!limited()) return kUnlimited;
   return memory > overhead ? memory - overhead : 0;

@@ -22,6 +22,9 @@ struct SimArgs {
 
 void add_sim_options(CLI::App& sub, SimArgs& args);
 
+// Whether the command line gave any of them, defaults spelled out included.
+bool sim_options_given(const CLI::App& sub);
+
 // The device a run on sim stands for, and what of its memory tally's allocator may use.
 struct SimPlan {
   Device device;

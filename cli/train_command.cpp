@@ -36,7 +36,8 @@ struct TrainArgs {
   std::string report;
   std::string conv_log;
   SimArgs sim;
-  float lr = 0.0f;  // 0: the optimizer's default
+  bool sim_given = false;  // any of the sim options on the command line
+  float lr = 0.0f;         // 0: the optimizer's default
   float weight_decay = -1.0f;
   int threads = 0;
   bool json = false;
@@ -71,8 +72,7 @@ int run_train(TrainArgs args) {
   AllocatorConfig config = alloc_conf_from(args.alloc_conf);
   config.record = true;  // the report reconstructs the peak from the trace
   const bool sim = o.device.kind == DeviceKind::sim;
-  if (!sim && (!args.sim.capacity.empty() || args.sim.preset != kDefaultPreset ||
-               args.sim.conv_workspace != "bound")) {
+  if (!sim && args.sim_given) {
     throw Error("", "invalid_argument",
                 "--device-preset, --capacity and --conv-workspace describe a sim device, not " +
                     o.device.str());
@@ -203,7 +203,10 @@ Command add_train_command(CLI::App& app) {
                   "--conv-workspace");
   sub->add_flag("--json", args->json,
                 "print one JSON summary object on stdout instead of the report");
-  return {sub, [args] { return run_train(*args); }};
+  return {sub, [args, sub] {
+            args->sim_given = sim_options_given(*sub);
+            return run_train(*args);
+          }};
 }
 
 }  // namespace tally::cli

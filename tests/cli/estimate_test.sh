@@ -90,6 +90,7 @@ expect_one_line_error fit --model mlp
 expect_one_line_error fit --model mlp --budget 1GiB --capacity 2GiB
 expect_one_line_error fit --model mlp --budget lots
 expect_one_line_error train --device cpu --device-preset t4-16gb
+expect_one_line_error train --device cpu --device-preset h100-80gb
 expect_one_line_error train --device sim:cpu --conv-log "$work/log.csv"
 
 finish estimate
