@@ -12,7 +12,7 @@ namespace tally {
 namespace {
 
 [[noreturn]] void fail(std::string_view origin, const std::string& message) {
-  throw Error("", "invalid_argument", std::string(origin) + ": " + message);
+  throw UsageError(std::string(origin) + ": " + message);
 }
 
 std::string_view trim(std::string_view text) {

@@ -7,7 +7,7 @@
 namespace tally {
 
 void CsvLine::fail(const std::string& problem, std::source_location where) const {
-  throw Error(std::string(call_), std::string(code_),
+  throw Error(ErrorKind::data, std::string(call_), std::string(code_),
               std::string(source_) + ":" + std::to_string(line_) + ": " + problem, where);
 }
 

@@ -18,8 +18,8 @@ namespace tally {
 // One line of a CSV file that a reader is taking apart.
 class CsvLine {
  public:
-  // fail() throws tally::Error(call, code, "<source>:<line>: <problem>"). The views are kept, not
-  // copied, as a reader makes one CsvLine a line: what they name must outlive it.
+  // fail() throws a data tally::Error(call, code, "<source>:<line>: <problem>"). The views are
+  // kept, not copied, as a reader makes one CsvLine a line: what they name must outlive it.
   CsvLine(std::string_view source, std::size_t line, std::string_view code,
           std::string_view call = "")
       : source_(source), line_(line), code_(code), call_(call) {}

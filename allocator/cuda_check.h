@@ -6,13 +6,13 @@
 
 #include "allocator/error.h"
 
-#define CUDA_CHECK(call)                                           \
-  do {                                                             \
-    const cudaError_t tally_status_ = (call);                      \
-    if (tally_status_ != cudaSuccess) {                            \
-      throw ::tally::Error(#call, cudaGetErrorName(tally_status_), \
-                           cudaGetErrorString(tally_status_));     \
-    }                                                              \
+#define CUDA_CHECK(call)                                                                       \
+  do {                                                                                         \
+    const cudaError_t tally_status_ = (call);                                                  \
+    if (tally_status_ != cudaSuccess) {                                                        \
+      throw ::tally::Error(::tally::ErrorKind::device, #call, cudaGetErrorName(tally_status_), \
+                           cudaGetErrorString(tally_status_));                                 \
+    }                                                                                          \
   } while (0)
 
 // After every kernel launch: a bad configuration or an earlier asynchronous error surfaces here,

@@ -23,14 +23,49 @@ std::string compose(const std::string& call, const std::string& code, const std:
 
 }  // namespace
 
-Error::Error(std::string call, std::string code, std::string detail, std::source_location where)
+const char* error_kind_name(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::usage:
+      return "usage";
+    case ErrorKind::data:
+      return "data";
+    case ErrorKind::out_of_memory:
+      return "out_of_memory";
+    case ErrorKind::device:
+      return "device";
+    case ErrorKind::internal:
+      return "internal";
+  }
+  return "internal";
+}
+
+int exit_status(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::usage:
+      return 2;
+    case ErrorKind::data:
+      return 3;
+    case ErrorKind::out_of_memory:
+      return 4;
+    case ErrorKind::device:
+      return 5;
+    case ErrorKind::internal:
+      return 70;
+  }
+  return 70;
+}
+
+Error::Error(ErrorKind kind, std::string call, std::string code, std::string detail,
+             std::source_location where)
     : std::runtime_error(compose(call, code, detail, place_of(where))),
+      kind_(kind),
       call_(std::move(call)),
       code_(std::move(code)),
       place_(place_of(where)) {}
 
 OutOfMemoryError::OutOfMemoryError(std::size_t requested, std::string detail,
                                    std::source_location where)
-    : Error("", "out_of_memory", std::move(detail), where), requested_(requested) {}
+    : Error(ErrorKind::out_of_memory, "", "out_of_memory", std::move(detail), where),
+      requested_(requested) {}
 
 }  // namespace tally

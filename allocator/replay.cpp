@@ -14,7 +14,7 @@ namespace tally {
 namespace {
 
 [[noreturn]] void bad_event(const Event& e, const std::string& problem) {
-  throw Error("replay", "invalid_argument",
+  throw Error(ErrorKind::data, "replay", "bad_trace",
               "replay: event " + std::to_string(e.seq) + " (" + std::string(action_name(e.action)) +
                   " at " + std::to_string(e.address) + "): " + problem);
 }

@@ -15,7 +15,7 @@ namespace tally {
 namespace {
 
 CsvLine at(std::string_view source, std::size_t line) {
-  return CsvLine(source, line, "invalid_argument", "read_rmm_log");
+  return CsvLine(source, line, "bad_rmm_log", "read_rmm_log");
 }
 
 bool parse_unsigned(std::string_view text, int base, std::uint64_t& value) {
@@ -99,7 +99,7 @@ Trace read_rmm_log(std::istream& in, std::string_view source) {
 
 Trace read_any_trace(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw Error("read_any_trace", "invalid_argument", path + ": cannot open");
+  if (!in) throw DataError(path + ": cannot open");
   std::string first;
   std::getline(in, first);
   in.clear();

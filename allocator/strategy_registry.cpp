@@ -14,8 +14,7 @@ std::unique_ptr<Strategy> make_strategy(std::string_view name, SegmentSource& so
   if (name == "direct") return std::make_unique<DirectStrategy>(source);
   std::string known;
   for (const auto& n : strategy_names()) known += (known.empty() ? "" : ", ") + n;
-  throw Error("", "invalid_argument",
-              "unknown strategy '" + std::string(name) + "' (known: " + known + ")");
+  throw UsageError("unknown strategy '" + std::string(name) + "' (known: " + known + ")");
 }
 
 }  // namespace tally

@@ -50,10 +50,10 @@ void write_trace_csv(const Trace& trace, std::ostream& out) {
 
 void write_trace_csv(const Trace& trace, const std::string& path) {
   std::ofstream out(path);
-  if (!out) throw Error("", "io_error", "cannot write trace to '" + path + "'");
+  if (!out) throw DataError("cannot write trace to '" + path + "'");
   write_trace_csv(trace, out);
   out.flush();
-  if (!out) throw Error("", "io_error", "failed writing trace to '" + path + "'");
+  if (!out) throw DataError("failed writing trace to '" + path + "'");
 }
 
 Trace read_trace_csv(std::istream& in, std::string_view source) {
@@ -98,7 +98,7 @@ Trace read_trace_csv(std::istream& in, std::string_view source) {
 
 Trace read_trace_csv(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw Error("", "io_error", "cannot open trace '" + path + "'");
+  if (!in) throw DataError("cannot open trace '" + path + "'");
   return read_trace_csv(in, path);
 }
 

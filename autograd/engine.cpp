@@ -15,7 +15,7 @@ struct LaterFirst {
 };
 
 [[noreturn]] void fail(const std::string& message) {
-  throw Error("backward", "invalid_argument", "backward: " + message);
+  throw UsageError("backward: " + message);
 }
 
 }  // namespace

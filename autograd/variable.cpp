@@ -64,9 +64,8 @@ bool requires_grad(const Tensor& t) {
 
 Tensor& set_requires_grad(Tensor& t, bool value) {
   if (t.autograd_meta() && t.autograd_meta()->grad_fn) {
-    throw Error("", "invalid_argument",
-                "set_requires_grad: only leaf tensors can be marked, not the output of " +
-                    t.autograd_meta()->grad_fn->name);
+    throw UsageError("set_requires_grad: only leaf tensors can be marked, not the output of " +
+                     t.autograd_meta()->grad_fn->name);
   }
   meta_of(t).requires_grad = value;
   return t;

@@ -31,7 +31,7 @@ int run_fit(FitArgs& args) {
   StepArgs& step = args.step;
   const Device device = step.resolve();
   if (!args.sim.capacity.empty()) {
-    throw Error("", "invalid_argument", "fit: the device's memory is --budget, not --capacity");
+    throw UsageError("fit: the device's memory is --budget, not --capacity");
   }
   args.sim.capacity = args.budget;
   const SimPlan plan = resolve_sim(args.sim, device);

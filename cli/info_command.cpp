@@ -32,11 +32,11 @@ std::string version_text(int version) {
 int report_overhead(const std::string& text) {
   const Device device = Device::parse(text);
   if (device.kind != DeviceKind::cuda) {
-    throw Error("", "invalid_argument", "--device takes a cuda device, not " + device.str());
+    throw UsageError("--device takes a cuda device, not " + device.str());
   }
   const CudaProbe probe = probe_cuda();
   if (static_cast<std::size_t>(device.index) >= probe.devices.size()) {
-    throw Error("", "invalid_argument",
+    throw Error(TALLY_WITH_CUDA ? ErrorKind::device : ErrorKind::usage, "", "device_unavailable",
                 "device " + device.str() + " unavailable: " +
                     (probe.devices.empty() ? probe.reason
                                            : std::to_string(probe.devices.size()) + " device(s)"));

@@ -39,9 +39,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const tally::Error& e) {
     std::cerr << "tally: error: " << e.what() << '\n';
-    return e.code() == "invalid_argument" ? 2 : 1;
+    return tally::exit_status(e.kind());
   } catch (const std::exception& e) {
     std::cerr << "tally: error: " << e.what() << '\n';
-    return 1;
+    return tally::exit_status(tally::ErrorKind::internal);
   }
 }

@@ -34,8 +34,7 @@ std::string today() {
 }
 
 [[noreturn]] void malformed(const fs::path& file, const std::string& problem) {
-  throw Error("", "bad_overhead_cache",
-              file.string() + ": not a measured overhead (" + problem +
+  throw DataError(file.string() + ": not a measured overhead (" + problem +
                   "); rerun `tally info --device cuda` or delete it");
 }
 
@@ -49,7 +48,7 @@ fs::path overhead_cache_dir() {
   if (const std::string_view home = env("HOME"); !home.empty()) {
     return fs::path(home) / ".cache" / "tally";
   }
-  throw Error("", "io_error", "no cache directory: set TALLY_CACHE_DIR, XDG_CACHE_HOME or HOME");
+  throw DataError("no cache directory: set TALLY_CACHE_DIR, XDG_CACHE_HOME or HOME");
 }
 
 const DevicePreset* preset_for_gpu(int compute_capability, std::size_t total_bytes) {
@@ -75,9 +74,8 @@ void save_measured_overhead(const DevicePreset& preset, std::size_t bytes,
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
   if (ec) {
-    throw Error(
-        "", "io_error",
-        "cannot create cache directory '" + file.parent_path().string() + "': " + ec.message());
+    throw DataError("cannot create cache directory '" + file.parent_path().string() +
+                    "': " + ec.message());
   }
   const nlohmann::json json{
       {"preset", preset.name}, {"bytes", bytes}, {"gpu_name", gpu_name}, {"date", today()}};
@@ -89,11 +87,11 @@ void save_measured_overhead(const DevicePreset& preset, std::size_t bytes,
     std::ofstream out(partial);
     out << json.dump(2) << '\n';
     out.flush();
-    if (!out) throw Error("", "io_error", "cannot write '" + partial.string() + "'");
+    if (!out) throw DataError("cannot write '" + partial.string() + "'");
   }
   fs::rename(partial, file, ec);
   if (ec) {
-    throw Error("", "io_error", "cannot write '" + file.string() + "': " + ec.message());
+    throw DataError("cannot write '" + file.string() + "': " + ec.message());
   }
 }
 
@@ -105,10 +103,10 @@ std::optional<MeasuredOverhead> measured_overhead(const DevicePreset& preset) {
   const fs::path file = overhead_file(preset);
   std::error_code ec;
   const bool exists = fs::exists(file, ec);
-  if (ec) throw Error("", "io_error", "cannot read '" + file.string() + "': " + ec.message());
+  if (ec) throw DataError("cannot read '" + file.string() + "': " + ec.message());
   if (!exists) return std::nullopt;
   std::ifstream in(file);
-  if (!in) throw Error("", "io_error", "cannot open '" + file.string() + "'");
+  if (!in) throw DataError("cannot open '" + file.string() + "'");
   const nlohmann::json json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) malformed(file, "not valid JSON");
   if (!json.is_object()) malformed(file, "not a JSON object");

@@ -398,9 +398,9 @@ void write_html_report(const Trace& trace, const std::string& path, std::uint16_
                        std::string_view title) {
   const std::string page = render_html_report(trace, device, title);
   std::ofstream out(path, std::ios::binary);
-  if (!out) throw Error("", "io_error", "cannot write report to '" + path + "'");
+  if (!out) throw DataError("cannot write report to '" + path + "'");
   out << page;
-  if (!out.flush()) throw Error("", "io_error", "failed writing report to '" + path + "'");
+  if (!out.flush()) throw DataError("failed writing report to '" + path + "'");
 }
 
 }  // namespace tally::cli

@@ -147,9 +147,9 @@ void write_perfetto_trace(const Trace& trace, std::ostream& out) {
 
 void write_perfetto_trace(const Trace& trace, const std::string& path) {
   std::ofstream out(path, std::ios::binary);
-  if (!out) throw Error("", "io_error", "cannot write Perfetto trace to '" + path + "'");
+  if (!out) throw DataError("cannot write Perfetto trace to '" + path + "'");
   write_perfetto_trace(trace, out);
-  if (!out.flush()) throw Error("", "io_error", "failed writing Perfetto trace to '" + path + "'");
+  if (!out.flush()) throw DataError("failed writing Perfetto trace to '" + path + "'");
 }
 
 }  // namespace tally::cli

@@ -112,9 +112,8 @@ std::uint16_t find_device(const Trace& trace, std::string_view name) {
   if (it == trace.devices.end()) {
     std::string known;
     for (const std::string& d : trace.devices) known += (known.empty() ? "" : ", ") + d;
-    throw Error("", "invalid_argument",
-                "the trace has no device '" + std::string(name) +
-                    "' (it has: " + (known.empty() ? "none" : known) + ")");
+    throw UsageError("the trace has no device '" + std::string(name) +
+                     "' (it has: " + (known.empty() ? "none" : known) + ")");
   }
   return static_cast<std::uint16_t>(it - trace.devices.begin());
 }

@@ -45,8 +45,7 @@ SimPlan resolve_sim(const SimArgs& args, Device device) {
   if (!args.capacity.empty()) {
     const auto bytes = parse_size(args.capacity);
     if (!bytes || *bytes == 0) {
-      throw Error("", "invalid_argument",
-                  "--capacity: '" + args.capacity + "' is not a size such as 12GiB or 500MB");
+      throw UsageError("--capacity: '" + args.capacity + "' is not a size such as 12GiB or 500MB");
     }
     plan.memory = *bytes;
   }

@@ -25,16 +25,14 @@ Device StepArgs::resolve() {
   // Mixed precision and checkpointing change what a step allocates: until tally has them, a
   // prediction for them would be a guess, so they are refused rather than ignored.
   if (precision != "fp32") {
-    throw Error("", "invalid_argument",
-                "--precision " + precision +
-                    " needs mixed precision, which tally does not have yet "
-                    "(only fp32)");
+    throw UsageError("--precision " + precision +
+                     " needs mixed precision, which tally does not have yet "
+                     "(only fp32)");
   }
   if (checkpoint != "none") {
-    throw Error("", "invalid_argument",
-                "--checkpoint " + checkpoint +
-                    " needs gradient checkpointing, which tally does not "
-                    "have yet (only none)");
+    throw UsageError("--checkpoint " + checkpoint +
+                     " needs gradient checkpointing, which tally does not "
+                     "have yet (only none)");
   }
   // Learning rates change no byte; these are tally train's defaults.
   train.lr = nn::default_lr(train.optimizer);

@@ -73,13 +73,12 @@ int run_train(TrainArgs args) {
   config.record = true;  // the report reconstructs the peak from the trace
   const bool sim = o.device.kind == DeviceKind::sim;
   if (!sim && args.sim_given) {
-    throw Error("", "invalid_argument",
-                "--device-preset, --capacity and --conv-workspace describe a sim device, not " +
-                    o.device.str());
+    throw UsageError(
+        "--device-preset, --capacity and --conv-workspace describe a sim device, not " +
+        o.device.str());
   }
   if (!args.conv_log.empty() && o.device.kind != DeviceKind::cuda) {
-    throw Error("", "invalid_argument",
-                "--conv-log records cuDNN's choices on a cuda device, not " + o.device.str());
+    throw UsageError("--conv-log records cuDNN's choices on a cuda device, not " + o.device.str());
   }
   const auto allocator = sim ? configure_sim(resolve_sim(args.sim, o.device), config)
                              : configure_device(o.device, config);

@@ -7,7 +7,7 @@ namespace tally {
 namespace {
 
 [[noreturn]] void not_built(const char* what) {
-  throw Error(what, "not_built", std::string(what) + ": tally was built without CUDA");
+  throw UsageError(std::string(what) + ": tally was built without CUDA");
 }
 
 }  // namespace

@@ -19,9 +19,8 @@ Device Device::parse(std::string_view text) {
       return {DeviceKind::cuda, index};
     }
   }
-  throw Error("", "invalid_argument",
-              "unknown device '" + std::string(text) +
-                  "' (expected cpu, cuda, cuda:N, sim:cpu or sim:cuda)");
+  throw UsageError("unknown device '" + std::string(text) +
+                   "' (expected cpu, cuda, cuda:N, sim:cpu or sim:cuda)");
 }
 
 std::string Device::str() const {

@@ -30,9 +30,8 @@ const DevicePreset& device_preset(std::string_view name) {
   for (const DevicePreset& p : device_presets()) {
     if (p.name == name) return p;
   }
-  throw Error(
-      "", "invalid_argument",
-      "unknown device preset '" + std::string(name) + "' (expected one of " + preset_names() + ")");
+  throw UsageError("unknown device preset '" + std::string(name) + "' (expected one of " +
+                   preset_names() + ")");
 }
 
 }  // namespace tally

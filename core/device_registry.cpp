@@ -51,14 +51,17 @@ std::unique_ptr<Backing> make_backing(Registry& r, Device device) {
         const std::string why = probe.devices.empty()
                                     ? probe.reason
                                     : std::to_string(probe.devices.size()) + " device(s) found";
-        throw Error("", "invalid_argument", "device " + device.str() + " unavailable: " + why);
+        // Built without CUDA, asking for it is a usage error; built with it, a missing device is
+        // the machine's.
+        throw Error(TALLY_WITH_CUDA ? ErrorKind::device : ErrorKind::usage, "",
+                    "device_unavailable", "device " + device.str() + " unavailable: " + why);
       }
 #if TALLY_WITH_CUDA
       return std::make_unique<CudaBacking>(device.index);
 #endif
     }
   }
-  throw Error("", "invalid_argument", "device " + device.str() + " unavailable");
+  throw UsageError("device " + device.str() + " unavailable");
 }
 
 std::pair<int, int> key(Device device) {

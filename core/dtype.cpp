@@ -23,9 +23,8 @@ DType parse_dtype(std::string_view name) {
   for (std::size_t i = 0; i < kNames.size(); ++i) {
     if (kNames[i] == name) return static_cast<DType>(i);
   }
-  throw Error(
-      "", "invalid_argument",
-      "unknown dtype '" + std::string(name) + "' (expected f32, f16, bf16, i32, i64 or u8)");
+  throw UsageError("unknown dtype '" + std::string(name) +
+                   "' (expected f32, f16, bf16, i32, i64 or u8)");
 }
 
 }  // namespace tally

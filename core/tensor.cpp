@@ -12,7 +12,7 @@ namespace tally {
 namespace {
 
 [[noreturn]] void fail(std::string_view op, const std::string& message) {
-  throw Error(std::string(op), "invalid_argument", std::string(op) + ": " + message);
+  throw UsageError(std::string(op) + ": " + message);
 }
 
 }  // namespace

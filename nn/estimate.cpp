@@ -19,12 +19,10 @@ std::array<std::int64_t, 3> textbook_bytes_per_parameter(const TrainOptions& opt
 
 EstimateResult simulate_training(const TrainOptions& options, std::int64_t steps) {
   if (options.device.kind != DeviceKind::sim) {
-    throw Error("", "invalid_argument",
-                "estimate: runs on a sim device, not " + options.device.str());
+    throw UsageError("estimate: runs on a sim device, not " + options.device.str());
   }
-  if (steps < 1) throw Error("", "invalid_argument", "estimate: --steps must be at least 1");
-  if (options.batch < 1)
-    throw Error("", "invalid_argument", "estimate: --batch must be at least 1");
+  if (steps < 1) throw UsageError("estimate: --steps must be at least 1");
+  if (options.batch < 1) throw UsageError("estimate: --batch must be at least 1");
   // The same objects in the same order as train(): seed, model, optimizer, loader, steps. A
   // dataset of one batch's worth of samples and no pixels: sim batches are shapes only.
   manual_seed(options.seed);

@@ -55,8 +55,7 @@ std::vector<std::string> model_names() {
 std::shared_ptr<Module> make_model(std::string_view name, Device device) {
   if (name == "mlp") return mlp(device);
   if (name == "cnn") return cnn(device);
-  throw Error("", "invalid_argument",
-              "unknown model '" + std::string(name) + "' (expected mlp or cnn)");
+  throw UsageError("unknown model '" + std::string(name) + "' (expected mlp or cnn)");
 }
 
 }  // namespace tally::nn

@@ -18,9 +18,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 void check_options(const TrainOptions& o) {
-  const auto bad = [](const std::string& message) {
-    throw Error("", "invalid_argument", "train: " + message);
-  };
+  const auto bad = [](const std::string& message) { throw UsageError("train: " + message); };
   if (o.batch < 1) bad("--batch must be at least 1, got " + std::to_string(o.batch));
   if (o.steps < 0) bad("--steps must not be negative");
   if (o.steps == 0 && o.epochs < 1) bad("--epochs must be at least 1");
@@ -51,8 +49,7 @@ std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Mod
     adamw.weight_decay = options.weight_decay;
     return std::make_unique<AdamW>(model.named_parameters(), adamw);
   }
-  throw Error("", "invalid_argument",
-              "unknown optimizer '" + options.optimizer + "' (expected sgd or adamw)");
+  throw UsageError("unknown optimizer '" + options.optimizer + "' (expected sgd or adamw)");
 }
 
 data::LoaderOptions train_loader_options(const TrainOptions& options) {

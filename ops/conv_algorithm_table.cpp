@@ -91,10 +91,10 @@ void write_conv_algorithms(const std::vector<ConvAlgoRecord>& records, std::ostr
 
 void write_conv_algorithms(const std::vector<ConvAlgoRecord>& records, const std::string& path) {
   std::ofstream out(path);
-  if (!out) throw Error("", "io_error", "cannot write conv algorithms to '" + path + "'");
+  if (!out) throw DataError("cannot write conv algorithms to '" + path + "'");
   write_conv_algorithms(records, out);
   out.flush();
-  if (!out) throw Error("", "io_error", "failed writing conv algorithms to '" + path + "'");
+  if (!out) throw DataError("failed writing conv algorithms to '" + path + "'");
 }
 
 std::vector<ConvAlgoRecord> read_conv_algorithms(std::istream& in, std::string_view source) {
@@ -137,7 +137,7 @@ std::vector<ConvAlgoRecord> read_conv_algorithms(std::istream& in, std::string_v
 
 std::vector<ConvAlgoRecord> read_conv_algorithms(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw Error("", "io_error", "cannot open conv algorithms '" + path + "'");
+  if (!in) throw DataError("cannot open conv algorithms '" + path + "'");
   return read_conv_algorithms(in, path);
 }
 

@@ -24,9 +24,8 @@ inline cudaDataType_t blas_data_type(DType dtype, std::string_view op) {
     case DType::bf16:
       return CUDA_R_16BF;
     default:
-      throw Error(std::string(op), "invalid_argument",
-                  std::string(op) + ": cuBLAS multiplies f32, f16 and bf16, not " +
-                      std::string(dtype_name(dtype)));
+      throw UsageError(std::string(op) + ": cuBLAS multiplies f32, f16 and bf16, not " +
+                       std::string(dtype_name(dtype)));
   }
 }
 
@@ -47,20 +46,20 @@ cudnnHandle_t dnn_handle(const CudaStream& stream);
 
 }  // namespace tally::ops::cuda
 
-#define CUBLAS_CHECK(call)                                            \
-  do {                                                                \
-    const cublasStatus_t tally_status_ = (call);                      \
-    if (tally_status_ != CUBLAS_STATUS_SUCCESS) {                     \
-      throw ::tally::Error(#call, cublasGetStatusName(tally_status_), \
-                           cublasGetStatusString(tally_status_));     \
-    }                                                                 \
+#define CUBLAS_CHECK(call)                                                                        \
+  do {                                                                                            \
+    const cublasStatus_t tally_status_ = (call);                                                  \
+    if (tally_status_ != CUBLAS_STATUS_SUCCESS) {                                                 \
+      throw ::tally::Error(::tally::ErrorKind::device, #call, cublasGetStatusName(tally_status_), \
+                           cublasGetStatusString(tally_status_));                                 \
+    }                                                                                             \
   } while (0)
 
-#define CUDNN_CHECK(call)                                                           \
-  do {                                                                              \
-    const cudnnStatus_t tally_status_ = (call);                                     \
-    if (tally_status_ != CUDNN_STATUS_SUCCESS) {                                    \
-      throw ::tally::Error(#call, cudnnGetErrorString(tally_status_),               \
-                           ::tally::ops::cuda::cudnn_error_message(tally_status_)); \
-    }                                                                               \
+#define CUDNN_CHECK(call)                                                                         \
+  do {                                                                                            \
+    const cudnnStatus_t tally_status_ = (call);                                                   \
+    if (tally_status_ != CUDNN_STATUS_SUCCESS) {                                                  \
+      throw ::tally::Error(::tally::ErrorKind::device, #call, cudnnGetErrorString(tally_status_), \
+                           ::tally::ops::cuda::cudnn_error_message(tally_status_));               \
+    }                                                                                             \
   } while (0)

@@ -3,7 +3,7 @@
 namespace tally::ops {
 
 void fail(std::string_view op, const std::string& message, std::source_location where) {
-  throw Error(std::string(op), "invalid_argument", std::string(op) + ": " + message, where);
+  throw UsageError(std::string(op) + ": " + message, where);
 }
 
 void check_defined(std::string_view op, std::initializer_list<const Tensor*> tensors) {

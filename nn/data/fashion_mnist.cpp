@@ -11,7 +11,7 @@ namespace tally::data {
 namespace {
 
 [[noreturn]] void fail(const std::string& message) {
-  throw Error("", "invalid_argument", message);
+  throw DataError(message);
 }
 
 // The gzipped file Debian ships, else the unpacked one people get from the original download.

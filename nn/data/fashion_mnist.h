@@ -37,7 +37,7 @@ struct Dataset {
 // TALLY_DATA_DIR when set and not empty, else kFashionMnistDefaultDir.
 std::filesystem::path fashion_mnist_dir();
 
-// Loads `split` from `dir`, or from fashion_mnist_dir(). Throws tally::Error ("invalid_argument")
+// Loads `split` from `dir`, or from fashion_mnist_dir(). Throws tally::DataError
 // with a one-line message for a missing file, a malformed IDX file (see read_idx), images not
 // 28x28, a label 10 or above, or image and label counts that differ (naming both files).
 Dataset load_fashion_mnist(Split split, const std::filesystem::path& dir);

@@ -23,7 +23,7 @@ constexpr std::uint8_t kU8 = 0x08;
 constexpr std::size_t kChunk = std::size_t{1} << 20;
 
 [[noreturn]] void fail(const std::filesystem::path& path, const std::string& problem) {
-  throw Error("", "invalid_argument", path.string() + ": " + problem);
+  throw DataError(path.string() + ": " + problem);
 }
 
 // The element types IDX defines; any other type byte means the file is not IDX at all.

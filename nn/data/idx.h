@@ -18,7 +18,7 @@ struct IdxArray {
 };
 
 // Reads a gzip-compressed or plain IDX file of unsigned bytes; zlib tells the two apart by the
-// gzip magic (1f 8b). Any problem throws tally::Error with code "invalid_argument" and a one-line
+// gzip magic (1f 8b). Any problem throws tally::DataError with a one-line
 // message "<path>: <problem>": no such file, not an IDX file (bad magic), unsupported element
 // type, truncated header, truncated data (bytes expected and found), trailing garbage, corrupt
 // gzip stream.

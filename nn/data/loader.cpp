@@ -16,7 +16,7 @@ namespace tally::data {
 namespace {
 
 [[noreturn]] void fail(const std::string& message) {
-  throw Error("", "invalid_argument", "BatchLoader: " + message);
+  throw UsageError("BatchLoader: " + message);
 }
 
 // 64-bit words from Philox: key `seed`, counter (block, stream). Each block gives two words.

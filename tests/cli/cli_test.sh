@@ -26,11 +26,15 @@ expect_one_line_error train --optimizer lion
 expect_one_line_error train --steps 2 --epochs 1
 expect_one_line_error train --alloc-conf colour:red
 expect_one_line_error train --alloc-conf limit:lots
-expect_one_line_error train --steps 1 --data-dir "$work/no-such-dir"
+expect_error 3 "no-such-dir" -- train --steps 1 --data-dir "$work/no-such-dir"
 expect_one_line_error info --device cpu
-if ! "$tally" info | grep -q "cuda:0: "; then  # no GPU here: asking for one says why, in a line
-  expect_one_line_error info --device cuda
-  expect_one_line_error train --steps 1 --device cuda --dataset synthetic
+# No GPU here: asking for one says why, in a line; a usage error (2) when tally was built without
+# CUDA, a device error (5) when it was built with it.
+if ! "$tally" info | grep -q "cuda:0: "; then
+  no_gpu=5
+  "$tally" info | grep -q "build: cuda off" && no_gpu=2
+  expect_error "$no_gpu" "cuda:0 unavailable" -- info --device cuda
+  expect_error "$no_gpu" "cuda:0 unavailable" -- train --steps 1 --device cuda --dataset synthetic
 fi
 expect 0 "on synthetic" -- train --steps 2 --batch 16 --dataset synthetic
 
@@ -49,7 +53,7 @@ expect 0 "^direct +[0-9.]+ [KM]iB" -- replay "$work/trace.csv" --strategies dire
 expect_one_line_error replay "$work/trace.csv" --strategies caching,bogus
 expect_one_line_error replay "$work/no-such-trace.csv"
 echo "not a trace" >"$work/bad.csv"
-expect 1 "bad.csv:1: not a tally trace" -- replay "$work/bad.csv"
+expect 3 "bad.csv:1: not a tally trace" -- replay "$work/bad.csv"
 printf 'Thread,Time,Action,Pointer,Size,Stream\n1,1.5,allocate,0x1000,4096,0x0\n1,1.6,deallocate,0x1000,4096,0x0\n' >"$work/rmm.csv"
 expect 0 "^direct +4.00 KiB +4.00 KiB +4.00 KiB +1.000x +2 " -- replay "$work/rmm.csv"
 json="$("$tally" train --steps 2 --batch 16 --json 2>/dev/null)"
@@ -58,7 +62,7 @@ for key in test_accuracy peak_allocated_bytes peak_reserved_bytes peak_requested
     fail "train --json lacks $key or is not one JSON object: $json"
   fi
 done
-expect 1 "out of memory on cpu: asked" -- train --steps 2 --alloc-conf limit:4MiB --trace "$work/oom.csv"
+expect 4 "out of memory on cpu: asked" -- train --steps 2 --alloc-conf limit:4MiB --trace "$work/oom.csv"
 if ! grep -q ",oom," "$work/oom.csv"; then
   fail "a run that runs out of memory does not write its trace up to the oom event"
 fi

@@ -73,7 +73,7 @@ expect 0 "largest batch that fits: [0-9]+" -- fit --model mlp --budget 8GiB --de
 expect 1 "no batch fits" -- fit --model cnn --budget 100MiB
 
 # Past a preset's memory, a sim run fails as a device does.
-expect 1 "out of memory on sim:cuda: asked" -- train --model cnn --steps 1 --batch 60000 \
+expect 4 "out of memory on sim:cuda: asked" -- train --model cnn --steps 1 --batch 60000 \
   --dataset synthetic --device sim:cuda --device-preset t4-16gb
 expect 0 "report written" -- train --model mlp --steps 1 --dataset synthetic --device sim \
   --report "$work/train.html"
@@ -85,7 +85,7 @@ expect_one_line_error estimate --checkpoint every-2
 expect_one_line_error estimate --device-preset v100
 expect_one_line_error estimate --capacity 12XB
 expect_one_line_error estimate --batch 0
-expect_error 1 "no-such.csv" -- estimate --model cnn --conv-workspace "$work/no-such.csv"
+expect_error 3 "no-such.csv" -- estimate --model cnn --conv-workspace "$work/no-such.csv"
 expect_one_line_error fit --model mlp
 expect_one_line_error fit --model mlp --budget 1GiB --capacity 2GiB
 expect_one_line_error fit --model mlp --budget lots

@@ -128,11 +128,11 @@ expect_error 2 "format" -- report "$work/t.csv" -o "$work/x.pdf" --format pdf
 expect_error 2 "no device 'tpu' \(it has: cpu\)" -- \
   report "$work/t.csv" -o "$work/x.html" --device tpu
 echo "not a trace" >"$work/bad.csv"
-expect_error 1 "bad.csv:1: not a tally trace" -- report "$work/bad.csv" -o "$work/x.html"
+expect_error 3 "bad.csv:1: not a tally trace" -- report "$work/bad.csv" -o "$work/x.html"
 head -5 "$work/t.csv" >"$work/cut.csv"
 echo "5,99,alloc,cpu,0x10" >>"$work/cut.csv"
-expect_error 1 "cut.csv:6: " -- report "$work/cut.csv" -o "$work/x.html"
-expect_error 1 "cannot write report" -- report "$work/t.csv" -o "$work/no-such-dir/r.html"
+expect_error 3 "cut.csv:6: " -- report "$work/cut.csv" -o "$work/x.html"
+expect_error 3 "cannot write report" -- report "$work/t.csv" -o "$work/no-such-dir/r.html"
 if [ -e "$work/x.html" ]; then fail "a failed report left a file behind"; fi
 
 finish report

@@ -20,6 +20,7 @@
 #include "nn/data/fashion_mnist.h"
 #include "nn/data/idx.h"
 #include "nn/data/loader.h"
+#include "tally/build_config.h"
 
 namespace tally::data {
 namespace {
@@ -96,14 +97,15 @@ Bytes read_plain(const fs::path& path) {
   return Bytes(std::istreambuf_iterator<char>(in), {});
 }
 
-// Runs `f`, which must throw an invalid_argument tally::Error whose one-line message holds every
-// one of `parts`.
-void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
+// Runs `f`, which must throw a tally::Error of `kind` whose one-line message holds every one of
+// `parts`.
+void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts,
+                  ErrorKind kind = ErrorKind::data) {
   try {
     f();
     ADD_FAILURE() << "no error; expected one mentioning '" << parts.front() << "'";
   } catch (const Error& e) {
-    EXPECT_EQ(e.code(), "invalid_argument");
+    EXPECT_EQ(e.kind(), kind);
     const std::string message = e.what();
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
     for (const std::string& part : parts) {
@@ -358,7 +360,8 @@ TEST(BatchLoader, CudaBatchesEqualCpuBatchesOrSayWhyNot) {
   const Device cuda = Device::parse("cuda:0");
   if (probe_cuda().devices.empty()) {
     expect_error([&] { BatchLoader(d, {.batch_size = 4, .device = cuda}).next(); },
-                 {"cuda:0 unavailable", probe_cuda().reason});
+                 {"cuda:0 unavailable", probe_cuda().reason},
+                 TALLY_WITH_CUDA ? ErrorKind::device : ErrorKind::usage);
     return;
   }
   const Batch on_cuda = BatchLoader(d, {.batch_size = 4, .seed = 5, .device = cuda}).next();
@@ -370,12 +373,13 @@ TEST(BatchLoader, CudaBatchesEqualCpuBatchesOrSayWhyNot) {
 
 TEST(BatchLoader, RejectsBadOptions) {
   const Dataset d = indexed_dataset(10);
-  expect_error([&] { BatchLoader(d, {.batch_size = 0}); }, {"batch size must be positive"});
+  expect_error([&] { BatchLoader(d, {.batch_size = 0}); }, {"batch size must be positive"},
+               ErrorKind::usage);
   expect_error([&] { BatchLoader(d, {.batch_size = 11, .drop_last = true}); },
-               {"no batches", "10 samples", "batch size 11"});
+               {"no batches", "10 samples", "batch size 11"}, ErrorKind::usage);
   Dataset broken = indexed_dataset(10);
   broken.labels.pop_back();
-  expect_error([&] { BatchLoader(broken, {}); }, {"inconsistent dataset"});
+  expect_error([&] { BatchLoader(broken, {}); }, {"inconsistent dataset"}, ErrorKind::usage);
 }
 
 TEST(FashionMnist, RealDatasetHasTheDocumentedSizesClassesAndStatistics) {
