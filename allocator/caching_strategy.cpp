@@ -53,7 +53,7 @@ std::uint32_t CachingStrategy::find_free(const StreamPools& pools, bool small,
     if (!entry) return kNone;
     id = entry->id;
   } else {
-    const auto it = pools.large.lower_bound(LargeKey{size, 0, 0});
+    const auto it = pools.large.lower_bound(LargeKey{size, 0, 0, 0});
     if (it == pools.large.end()) return kNone;
     id = it->node;
   }
@@ -87,9 +87,9 @@ void CachingStrategy::pool_insert(std::uint32_t id) {
   const Node& node = nodes_[id];
   StreamPools& pools = *pools_[node.pool];
   if (node.small) {
-    pools.small.insert(node.size, node.addr, id);
+    pools.small.insert(node.size, small_order(node), id);
   } else {
-    pools.large.insert(LargeKey{node.size, node.addr, id});
+    pools.large.insert(LargeKey{node.size, node.segment, node.addr, id});
   }
   state_.free_bytes += node.size;
   if (node.prev != kNone || node.next != kNone) {
@@ -104,7 +104,7 @@ void CachingStrategy::pool_erase(std::uint32_t id) {
   if (node.small) {
     pools.small.erase(node.size, id);
   } else {
-    pools.large.erase(LargeKey{node.size, node.addr, id});
+    pools.large.erase(LargeKey{node.size, node.segment, node.addr, id});
   }
   state_.free_bytes -= node.size;
   if (node.prev != kNone || node.next != kNone) {
@@ -124,13 +124,14 @@ Block CachingStrategy::allocate(std::size_t bytes, StreamId stream) {
     const std::size_t segment = CachingRules::segment_size(size);
     void* base = source_.acquire(segment);
     if (base == nullptr) return {};
-    id = new_node(
-        Node{reinterpret_cast<std::uintptr_t>(base), segment, kNone, kNone, pool, false, small});
+    id = new_node(Node{reinterpret_cast<std::uintptr_t>(base), segment, kNone, kNone, pool,
+                       segments_acquired_++, 0, false, small});
   }
   if (should_split(nodes_[id], size)) {
     const Node& whole = nodes_[id];
-    const std::uint32_t rest = new_node(
-        Node{whole.addr + size, whole.size - size, id, whole.next, pool, false, whole.small});
+    const std::uint32_t rest = new_node(Node{
+        whole.addr + size, whole.size - size, id, whole.next, pool, whole.segment,
+        whole.small ? whole.offset + static_cast<std::uint32_t>(size) : 0, false, whole.small});
     Node& block = nodes_[id];  // new_node may have moved the nodes
     if (block.next != kNone) nodes_[block.next].prev = rest;
     block.next = rest;
@@ -149,6 +150,7 @@ void CachingStrategy::absorb(std::uint32_t id, std::uint32_t neighbour) {
   const Node& other = nodes_[neighbour];
   if (other.addr < block.addr) {
     block.addr = other.addr;
+    block.offset = other.offset;
     block.prev = other.prev;
     if (block.prev != kNone) nodes_[block.prev].next = id;
   } else {
@@ -181,9 +183,11 @@ void CachingStrategy::release_cached() {
                              [&](const SizeBins::Entry& e) { collect(e.id); });
     for (const LargeKey& key : pools->large) collect(key.node);
   }
-  // Address order, so that the segment_free events of a trace do not depend on pool layout.
-  std::sort(whole.begin(), whole.end(),
-            [this](std::uint32_t a, std::uint32_t b) { return nodes_[a].addr < nodes_[b].addr; });
+  // Oldest first, so that the segment_free events of a trace depend neither on pool layout nor
+  // on the addresses the backing chose.
+  std::sort(whole.begin(), whole.end(), [this](std::uint32_t a, std::uint32_t b) {
+    return nodes_[a].segment < nodes_[b].segment;
+  });
   for (const std::uint32_t id : whole) {
     pool_erase(id);
     source_.release(reinterpret_cast<void*>(nodes_[id].addr), nodes_[id].size);

@@ -40,22 +40,37 @@ class CachingStrategy final : public Strategy {
   static constexpr std::uint32_t kNone = UINT32_MAX;
 
   // A block of a segment. Blocks of one segment form an address-ordered list (prev/next).
+  //
+  // Among free blocks of equal size the oldest segment's lowest block is taken, and cached
+  // segments are released oldest first: PyTorch breaks such ties by address, but addresses are
+  // the backing's choice, and a sim device must make the same choices as the device it mimics.
+  // `segment` numbers segments in the order they were acquired (a wrap after 2^32 segments
+  // would only change tie-breaks); `offset` is a small block's place in its 2 MiB segment.
   struct Node {
     std::uintptr_t addr;
     std::size_t size;
     std::uint32_t prev;
     std::uint32_t next;
     std::uint32_t pool;  // index into pools_: the stream the segment belongs to
+    std::uint32_t segment;
+    std::uint32_t offset;  // small blocks only
     bool allocated;
     bool small;
   };
-  // Large free blocks ordered for best fit: smallest first, lowest address among equals.
+  // A small block's position: its segment's age, then its offset in the segment.
+  static std::uint64_t small_order(const Node& node) {
+    return (std::uint64_t{node.segment} << 21) | node.offset;
+  }
+  // Large free blocks ordered for best fit: smallest first, then oldest segment, then lowest
+  // address within it.
   struct LargeKey {
     std::size_t size;
+    std::uint32_t segment;
     std::uintptr_t addr;
     std::uint32_t node;
     bool operator<(const LargeKey& o) const {
-      return size != o.size ? size < o.size : addr < o.addr;
+      if (size != o.size) return size < o.size;
+      return segment != o.segment ? segment < o.segment : addr < o.addr;
     }
   };
   // The free blocks of one stream. Small blocks are binned by exact size (every small block is
@@ -83,6 +98,7 @@ class CachingStrategy final : public Strategy {
   std::uint32_t last_pool_ = kNone;
   std::vector<Node> nodes_;
   std::vector<std::uint32_t> spare_nodes_;
+  std::uint32_t segments_acquired_ = 0;
 };
 
 }  // namespace tally

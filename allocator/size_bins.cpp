@@ -19,13 +19,13 @@ void SizeBins::grow_positions(std::uint32_t id) {
 // Puts `entry` into the slot `pos` left by an erase: up if it is below its parent, else down
 // past any smaller child.
 void SizeBins::refill(std::vector<Entry>& heap, std::size_t pos, Entry entry) {
-  if (pos > 0 && heap[(pos - 1) >> 2].addr > entry.addr) {
+  if (pos > 0 && heap[(pos - 1) >> 2].order > entry.order) {
     sift_up(heap, pos, entry);
     return;
   }
   while (4 * pos + 1 < heap.size()) {
     const Entry& child = min_child(heap, pos);
-    if (entry.addr <= child.addr) break;
+    if (entry.order <= child.order) break;
     const std::size_t next = position_[child.id];
     put(heap, pos, child);
     pos = next;

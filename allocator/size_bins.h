@@ -1,6 +1,7 @@
 // Free blocks binned by exact size, for best fit in O(1): one bin per multiple of the granule,
 // a two-level bitmap to find the first non-empty bin at or above a size, and within a bin a
-// 4-ary min-heap by address so that equal sizes are taken lowest address first. The heap is
+// 4-ary min-heap by the caller's order (a block's position) so that equal sizes are taken
+// lowest first. The heap is
 // 4-ary for half the levels of a binary one, with a node's four children in one cache line.
 //
 // Taking the lowest block and giving it back (allocate, free, allocate the same size again) is
@@ -26,24 +27,24 @@ class SizeBins {
   SizeBins(std::size_t granule, std::size_t bins);
 
   struct alignas(16) Entry {
-    std::uintptr_t addr;
+    std::uint64_t order;
     std::uint32_t id;
   };
 
   // `id` is the caller's name for the block (dense small integers: they index a table here).
-  void insert(std::size_t size, std::uintptr_t addr, std::uint32_t id) {
+  void insert(std::size_t size, std::uint64_t order, std::uint32_t id) {
     const std::size_t b = bin(size);
     if (id >= position_.size()) grow_positions(id);
     std::vector<Entry>& heap = heaps_[b];
     if (!heap.empty() && heap.front().id == kVacant) {
-      if (addr <= min_child(heap, 0).addr) {
-        put(heap, 0, Entry{addr, id});
+      if (order <= min_child(heap, 0).order) {
+        put(heap, 0, Entry{order, id});
         return;
       }
       settle(heap);
     }
     heap.emplace_back();
-    sift_up(heap, heap.size() - 1, Entry{addr, id});
+    sift_up(heap, heap.size() - 1, Entry{order, id});
     if (heap.size() == 1) {
       words_[b >> 6] |= std::uint64_t{1} << (b & 63);
       summary_ |= std::uint64_t{1} << (b >> 6);
@@ -68,7 +69,7 @@ class SizeBins {
     }
   }
 
-  // The lowest-addressed block of the smallest non-empty bin holding at least `size` bytes.
+  // The lowest-ordered block of the smallest non-empty bin holding at least `size` bytes.
   std::optional<Entry> best_fit(std::size_t size) const {
     const std::size_t from = bin(size);
     if (from >= heaps_.size()) return std::nullopt;
@@ -110,16 +111,16 @@ class SizeBins {
     const std::size_t end = first + 4 < heap.size() ? first + 4 : heap.size();
     std::size_t child = first;
     for (std::size_t c = first + 1; c < end; ++c) {
-      if (heap[c].addr < heap[child].addr) child = c;
+      if (heap[c].order < heap[child].order) child = c;
     }
     return heap[child];
   }
 
-  // Moves `entry` from the free slot `pos` towards the root, past larger addresses.
+  // Moves `entry` from the free slot `pos` towards the root, past larger orders.
   void sift_up(std::vector<Entry>& heap, std::size_t pos, Entry entry) {
     while (pos > 0) {
       const std::size_t parent = (pos - 1) >> 2;
-      if (heap[parent].addr <= entry.addr) break;
+      if (heap[parent].order <= entry.order) break;
       put(heap, pos, heap[parent]);
       pos = parent;
     }

@@ -70,7 +70,7 @@ TEST(SizeBins, AgreesWithBruteForceOverRandomOperations) {
     ASSERT_EQ(found.has_value(), best.has_value()) << "op " << op;
     if (found) {
       ASSERT_EQ(held.at(found->id).first, best->first) << "op " << op;
-      ASSERT_EQ(found->addr, best->second) << "op " << op;
+      ASSERT_EQ(found->order, best->second) << "op " << op;
     }
     ASSERT_EQ(bins.largest(), largest) << "op " << op;
   }
