@@ -53,9 +53,11 @@ download_debs() {
 }
 
 build_prebuilt() {
-  local dir="$1"
+  local dir="$1" launcher=()
+  command -v ccache >/dev/null &&
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTALLY_CUDA=ON -DTALLY_MPI=OFF \
-    -DCMAKE_CUDA_ARCHITECTURES=90
+    -DCMAKE_CUDA_ARCHITECTURES=90 "${launcher[@]}"
   cmake --build "$dir" --parallel
   # Only what gpu_check.sh runs, stripped, with the libraries, packed: the whole bin/ and lib/
   # would be about 100 MB, the pack is about 20.
@@ -77,10 +79,13 @@ build_prebuilt() {
     cp "$dir/bin/$exe" "$dist/bin/"
     strip --strip-unneeded "$dist/bin/$exe"
   done
+  # The GPU machine gets a copy of the working tree without its history: the commit travels here.
+  git describe --always --dirty >"$dist/bin/commit.txt" 2>/dev/null || echo unknown >"$dist/bin/commit.txt"
   tar -czf "$dir/prebuilt.tar.gz" -C "$dist" bin lib
   echo
   echo "gpu_prepare: gpu tests: $(tr '\n' ' ' <"$dist/bin/gpu-tests.txt")"
-  echo "gpu_prepare: $(du -h "$dir/prebuilt.tar.gz" | cut -f1) to carry: \"$dir/prebuilt.tar.gz\""
+  echo "gpu_prepare: $(du -h "$dir/prebuilt.tar.gz" | cut -f1) to carry: \"$dir/prebuilt.tar.gz\"" \
+    "(commit $(cat "$dist/bin/commit.txt"))"
 }
 
 case "${1:-}" in
