@@ -38,6 +38,11 @@ def load_json(path):
         raise Unreadable(f"{path}: {e.__class__.__name__}: {e}") from e
 
 
+def number(value):
+    """A JSON number; tally writes a non-finite float as null."""
+    return math.nan if value is None else float(value)
+
+
 def relative(a, b):
     return abs(a - b) / max(abs(a), abs(b), 1e-30)
 
@@ -45,17 +50,20 @@ def relative(a, b):
 def compare_train(a_path, b_path):
     a, b = load_json(a_path), load_json(b_path)
     name = f"{a.get('device')} vs {b.get('device')}"
-    loss = relative(a["final_loss"], b["final_loss"])
+    losses = number(a["final_loss"]), number(b["final_loss"])
     norms_a, norms_b = a.get("parameter_norms") or {}, b.get("parameter_norms") or {}
     if not norms_a or set(norms_a) != set(norms_b):
         return False, f"{name}: parameter_norms missing or naming other parameters"
+    norms_a = {k: number(v) for k, v in norms_a.items()}
+    norms_b = {k: number(v) for k, v in norms_b.items()}
     worst = max(norms_a, key=lambda k: relative(norms_a[k], norms_b[k]))
     params = relative(norms_a[worst], norms_b[worst])
-    finite = all(math.isfinite(v) for v in (a["final_loss"], b["final_loss"], *norms_a.values()))
+    loss = relative(*losses)
+    finite = all(math.isfinite(v) for v in (*losses, *norms_a.values(), *norms_b.values()))
     ok = finite and loss <= TOLERANCE and params <= TOLERANCE
     peaks = [x["peak_allocated_bytes"] / MIB for x in (a, b)]
     return ok, (
-        f"{'ok' if ok else 'DIFFERS'}: loss {a['final_loss']:.6f} vs {b['final_loss']:.6f} "
+        f"{'ok' if ok else 'DIFFERS'}: loss {losses[0]:.6f} vs {losses[1]:.6f} "
         f"(rel {loss:.1e}), params max rel {params:.1e} ({worst}), "
         f"acc {a['test_accuracy']:.4f} vs {b['test_accuracy']:.4f}, "
         f"peak alloc {peaks[0]:.2f} vs {peaks[1]:.2f} MiB"
