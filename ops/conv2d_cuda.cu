@@ -4,8 +4,11 @@
 #include <climits>
 #include <initializer_list>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "allocator/cleanup_errors.h"
 #include "allocator/cuda_check.h"
 #include "allocator/units.h"
 #include "core/strided_index.cuh"
@@ -82,12 +85,15 @@ cudnnDataType_t data_type(DType dtype) {
   }
 }
 
-// A cuDNN descriptor, destroyed with its owner (destruction cannot report a failure).
+// A cuDNN descriptor, destroyed with its owner; a failure to destroy it is recorded
+// (allocator/cleanup_errors.h), since a destructor cannot throw it.
 template <typename T, cudnnStatus_t (*create)(T*), cudnnStatus_t (*destroy)(T)>
 class Descriptor {
  public:
   Descriptor() { CUDNN_CHECK(create(&desc_)); }
-  ~Descriptor() { destroy(desc_); }
+  ~Descriptor() {
+    run_cleanup("destroying a cuDNN descriptor", [&] { CUDNN_CHECK(destroy(desc_)); });
+  }
   Descriptor(const Descriptor&) = delete;
   Descriptor& operator=(const Descriptor&) = delete;
   T get() const { return desc_; }
