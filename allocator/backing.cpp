@@ -1,5 +1,6 @@
 #include "allocator/backing.h"
 
+#include "allocator/cleanup_errors.h"
 #include "allocator/error.h"
 
 namespace tally {
@@ -14,8 +15,11 @@ void* Backing::allocate(std::size_t bytes) {
 
 void Backing::deallocate(void* base, std::size_t bytes) {
   TALLY_CHECK(bytes <= held_, "segment returned that the backing does not hold");
-  do_deallocate(base, bytes);
+  // Counted as returned even when the return fails: the segment cannot be handed out again
+  // either way, and the allocator above, which may be freeing it from a destructor, must keep
+  // `reserved` equal to what the backing holds.
   held_ -= bytes;
+  run_cleanup("returning a segment", [&] { do_deallocate(base, bytes); });
 }
 
 }  // namespace tally

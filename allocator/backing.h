@@ -16,6 +16,8 @@ class Backing {
   // A segment of exactly `bytes` (a multiple of 512), aligned to at least 512 bytes, or
   // nullptr when the backing has no room. Other failures throw tally::Error.
   void* allocate(std::size_t bytes);
+  // Never throws for the backing's own failure to return the segment: that is recorded
+  // (allocator/cleanup_errors.h) and the segment counts as returned.
   void deallocate(void* base, std::size_t bytes);
 
   std::size_t held() const { return held_; }

@@ -1,5 +1,6 @@
 #include "allocator/cuda_backing.h"
 
+#include "allocator/cleanup_errors.h"
 #include "allocator/cuda_check.h"
 
 namespace tally {
@@ -13,7 +14,9 @@ class DeviceGuard {
     CUDA_CHECK(cudaGetDevice(&previous_));
     if (previous_ != device) CUDA_CHECK(cudaSetDevice(device));
   }
-  ~DeviceGuard() { cudaSetDevice(previous_); }
+  ~DeviceGuard() {
+    run_cleanup("restoring the current CUDA device", [&] { CUDA_CHECK(cudaSetDevice(previous_)); });
+  }
   DeviceGuard(const DeviceGuard&) = delete;
   DeviceGuard& operator=(const DeviceGuard&) = delete;
 
@@ -45,11 +48,14 @@ void* CudaBacking::do_allocate(std::size_t bytes) {
   return base;
 }
 
+// A failure throws to Backing::deallocate, which records it and counts the segment as returned.
 void CudaBacking::do_deallocate(void* base, std::size_t) {
   // An allocator destroyed at process exit may run after the CUDA runtime has started to
   // unload; the driver reclaims the memory then, so there is nothing left to return.
   int current = 0;
-  if (cudaGetDevice(&current) == cudaErrorCudartUnloading) return;
+  const cudaError_t state = cudaGetDevice(&current);
+  if (state == cudaErrorCudartUnloading) return;
+  CUDA_CHECK(state);
   DeviceGuard guard(device_);
   const cudaError_t status = cudaFree(base);
   if (status == cudaErrorCudartUnloading) return;

@@ -7,9 +7,12 @@ namespace tally {
 CudaProbe probe_cuda() {
   CudaProbe probe;
   probe.compiled = true;
-  cudaRuntimeGetVersion(&probe.runtime_version);
-  cudaDriverGetVersion(&probe.driver_version);
-  // Without a driver cudaGetDeviceCount fails and leaves its output unwritten.
+  // Both answer without a driver (its version is then 0). Should either fail, its output stays 0
+  // and its error is read, like every error this probe expects.
+  if (cudaRuntimeGetVersion(&probe.runtime_version) != cudaSuccess) cudaGetLastError();
+  if (cudaDriverGetVersion(&probe.driver_version) != cudaSuccess) cudaGetLastError();
+  // Without a driver cudaGetDeviceCount fails and leaves its output unwritten, hence the 0. Its
+  // error is expected here and is read at once, so that no later launch check reports it.
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
@@ -25,7 +28,12 @@ CudaProbe probe_cuda() {
   }
   for (int i = 0; i < count; ++i) {
     cudaDeviceProp prop{};
-    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    // A device that cannot be queried is left out; its error is read so that no later launch
+    // check reports it.
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) {
+      cudaGetLastError();
+      continue;
+    }
     probe.devices.push_back(
         CudaDeviceInfo{i, prop.name, prop.totalGlobalMem, prop.major, prop.minor});
   }

@@ -13,6 +13,9 @@
 #include "cli/overhead_cache.h"
 #include "core/device.h"
 #include "core/device_presets.h"
+#include "nn/data/synthetic.h"
+#include "nn/models.h"
+#include "nn/trainer.h"
 #include "ops/cuda_libraries.h"
 #include "ops/cuda_overhead.h"
 #include "tally/build_config.h"
@@ -28,6 +31,29 @@ std::string version_text(int version) {
   return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
 }
 
+// One training step and an evaluation of every zoo model with each optimizer, as `tally train`
+// runs them (its default batch, synthetic data): every kernel and library call of such a run,
+// so that lazy module loading has loaded what the run will need. Runs with other batch sizes may
+// have cuBLAS and cuDNN pick kernels from modules this did not load.
+void train_every_model(Device device) {
+  nn::TrainOptions o;
+  o.device = device;
+  o.steps = 1;
+  data::Dataset one_batch = data::synthetic_fashion_mnist(data::Split::test);
+  one_batch.n = o.batch;
+  one_batch.images.resize(static_cast<std::size_t>(o.batch * data::kFashionMnistPixels));
+  one_batch.labels.resize(static_cast<std::size_t>(o.batch));
+  for (const std::string& model : nn::model_names()) {
+    for (const char* optimizer : {"sgd", "adamw"}) {
+      o.model = model;
+      o.optimizer = optimizer;
+      o.lr = nn::default_lr(optimizer);
+      o.weight_decay = nn::default_weight_decay(optimizer);
+      nn::train(o, one_batch, one_batch);
+    }
+  }
+}
+
 // The overhead of bringing `text`'s cuda device up, measured before anything else touches it.
 int report_overhead(const std::string& text) {
   const Device device = Device::parse(text);
@@ -41,9 +67,11 @@ int report_overhead(const std::string& text) {
                     (probe.devices.empty() ? probe.reason
                                            : std::to_string(probe.devices.size()) + " device(s)"));
   }
-#if TALLY_WITH_CUDA
-  const ops::CudaOverhead o = ops::measure_cuda_overhead(device);
-  std::cout << device.str() << " overhead (device memory outside tally's allocator):\n";
+  const ops::CudaOverhead o =
+      ops::measure_cuda_overhead(device, [device] { train_every_model(device); });
+  std::cout << device.str()
+            << " overhead (device memory outside tally's allocator, after a training step and an "
+               "evaluation of every model with every optimizer):\n";
   if (o.before_measured) {
     std::cout << "  in use before this process   " << format_bytes(o.used_before) << '\n';
     std::cout << "  CUDA context and stream      " << format_bytes(o.context) << '\n';
@@ -51,8 +79,8 @@ int report_overhead(const std::string& text) {
     std::cout << "  CUDA context and stream      " << format_bytes(o.context)
               << " (NVML absent: includes other processes' use)\n";
   }
-  std::cout << "  cuBLAS and cuDNN             " << format_bytes(o.libraries) << '\n';
-  std::cout << "  tally reserved after warm-up " << format_bytes(o.tally_reserved)
+  std::cout << "  kernels, cuBLAS and cuDNN    " << format_bytes(o.libraries) << '\n';
+  std::cout << "  tally reserved after them    " << format_bytes(o.tally_reserved)
             << " (cuBLAS workspace " << format_bytes(ops::cublas_workspace_bytes(device)) << ")\n";
   std::cout << "  device total                 " << format_bytes(o.total) << '\n';
   // Kept so that estimates for this GPU add what it really spends instead of a preset constant.
@@ -76,7 +104,6 @@ int report_overhead(const std::string& text) {
               << format_bytes(info.total_memory) << ", sm_" << info.compute_major
               << info.compute_minor << "): nothing saved\n";
   }
-#endif
   return 0;
 }
 

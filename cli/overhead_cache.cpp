@@ -58,8 +58,8 @@ const DevicePreset* preset_for_gpu(int compute_capability, std::size_t total_byt
     if (p.compute_capability != compute_capability) continue;
     const std::size_t distance =
         p.total_bytes > total_bytes ? p.total_bytes - total_bytes : total_bytes - p.total_bytes;
-    // distance <= 1% of total_bytes, without the rounding of a division.
-    if (distance * 100 > total_bytes) continue;
+    // distance <= kPresetMatchPercent% of total_bytes, without the rounding of a division.
+    if (distance * 100 > total_bytes * kPresetMatchPercent) continue;
     if (!best || distance < best_distance) {
       best = &p;
       best_distance = distance;

@@ -20,10 +20,17 @@ namespace tally::cli {
 // Throws a one-line tally::Error when none of them is set.
 std::filesystem::path overhead_cache_dir();
 
-// The preset of this compute capability (major * 10 + minor) whose total is within 1% of
-// `total_bytes`, the closest if several are; nullptr if none. The tolerance absorbs the small
-// differences in reported memory between boards and drivers of one model.
+// The preset of this compute capability (major * 10 + minor) whose total is within
+// kPresetMatchPercent of `total_bytes` (the runtime's total, cudaDeviceProp::totalGlobalMem), the
+// closest if several are; nullptr if none.
 const DevicePreset* preset_for_gpu(int compute_capability, std::size_t total_bytes);
+
+// How far, in percent of the GPU's total, the preset's total may be. What the runtime reports for
+// one model moves with the driver, which keeps more or less for itself: a T4 reports 14.76 GiB
+// under a 2021 driver and 14.56 GiB under 2025 ones, 1.4% apart (docs/estimate.md). 2% covers
+// that and still tells apart the two GPUs of one compute capability that are closest in memory,
+// the L4 (22.03 GiB) and the RTX 4090 (23.64 GiB), 7% apart.
+inline constexpr std::size_t kPresetMatchPercent = 2;
 
 // Writes overhead-<preset>.json in overhead_cache_dir(), creating the directory, replacing what
 // an earlier measurement saved.

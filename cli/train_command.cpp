@@ -11,6 +11,7 @@
 #include "allocator/trace_csv.h"
 #include "allocator/units.h"
 #include "cli/commands.h"
+#include "cli/device_memory_report.h"
 #include "cli/memory_report.h"
 #include "cli/report_html.h"
 #include "cli/sim_options.h"
@@ -21,6 +22,7 @@
 #include "nn/trainer.h"
 #include "ops/conv_algorithm_table.h"
 #include "ops/cuda_libraries.h"
+#include "ops/cuda_overhead.h"
 #include "ops/threads.h"
 
 namespace tally::cli {
@@ -107,6 +109,8 @@ int run_train(TrainArgs args) {
     if (!args.trace.empty()) write_trace_csv(allocator->trace(), args.trace);
     throw;
   }
+  // Taken while the allocator still holds its segments, so that the driver counts them too.
+  const auto device_memory = ops::device_memory(o.device, *allocator);
   allocator->empty_cache();  // so that the trace ends with every segment returned
   const Trace trace = allocator->trace();
   const PeakSnapshot peak = find_peak(trace);
@@ -114,6 +118,7 @@ int run_train(TrainArgs args) {
   if (!args.trace.empty()) write_trace_csv(trace, args.trace);
   if (!args.report.empty()) write_html_report(trace, args.report);
   if (!args.conv_log.empty()) ops::write_conv_algorithms(ops::conv_algorithm_log(), args.conv_log);
+  warn_cleanup_errors(std::cerr);
   if (args.json) {
     nlohmann::json j = memory_report_json(stats, peak);
     j["model"] = o.model;
@@ -126,6 +131,7 @@ int run_train(TrainArgs args) {
     j["train_seconds"] = summary.seconds;
     j["final_loss"] = summary.final_loss;
     j["test_accuracy"] = summary.test_accuracy;
+    if (device_memory) j["device_memory"] = device_memory_json(*device_memory);
     std::cout << j.dump() << '\n';
     return 0;
   }
@@ -146,6 +152,7 @@ int run_train(TrainArgs args) {
     std::cout << "cuDNN's convolution choices written to " << args.conv_log
               << " (tally estimate --conv-workspace " << args.conv_log << ")\n";
   }
+  if (device_memory) std::cout << '\n' << format_device_memory(*device_memory);
   return 0;
 }
 

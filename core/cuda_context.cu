@@ -6,6 +6,7 @@
 #include <mutex>
 #include <vector>
 
+#include "allocator/cleanup_errors.h"
 #include "allocator/cuda_check.h"
 #include "core/strided_index.cuh"
 #include "core/tensor.h"
@@ -60,7 +61,12 @@ int cuda_index(Device device, const char* what) {
 bool all_done(const DeferredFree& f) {
   for (cudaEvent_t e : f.events) {
     const cudaError_t status = cudaEventQuery(e);
-    if (status == cudaErrorNotReady) return false;
+    if (status == cudaErrorNotReady) {
+      // The answer, not a failure; but the runtime keeps it as the last error, which the next
+      // launch check would throw. Read it away, as PyTorch's CUDAEvent::query does.
+      cudaGetLastError();
+      return false;
+    }
     CUDA_CHECK(status);
   }
   return true;
@@ -74,8 +80,12 @@ cudaEvent_t record_event(cudaStream_t stream) {
   return event;
 }
 
+// The block goes back whatever happens to its events: an event that cannot be destroyed is
+// recorded (allocator/cleanup_errors.h), not thrown, so that the blocks after it are freed too.
 void release(DeferredFree& f) {
-  for (cudaEvent_t e : f.events) CUDA_CHECK(cudaEventDestroy(e));
+  for (cudaEvent_t e : f.events) {
+    run_cleanup("destroying a record_stream event", [&] { CUDA_CHECK(cudaEventDestroy(e)); });
+  }
   f.allocator->deallocate(f.allocation);
 }
 

@@ -14,8 +14,11 @@ namespace tally {
 struct DevicePreset {
   std::string_view name;         // e.g. "h100-80gb"
   std::string_view description;  // the GPU, as nvidia-smi names it
-  // The device's memory as nvidia-smi and cudaMemGetInfo report it (MiB-exact), which is less
-  // than the marketing figure: "80GB" H100s report 81559 MiB.
+  // The device's memory as the CUDA runtime reports it (cudaMemGetInfo's total, which PyTorch's
+  // out-of-memory message calls "total capacity"): less than nvidia-smi's total, which still
+  // counts what the driver keeps for itself, and less again than the marketing figure: a "16GB"
+  // T4 is 15360 MiB to nvidia-smi and about 14.6 GiB to the runtime. The figure moves by up to
+  // about 1.5% between drivers; docs/estimate.md cites where each one comes from.
   std::size_t total_bytes;
   int compute_capability;  // major * 10 + minor: 90 for sm_90
   // The CUDA context with lazy module loading (the default since CUDA 12.2) and the cuBLAS and
@@ -28,7 +31,7 @@ struct DevicePreset {
   std::size_t allocator_capacity() const { return total_bytes - overhead_bytes; }
 };
 
-// Every preset, in a stable order (by memory, then name).
+// Every preset, in a stable order (by nominal memory, then name).
 const std::vector<DevicePreset>& device_presets();
 
 // Every preset's name, comma-separated, for help texts and errors.

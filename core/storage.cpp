@@ -1,5 +1,6 @@
 #include "core/storage.h"
 
+#include "allocator/cleanup_errors.h"
 #include "core/device_registry.h"
 
 namespace tally {
@@ -21,12 +22,17 @@ Storage::Storage(Device device, std::size_t bytes, Tag tag)
       device_(device),
       tag_(tag) {}
 
+// A failure here (events that cannot be recorded on a broken CUDA context, say) is recorded
+// rather than thrown, which would terminate the process: the block stays allocated and the
+// run goes on to report it.
 Storage::~Storage() {
-  if (streams_ != 0 && allocation_) {
-    free_after_streams(allocator_, allocation_, device_, streams_);
-  } else {
-    allocator_->deallocate(allocation_);
-  }
+  run_cleanup("freeing a tensor's storage", [&] {
+    if (streams_ != 0 && allocation_) {
+      free_after_streams(allocator_, allocation_, device_, streams_);
+    } else {
+      allocator_->deallocate(allocation_);
+    }
+  });
 }
 
 void Storage::record_stream(StreamRole role) {

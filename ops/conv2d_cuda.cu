@@ -4,8 +4,11 @@
 #include <climits>
 #include <initializer_list>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "allocator/cleanup_errors.h"
 #include "allocator/cuda_check.h"
 #include "allocator/units.h"
 #include "core/strided_index.cuh"
@@ -16,6 +19,46 @@
 
 namespace tally::ops::cuda {
 namespace {
+
+// The names ops/cuda_libraries.h gives cuDNN's algorithms, and so what counts as exact, are
+// cudnn.h's own, value for value.
+template <typename Algo, std::size_t N>
+constexpr bool names_match(ConvPass pass, const std::pair<Algo, std::string_view> (&names)[N]) {
+  for (const auto& [algo, name] : names) {
+    if (conv_algorithm_name(pass, static_cast<int>(algo)) != name) return false;
+  }
+  return true;
+}
+constexpr std::pair<cudnnConvolutionFwdAlgo_t, std::string_view> kForwardNames[] = {
+    {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, "IMPLICIT_GEMM"},
+    {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, "IMPLICIT_PRECOMP_GEMM"},
+    {CUDNN_CONVOLUTION_FWD_ALGO_GEMM, "GEMM"},
+    {CUDNN_CONVOLUTION_FWD_ALGO_DIRECT, "DIRECT"},
+    {CUDNN_CONVOLUTION_FWD_ALGO_FFT, "FFT"},
+    {CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING, "FFT_TILING"},
+    {CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD, "WINOGRAD"},
+    {CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED, "WINOGRAD_NONFUSED"}};
+constexpr std::pair<cudnnConvolutionBwdDataAlgo_t, std::string_view> kBackwardDataNames[] = {
+    {CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, "0"},
+    {CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, "1"},
+    {CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT, "FFT"},
+    {CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING, "FFT_TILING"},
+    {CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD, "WINOGRAD"},
+    {CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED, "WINOGRAD_NONFUSED"}};
+constexpr std::pair<cudnnConvolutionBwdFilterAlgo_t, std::string_view> kBackwardFilterNames[] = {
+    {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, "0"},
+    {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, "1"},
+    {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT, "FFT"},
+    {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3, "3"},
+    {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD, "WINOGRAD"},
+    {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED, "WINOGRAD_NONFUSED"},
+    {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING, "FFT_TILING"}};
+static_assert(names_match(ConvPass::forward, kForwardNames) &&
+              kConvForwardAlgorithms.size() == CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
+static_assert(names_match(ConvPass::backward_data, kBackwardDataNames) &&
+              kConvBackwardDataAlgorithms.size() == CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
+static_assert(names_match(ConvPass::backward_filter, kBackwardFilterNames) &&
+              kConvBackwardFilterAlgorithms.size() == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
 
 // out[n, o, h, w] += bias[o], rounded to T once, over a contiguous out.
 template <typename T>
@@ -82,12 +125,15 @@ cudnnDataType_t data_type(DType dtype) {
   }
 }
 
-// A cuDNN descriptor, destroyed with its owner (destruction cannot report a failure).
+// A cuDNN descriptor, destroyed with its owner; a failure to destroy it is recorded
+// (allocator/cleanup_errors.h), since a destructor cannot throw it.
 template <typename T, cudnnStatus_t (*create)(T*), cudnnStatus_t (*destroy)(T)>
 class Descriptor {
  public:
   Descriptor() { CUDNN_CHECK(create(&desc_)); }
-  ~Descriptor() { destroy(desc_); }
+  ~Descriptor() {
+    run_cleanup("destroying a cuDNN descriptor", [&] { CUDNN_CHECK(destroy(desc_)); });
+  }
   Descriptor(const Descriptor&) = delete;
   Descriptor& operator=(const Descriptor&) = delete;
   T get() const { return desc_; }
@@ -136,7 +182,8 @@ struct ConvDescriptors {
 
 // The algorithm for `key`'s problem: the logged one if the problem was met before; else the
 // first in the heuristic's ranking that cuDNN supports here, that needs no tensor cores when f32
-// must stay f32, and whose workspace fits the limit, then logged.
+// must stay f32, that is exact when exact algorithms were asked for, and whose workspace fits
+// the limit, then logged. Either way it becomes the pass's last_conv_choice().
 // `heuristic(count, &returned, perfs)` and `workspace_size(algo, &bytes)` are the pass's cuDNN
 // queries; they leave conv's math type set to the one the choice runs with.
 template <typename Perf, typename Heuristic, typename WorkspaceSize>
@@ -146,9 +193,12 @@ ConvAlgoRecord choose(ConvAlgoRecord key, cudnnHandle_t handle,
                       WorkspaceSize&& workspace_size) {
   detail::LibraryState& state = detail::library_state();
   std::lock_guard lock(state.mutex);
-  for (const ConvAlgoRecord& r : state.conv_algorithms) {
+  int& last = state.last_conv_choice[static_cast<std::size_t>(key.pass)];
+  for (std::size_t i = 0; i < state.conv_algorithms.size(); ++i) {
+    const ConvAlgoRecord& r = state.conv_algorithms[i];
     if (r.same_problem(key)) {
       CUDNN_CHECK(cudnnSetConvolutionMathType(conv, static_cast<cudnnMathType_t>(r.math_type)));
+      last = static_cast<int>(i);
       return r;
     }
   }
@@ -163,7 +213,8 @@ ConvAlgoRecord choose(ConvAlgoRecord key, cudnnHandle_t handle,
     const bool tensor_cores =
         p.mathType == CUDNN_TENSOR_OP_MATH || p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
     if (p.status != CUDNN_STATUS_SUCCESS || p.memory > key.workspace_limit ||
-        (fma_only && tensor_cores)) {
+        (fma_only && tensor_cores) ||
+        (key.exact && !conv_algorithm_exact(key.pass, static_cast<int>(p.algo)))) {
       continue;
     }
     // As PyTorch, the call runs with the math type the heuristic paired with the algorithm,
@@ -179,9 +230,11 @@ ConvAlgoRecord choose(ConvAlgoRecord key, cudnnHandle_t handle,
     key.math_type = static_cast<int>(math);
     key.workspace_bytes = bytes;
     state.conv_algorithms.push_back(key);
+    last = static_cast<int>(state.conv_algorithms.size() - 1);
     return key;
   }
-  fail("conv2d", "cuDNN has no " + std::string(conv_pass_name(key.pass)) + " algorithm for " +
+  fail("conv2d", "cuDNN has no " + std::string(key.exact ? "exact " : "") +
+                     std::string(conv_pass_name(key.pass)) + " algorithm for " +
                      std::string(dtype_name(key.dtype)) + " input " + shape_str(key.input) +
                      " and weight " + shape_str(key.weight) + " within the workspace limit of " +
                      format_bytes(key.workspace_limit) + " (set_cudnn_workspace_limit)");

@@ -25,10 +25,26 @@ std::size_t cudnn_workspace_limit() {
   return detail::library_state().cudnn_workspace_limit;
 }
 
+void set_cudnn_exact_algorithms(bool exact) {
+  detail::library_state().cudnn_exact_algorithms = exact;
+}
+
+bool cudnn_exact_algorithms() {
+  return detail::library_state().cudnn_exact_algorithms;
+}
+
 std::vector<ConvAlgoRecord> conv_algorithm_log() {
   detail::LibraryState& s = detail::library_state();
   std::lock_guard lock(s.mutex);
   return s.conv_algorithms;
+}
+
+std::optional<ConvAlgoRecord> last_conv_choice(ConvPass pass) {
+  detail::LibraryState& s = detail::library_state();
+  std::lock_guard lock(s.mutex);
+  const int index = s.last_conv_choice[static_cast<std::size_t>(pass)];
+  if (index < 0) return std::nullopt;
+  return s.conv_algorithms[static_cast<std::size_t>(index)];
 }
 
 std::size_t cublas_workspace_size(int compute_capability) {
@@ -56,6 +72,7 @@ ConvAlgoRecord conv_problem(ConvPass pass, int device, DType dtype, const Shape&
   r.padding = padding;
   r.tf32 = dtype == DType::f32 && allow_tf32();
   r.workspace_limit = cudnn_workspace_limit();
+  r.exact = cudnn_exact_algorithms();
   return r;
 }
 

@@ -4,11 +4,13 @@
 // build reads and sets the same things; the handles themselves are in ops/cuda_libraries.cuh.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -36,6 +38,45 @@ std::size_t cublas_workspace_size(int compute_capability);
 inline constexpr std::size_t kDefaultCudnnWorkspaceLimit = 64 * MiB;
 
 enum class ConvPass : std::uint8_t { forward, backward_data, backward_filter };
+inline constexpr int kConvPasses = 3;
+
+// cuDNN's convolution algorithms by enum value, named as its enums are without the prefix they
+// share (CUDNN_CONVOLUTION_FWD_ALGO_, CUDNN_CONVOLUTION_BWD_DATA_ALGO_,
+// CUDNN_CONVOLUTION_BWD_FILTER_ALGO_). ops/conv2d_cuda.cu checks them against cudnn.h.
+inline constexpr std::array<std::string_view, 8> kConvForwardAlgorithms{
+    "IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING",
+    "WINOGRAD",      "WINOGRAD_NONFUSED"};
+inline constexpr std::array<std::string_view, 6> kConvBackwardDataAlgorithms{
+    "0", "1", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
+inline constexpr std::array<std::string_view, 7> kConvBackwardFilterAlgorithms{
+    "0", "1", "FFT", "3", "WINOGRAD", "WINOGRAD_NONFUSED", "FFT_TILING"};
+
+// The name of algorithm `algorithm` of `pass` ("IMPLICIT_PRECOMP_GEMM", "1", "FFT"), or "?" for a
+// value cuDNN does not define.
+constexpr std::string_view conv_algorithm_name(ConvPass pass, int algorithm) {
+  const auto pick = [algorithm](const auto& names) {
+    return algorithm >= 0 && static_cast<std::size_t>(algorithm) < names.size()
+               ? names[static_cast<std::size_t>(algorithm)]
+               : std::string_view("?");
+  };
+  switch (pass) {
+    case ConvPass::forward:
+      return pick(kConvForwardAlgorithms);
+    case ConvPass::backward_data:
+      return pick(kConvBackwardDataAlgorithms);
+    case ConvPass::backward_filter:
+      return pick(kConvBackwardFilterAlgorithms);
+  }
+  return "?";
+}
+
+// Whether the algorithm sums products directly, as the host's kernels do, rather than through an
+// FFT or a Winograd transform, whose f32 results can differ from the direct sum by more than
+// f32 tolerances allow.
+constexpr bool conv_algorithm_exact(ConvPass pass, int algorithm) {
+  const std::string_view name = conv_algorithm_name(pass, algorithm);
+  return name != "?" && !name.starts_with("FFT") && !name.starts_with("WINOGRAD");
+}
 
 // One convolution problem and the algorithm cuDNN's heuristic chose for it.
 struct ConvAlgoRecord {
@@ -48,6 +89,10 @@ struct ConvAlgoRecord {
   std::int64_t stride = 1, padding = 0;
   bool tf32 = false;
   std::size_t workspace_limit = 0;
+  // Asked for exact algorithms only (set_cudnn_exact_algorithms). The choices file
+  // (ops/conv_algorithm_table.h) has no column for it and reads back false: `tally train`, which
+  // writes the file, never asks.
+  bool exact = false;
   // The choice: cuDNN's enum values for the pass's algorithm and for its math type, and the
   // workspace each call of this problem allocates (tag workspace) and frees when queued.
   int algorithm = -1;
@@ -58,7 +103,7 @@ struct ConvAlgoRecord {
   bool same_problem(const ConvAlgoRecord& o) const {
     return pass == o.pass && device == o.device && dtype == o.dtype && input == o.input &&
            weight == o.weight && stride == o.stride && padding == o.padding && tf32 == o.tf32 &&
-           workspace_limit == o.workspace_limit;
+           workspace_limit == o.workspace_limit && exact == o.exact;
   }
 };
 
@@ -67,8 +112,11 @@ namespace detail {
 struct LibraryState {
   std::atomic<bool> allow_tf32{false};
   std::atomic<std::size_t> cudnn_workspace_limit{kDefaultCudnnWorkspaceLimit};
+  std::atomic<bool> cudnn_exact_algorithms{false};
   std::mutex mutex;  // guards the members below
   std::vector<ConvAlgoRecord> conv_algorithms;
+  // By pass: the index in conv_algorithms of the choice its latest call ran with, -1 before any.
+  std::array<int, kConvPasses> last_conv_choice{-1, -1, -1};
   // By device (kind, index): cuda devices and sim:cuda.
   std::map<std::pair<DeviceKind, int>, std::size_t> cublas_workspace;
 };
@@ -86,10 +134,19 @@ bool allow_tf32();
 // algorithms that need more are passed over.
 void set_cudnn_workspace_limit(std::size_t bytes);
 std::size_t cudnn_workspace_limit();
+// cuDNN convolutions on cuda take only exact algorithms (conv_algorithm_exact), for results
+// compared with the host's at f32 tolerance. Off unless asked for: training takes the fastest
+// algorithm the heuristic ranks first, FFT and Winograd included.
+void set_cudnn_exact_algorithms(bool exact);
+bool cudnn_exact_algorithms();
 
 // Every choice made so far, in order, one per distinct problem: the heuristic runs once for a
 // problem, and later calls reuse its answer.
 std::vector<ConvAlgoRecord> conv_algorithm_log();
+
+// The choice the latest convolution of `pass` on a cuda device ran with; nullopt before the
+// first. For reports that name the algorithm behind a result.
+std::optional<ConvAlgoRecord> last_conv_choice(ConvPass pass);
 
 // The workspace the cuBLAS handles of `device` (cuda, or sim:cuda) hold (tally memory, tag
 // workspace) for the rest of the process: none before the device's first GEMM.
@@ -97,8 +154,8 @@ std::size_t cublas_workspace_bytes(Device device);
 
 std::string_view conv_pass_name(ConvPass pass);
 
-// The problem a convolution pass on cuda device `device` poses cuDNN, under the current TF32
-// setting and workspace limit: the key its choice is logged and looked up under.
+// The problem a convolution pass on cuda device `device` poses cuDNN, under the current TF32,
+// workspace limit and exact-algorithm settings: the key its choice is logged and looked up under.
 ConvAlgoRecord conv_problem(ConvPass pass, int device, DType dtype, const Shape& input,
                             const Shape& weight, std::int64_t stride, std::int64_t padding);
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "allocator/event.h"
+#include "autograd/variable.h"
 #include "core/device_registry.h"
 #include "core/generator.h"
 #include "nn/data/loader.h"
@@ -43,6 +44,7 @@ inline std::vector<StepEvent> step_events(const Trace& trace) {
 struct StepsResult {
   std::vector<float> losses;                   // 0 on sim
   std::vector<std::vector<float>> parameters;  // after the last step; empty on sim
+  std::vector<std::vector<float>> gradients;   // the last step's, by parameter; empty on sim
 };
 
 // `steps` training steps of `model` with `optimizer` on `device`, whose allocator the caller
@@ -69,7 +71,10 @@ inline StepsResult run_steps(const std::string& model_name, const std::string& o
     r.losses.push_back(nn::train_step(*model, *opt, b.images, b.labels));
   }
   if (device.kind != DeviceKind::sim) {
-    for (const Tensor& p : model->parameters()) r.parameters.push_back(p.to_floats());
+    for (const Tensor& p : model->parameters()) {
+      r.parameters.push_back(p.to_floats());
+      r.gradients.push_back(grad(p).to_floats());
+    }
   }
   return r;
 }

@@ -174,7 +174,7 @@ TEST_F(SimCuda, TheHostTargetTakesNoLibraryWorkspace) {
 
 TEST_F(SimCuda, CapacityIsThePresetsTotalLessItsOverheadAndPastItIsOutOfMemory) {
   const DevicePreset& t4 = device_preset("t4-16gb");
-  EXPECT_EQ(t4.total_bytes, 15360 * MiB);
+  EXPECT_EQ(t4.total_bytes, 14909 * MiB);
   const auto allocator = configure("t4-16gb");
   EXPECT_EQ(allocator->backing_capacity(), t4.total_bytes - t4.overhead_bytes);
   EXPECT_THROW(Tensor::empty({static_cast<std::int64_t>(t4.total_bytes)}, DType::u8, kSimCuda),
