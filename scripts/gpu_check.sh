@@ -164,8 +164,8 @@ say "-- tally info ($(left)s left)"
   in_tally_env step 5 60 "$bin/tally" info --device cuda
 } >"$run_log" 2>&1
 if [ -n "$gpu" ]; then
-  overhead="$(sed -n 's/^ *\(context\|libraries\|total\)[^0-9]*\([0-9.]* [KMG]iB\).*/\1 \2/p' \
-    "$run_log" | paste -sd ',' | sed 's/,/, /g')"
+  overhead="$(sed -nE 's/^  (CUDA context|kernels, cuBLAS and cuDNN|tally reserved)[a-z ]* +([0-9.]+ [KMG]iB).*/\1 \2/p' \
+    "$run_log" | paste -sd ';' | sed 's/;/; /g')"
   if [ -n "$overhead" ]; then row "tally info --device cuda" ok "$overhead"; else
     row "tally info --device cuda" FAIL "$(tail -1 "$run_log" | cut -c1-100) (run.log)"
   fi
@@ -213,7 +213,7 @@ sed -nE 's/^([0-9]+: )?(op [^ ]+ [^ ]+ (max_rel_err|skipped).*)$/\2/p' "$tests_l
   !($2 in seen) { seen[$2] = 1; order[++n] = $2 }
   $4 == "max_rel_err" { v = $5 + 0; cell[$2, $3] = sprintf("%.2g%s", v, v > tol[$3] ? "!" : "")
     if (v > worst[$3]) worst[$3] = v; if (v > tol[$3]) over++; checked++
-    if ($6 == "algos") { $1 = $2 = $4 = $5 = ""; algos[++na] = $0 } }
+    if ($6 == "algos") algos[++na] = sprintf("%s %s: %s %s %s", $2, $3, $7, $8, $9) }
   $4 == "skipped" { cell[$2, $3] = "skip"; skipped++ }
   END {
     if (n == 0) exit
@@ -226,7 +226,7 @@ sed -nE 's/^([0-9]+: )?(op [^ ]+ [^ ]+ (max_rel_err|skipped).*)$/\2/p' "$tests_l
         printf " %9s", ((order[i], ds[d]) in cell) ? cell[order[i], ds[d]] : "-"
       print ""
     }
-    for (i = 1; i <= na; i++) print "conv algorithms:" algos[i]
+    for (i = 1; i <= na; i++) print "cuDNN algorithms of " algos[i]
     printf "SUMMARY %d ops, %d checked, %d over tolerance, %d skipped;", n, checked, over, skipped
     printf " worst f32 %.2g, f16 %.2g, bf16 %.2g\n", worst["f32"], worst["f16"], worst["bf16"]
   }' >"$logs/op_table.txt"
@@ -335,6 +335,16 @@ elif [ -x "$bin/tally_train_step_bench" ]; then
     row "$model b$batch step vs pytorch" info \
       "$ratio (target <= 1, $verdict); tally $tally_ms ms, torch $torch_ms ms"
   done < <(grep -E '^(mlp|cnn) +[0-9]+ +[0-9]+ +[0-9.]+ ' "$bench_log")
+fi
+
+# ---------------------------------------------------------------- errors swallowed in cleanup
+# Destructors record CUDA errors instead of terminating; any run that recorded one says so.
+cleanup="$(grep -h "while freeing memory were recorded" "$tests_log" "$run_log" | sort | uniq -c |
+  sort -rn | head -3 | sed 's/^ *//' | paste -sd ';')"
+if [ -n "$cleanup" ]; then
+  row "errors recorded in cleanup" FAIL "${cleanup:0:160}"
+else
+  row "errors recorded in cleanup" ok "none in the tests or runs"
 fi
 
 print_summary
