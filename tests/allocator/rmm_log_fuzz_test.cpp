@@ -1,7 +1,7 @@
 // The RMM log reader, and read_any_trace which tells it from a tally trace, against 10^5
 // mutations each of hand-built logs (and, for read_any_trace, traces too): each parses or is
-// rejected with a one-line data error naming the file and line. Also the defects the fuzzing
-// found, each as its own case.
+// rejected with a one-line data error naming the file and line. Also the defects fixed with it,
+// each as its own case.
 #include <gtest/gtest.h>
 #include <unistd.h>
 

@@ -1,6 +1,6 @@
 // The trace reader against 10^5 mutations of traces written by tally's own writer: each parses
 // (and then writes and reads back equal) or is rejected with a one-line data error naming the
-// file and line. Also the defects the fuzzing found, each as its own case.
+// file and line. Also the defects fixed with it, each as its own case.
 #include <gtest/gtest.h>
 
 #include <sstream>

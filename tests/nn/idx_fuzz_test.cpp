@@ -1,7 +1,6 @@
 // The IDX reader against 10^5 mutations of plain files (half of them gzip-compressed after the
 // mutation) and 10^5 mutations of gzip streams: each reads to as many bytes as its dimensions
-// say or is rejected with a one-line data error naming the file. Also the defects the fuzzing
-// found, each as its own case.
+// say or is rejected with a one-line data error naming the file.
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
