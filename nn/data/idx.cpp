@@ -18,9 +18,11 @@ namespace tally::data {
 namespace {
 
 constexpr std::uint8_t kU8 = 0x08;
-// gzread takes an unsigned length; reading in bounded chunks also means a header that claims
-// more data than the file holds never makes us allocate more than the file really has (x2).
+// gzread takes an unsigned length, so reads go in chunks.
 constexpr std::size_t kChunk = std::size_t{1} << 20;
+// The data buffer starts this small and doubles as data arrives, so that a header claiming more
+// than the file holds never makes us allocate more than twice what the file really has (or this).
+constexpr std::size_t kFirstBuffer = std::size_t{64} << 10;
 
 // The element types IDX defines; any other type byte means the file is not IDX at all.
 const char* element_type_name(std::uint8_t type) {
@@ -153,7 +155,7 @@ IdxArray read_idx(const std::filesystem::path& path) {
   // Grows geometrically as data arrives rather than trusting the header with one big allocation.
   std::size_t found = 0;
   while (found < expected) {
-    result.data.resize(std::min<std::uint64_t>(expected, std::max(2 * found, kChunk)));
+    result.data.resize(std::min<std::uint64_t>(expected, std::max(2 * found, kFirstBuffer)));
     const std::size_t got = reader.read(result.data.data() + found, result.data.size() - found);
     found += got;
     if (found < result.data.size()) break;
