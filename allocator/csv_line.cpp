@@ -5,10 +5,27 @@
 #include "allocator/error.h"
 
 namespace tally {
+namespace {
+
+std::string printable(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) {
+      out += c;
+    } else {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += {'\\', 'x', kHex[(c >> 4) & 0xf], kHex[c & 0xf]};
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 void CsvLine::fail(const std::string& problem, std::source_location where) const {
   throw Error(ErrorKind::data, std::string(call_), std::string(code_),
-              std::string(source_) + ":" + std::to_string(line_) + ": " + problem, where);
+              std::string(source_) + ":" + std::to_string(line_) + ": " + printable(problem),
+              where);
 }
 
 std::vector<std::string> CsvLine::split(std::string_view text) const {
@@ -48,6 +65,14 @@ CsvReader::CsvReader(std::istream& in, std::string_view source, std::string_view
                      std::string_view kind, std::string_view version, std::string_view header)
     : in_(in), source_(source), code_(code) {
   // A file that ends early fails on the line it lacks.
+  if (version.empty()) {
+    if (!read_line() || text_ != header) {
+      CsvLine(source_, 1, code_)
+          .fail("not " + std::string(kind) + " (the first line must be '" + std::string(header) +
+                "')");
+    }
+    return;
+  }
   if (!read_line() || text_ != version) {
     CsvLine(source_, line_ == 0 ? 1 : line_, code_)
         .fail("not " + std::string(kind) + " (the first line must be '" + std::string(version) +

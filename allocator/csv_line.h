@@ -18,8 +18,10 @@ namespace tally {
 // One line of a CSV file that a reader is taking apart.
 class CsvLine {
  public:
-  // fail() throws a data tally::Error(call, code, "<source>:<line>: <problem>"). The views are
-  // kept, not copied, as a reader makes one CsvLine a line: what they name must outlive it.
+  // fail() throws a data tally::Error(call, code, "<source>:<line>: <problem>"), with any control
+  // character in the problem (a NUL, a CR, from the field it quotes) written \xNN, so that the
+  // message stays one printable line. The views are kept, not copied, as a reader makes one
+  // CsvLine a line: what they name must outlive it.
   CsvLine(std::string_view source, std::size_t line, std::string_view code,
           std::string_view call = "")
       : source_(source), line_(line), code_(code), call_(call) {}
@@ -75,12 +77,15 @@ class CsvLine {
   std::string_view call_;
 };
 
-// A file of tally's own CSV format: a version line, the header, then one record a line. Lines
-// may end in \r\n (a file saved on Windows), and empty ones are skipped.
+// A CSV file: tally's own formats begin with a version line, then the header, then one record a
+// line; other tools' files (RMM's) begin with the header. Lines may end in \r\n (a file saved on
+// Windows), and empty ones are skipped.
 class CsvReader {
  public:
   // Reads the version line and the header, failing with "not <kind> (the first line must be
-  // '<version>')" or "expected the header '<header>'". The views are kept, as CsvLine's are.
+  // '<version>')" or "expected the header '<header>'"; with no version, reads the header alone,
+  // failing with "not <kind> (the first line must be '<header>')". The views are kept, as
+  // CsvLine's are.
   CsvReader(std::istream& in, std::string_view source, std::string_view code, std::string_view kind,
             std::string_view version, std::string_view header);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <vector>
@@ -14,10 +15,6 @@
 namespace tally {
 namespace {
 
-CsvLine at(std::string_view source, std::size_t line) {
-  return CsvLine(source, line, "bad_rmm_log", "read_rmm_log");
-}
-
 bool parse_unsigned(std::string_view text, int base, std::uint64_t& value) {
   if (base == 16) {
     if (!text.starts_with("0x") && !text.starts_with("0X")) return false;
@@ -28,6 +25,7 @@ bool parse_unsigned(std::string_view text, int base, std::uint64_t& value) {
 }
 
 // "1634567890.123456" (seconds since the epoch) as exact nanoseconds; a double would round them.
+// False for other formats, and for times past 2^64 ns (the year 2554).
 bool parse_seconds(std::string_view text, std::uint64_t& ns) {
   const std::size_t dot = text.find('.');
   std::uint64_t whole = 0, fraction = 0;
@@ -36,7 +34,9 @@ bool parse_seconds(std::string_view text, std::uint64_t& ns) {
   if (digits.size() > 9) return false;
   digits.resize(9, '0');
   if (!parse_unsigned(digits, 10, fraction)) return false;
-  ns = whole * 1'000'000'000 + fraction;
+  constexpr std::uint64_t kSecond = 1'000'000'000;
+  if (whole > (std::numeric_limits<std::uint64_t>::max() - fraction) / kSecond) return false;
+  ns = whole * kSecond + fraction;
   return true;
 }
 
@@ -45,19 +45,12 @@ bool parse_seconds(std::string_view text, std::uint64_t& ns) {
 Trace read_rmm_log(std::istream& in, std::string_view source) {
   Trace trace;
   trace.devices = {"rmm"};
-  std::string line;
-  std::size_t number = 1;
-  if (!std::getline(in, line) || line != kRmmLogHeader) {
-    at(source, 1).fail("not an RMM log (the first line must be '" + std::string(kRmmLogHeader) +
-                       "')");
-  }
+  CsvReader reader(in, source, "bad_rmm_log", "an RMM log", "", kRmmLogHeader);
   std::map<std::uint64_t, StreamId> streams;
   std::optional<std::uint64_t> first_time;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    const CsvLine p = at(source, number);
-    const std::vector<std::string> f = p.split(line);
+  while (const std::optional<CsvLine> line = reader.next()) {
+    const CsvLine& p = *line;
+    const std::vector<std::string> f = p.split(reader.text());
     if (f.size() != 6) {
       p.fail("expected 6 fields, found " + std::to_string(f.size()));
     }
@@ -102,6 +95,7 @@ Trace read_any_trace(const std::string& path) {
   if (!in) throw DataError(path + ": cannot open");
   std::string first;
   std::getline(in, first);
+  if (first.ends_with('\r')) first.pop_back();
   in.clear();
   in.seekg(0);
   return first == kRmmLogHeader ? read_rmm_log(in, path) : read_trace_csv(in, path);

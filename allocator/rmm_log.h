@@ -6,7 +6,8 @@
 //
 // `allocate` and `deallocate` become alloc and free events (tag other, no scope or phase);
 // `allocate failure` becomes an oom event. Streams are numbered in order of first appearance.
-// Times in seconds become nanoseconds from the first event; other time formats give 0.
+// Times in seconds become nanoseconds from the first event; other time formats, and times past
+// 2^64 ns, give 0.
 #pragma once
 
 #include <iosfwd>

@@ -1,10 +1,10 @@
 #include "allocator/trace_csv.h"
 
-#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <istream>
 #include <ostream>
+#include <unordered_map>
 #include <vector>
 
 #include "allocator/csv_line.h"
@@ -58,6 +58,9 @@ void write_trace_csv(const Trace& trace, const std::string& path) {
 
 Trace read_trace_csv(std::istream& in, std::string_view source) {
   Trace trace;
+  // Event::device indexes trace.devices in 16 bits.
+  constexpr std::size_t kMostDevices = std::size_t{1} << 16;
+  std::unordered_map<std::string, std::uint16_t> device_index;
   CsvReader reader(in, source, kErrorCode, "a tally trace", kTraceVersionLine, kTraceHeader);
   while (const std::optional<CsvLine> line = reader.next()) {
     const CsvLine& p = *line;
@@ -67,9 +70,15 @@ Trace read_trace_csv(std::istream& in, std::string_view source) {
     e.seq = p.number("seq", f[0]);
     e.time_ns = p.number("time_ns", f[1]);
     e.action = p.parse<Action>("action", f[2], parse_action);
-    auto device = std::find(trace.devices.begin(), trace.devices.end(), f[3]);
-    if (device == trace.devices.end()) device = trace.devices.insert(device, f[3]);
-    e.device = static_cast<std::uint16_t>(device - trace.devices.begin());
+    auto device = device_index.find(f[3]);
+    if (device == device_index.end()) {
+      if (trace.devices.size() == kMostDevices) {
+        p.fail("device: more than " + std::to_string(kMostDevices) + " devices");
+      }
+      device = device_index.emplace(f[3], static_cast<std::uint16_t>(trace.devices.size())).first;
+      trace.devices.push_back(f[3]);
+    }
+    e.device = device->second;
     e.address = p.hex("address", f[4]);
     e.requested = p.number("requested", f[5]);
     e.allocated = p.number("allocated", f[6]);

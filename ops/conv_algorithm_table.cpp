@@ -1,5 +1,6 @@
 #include "ops/conv_algorithm_table.h"
 
+#include <array>
 #include <charconv>
 #include <fstream>
 #include <istream>
@@ -52,12 +53,17 @@ ConvPass pass(const CsvLine& p, std::string_view text) {
   return *pass;
 }
 
+// Not parse_dtype: its message would come back through what(), a C string cut at a NUL.
 DType dtype(const CsvLine& p, std::string_view text) {
-  try {
-    return parse_dtype(text);
-  } catch (const Error& e) {
-    p.fail(std::string("dtype: ") + e.what());
+  constexpr std::array kDTypes = {DType::f32, DType::f16, DType::bf16,
+                                  DType::i32, DType::i64, DType::u8};
+  std::string names;
+  for (std::size_t i = 0; i < kDTypes.size(); ++i) {
+    if (dtype_name(kDTypes[i]) == text) return kDTypes[i];
+    names += (i == 0 ? "" : i + 1 == kDTypes.size() ? " or " : ", ");
+    names += dtype_name(kDTypes[i]);
   }
+  p.fail("dtype: unknown dtype '" + std::string(text) + "' (expected " + names + ")");
 }
 
 bool boolean(const CsvLine& p, std::string_view column, std::string_view text) {

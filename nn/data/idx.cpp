@@ -18,13 +18,11 @@ namespace tally::data {
 namespace {
 
 constexpr std::uint8_t kU8 = 0x08;
-// gzread takes an unsigned length; reading in bounded chunks also means a header that claims
-// more data than the file holds never makes us allocate more than the file really has (x2).
+// gzread takes an unsigned length, so reads go in chunks.
 constexpr std::size_t kChunk = std::size_t{1} << 20;
-
-[[noreturn]] void fail(const std::filesystem::path& path, const std::string& problem) {
-  throw DataError(path.string() + ": " + problem);
-}
+// The data buffer starts this small and doubles as data arrives, so that a header claiming more
+// than the file holds never makes us allocate more than twice what the file really has (or this).
+constexpr std::size_t kFirstBuffer = std::size_t{64} << 10;
 
 // The element types IDX defines; any other type byte means the file is not IDX at all.
 const char* element_type_name(std::uint8_t type) {
@@ -65,11 +63,13 @@ class GzReader {
  public:
   explicit GzReader(const std::filesystem::path& path) : path_(path) {
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) fail(path, "no such file");
-    if (std::filesystem::is_directory(path, ec)) fail(path, "is a directory, not a file");
+    if (!std::filesystem::exists(path, ec)) throw DataError(path.string() + ": no such file");
+    if (std::filesystem::is_directory(path, ec))
+      throw DataError(path.string() + ": is a directory, not a file");
     errno = 0;
     file_.reset(gzopen(path.c_str(), "rb"));
-    if (!file_) fail(path, std::string("cannot open: ") + std::strerror(errno ? errno : ENOMEM));
+    if (!file_)
+      throw DataError(path.string() + ": cannot open: " + std::strerror(errno ? errno : ENOMEM));
     gzbuffer(file_.get(), 1 << 17);
   }
 
@@ -82,7 +82,8 @@ class GzReader {
       const int got = gzread(file_.get(), out + done, want);
       if (got < 0) {
         check_stream();
-        fail(path_, "read error");  // zlib always records why gzread failed; this is a backstop
+        // zlib always records why gzread failed; this is a backstop.
+        throw DataError(path_.string() + ": read error");
       }
       done += static_cast<std::size_t>(got);
       if (got < static_cast<int>(want)) break;
@@ -96,13 +97,13 @@ class GzReader {
     int code = Z_OK;
     const char* message = gzerror(file_.get(), &code);
     if (code == Z_OK) return;
-    if (code == Z_ERRNO) fail(path_, std::string("read error: ") + std::strerror(errno));
+    if (code == Z_ERRNO) throw DataError(path_.string() + ": read error: " + std::strerror(errno));
     // zlib prefixes its message with the path, which our message already starts with.
     std::string_view reason = message;
     if (const std::string prefix = path_.string() + ": "; reason.starts_with(prefix)) {
       reason.remove_prefix(prefix.size());
     }
-    fail(path_, "corrupt gzip stream (" + std::string(reason) + ")");
+    throw DataError(path_.string() + ": corrupt gzip stream (" + std::string(reason) + ")");
   }
 
   std::filesystem::path path_;
@@ -117,23 +118,27 @@ IdxArray read_idx(const std::filesystem::path& path) {
   std::array<std::uint8_t, 4> magic{};
   const std::size_t magic_bytes = reader.read(magic.data(), magic.size());
   if (magic_bytes < magic.size()) {
-    fail(path, "truncated header: expected at least 4 bytes, found " + std::to_string(magic_bytes));
+    throw DataError(path.string() + ": truncated header: expected at least 4 bytes, found " +
+                    std::to_string(magic_bytes));
   }
   const std::uint8_t type = magic[2];
   const std::size_t rank = magic[3];
   if (magic[0] != 0 || magic[1] != 0 || !element_type_name(type) || rank == 0) {
-    fail(path, "not an IDX file (bad magic " + hex32(big_endian32(magic.data())) + ")");
+    throw DataError(path.string() + ": not an IDX file (bad magic " +
+                    hex32(big_endian32(magic.data())) + ")");
   }
   if (type != kU8) {
-    fail(path, std::string("unsupported element type ") + element_type_name(type) + " (" +
-                   hex32(big_endian32(magic.data())) + "); only unsigned byte (0x08) is supported");
+    throw DataError(path.string() + ": unsupported element type " + element_type_name(type) + " (" +
+                    hex32(big_endian32(magic.data())) +
+                    "); only unsigned byte (0x08) is supported");
   }
 
   std::vector<std::uint8_t> sizes(4 * rank);
   const std::size_t size_bytes = reader.read(sizes.data(), sizes.size());
   if (size_bytes < sizes.size()) {
-    fail(path, "truncated header: expected " + std::to_string(4 + sizes.size()) + " bytes for " +
-                   std::to_string(rank) + " dimension(s), found " + std::to_string(4 + size_bytes));
+    throw DataError(path.string() + ": truncated header: expected " +
+                    std::to_string(4 + sizes.size()) + " bytes for " + std::to_string(rank) +
+                    " dimension(s), found " + std::to_string(4 + size_bytes));
   }
 
   IdxArray result;
@@ -142,7 +147,7 @@ IdxArray read_idx(const std::filesystem::path& path) {
     const std::uint32_t extent = big_endian32(&sizes[4 * d]);
     result.dims.push_back(extent);
     if (extent != 0 && expected > std::numeric_limits<std::int64_t>::max() / extent) {
-      fail(path, "header dimensions too large (more than 2^63 elements)");
+      throw DataError(path.string() + ": header dimensions too large (more than 2^63 elements)");
     }
     expected *= extent;
   }
@@ -150,22 +155,23 @@ IdxArray read_idx(const std::filesystem::path& path) {
   // Grows geometrically as data arrives rather than trusting the header with one big allocation.
   std::size_t found = 0;
   while (found < expected) {
-    result.data.resize(std::min<std::uint64_t>(expected, std::max(2 * found, kChunk)));
+    result.data.resize(std::min<std::uint64_t>(expected, std::max(2 * found, kFirstBuffer)));
     const std::size_t got = reader.read(result.data.data() + found, result.data.size() - found);
     found += got;
     if (found < result.data.size()) break;
   }
   if (found < expected) {
-    fail(path, "truncated data: expected " + std::to_string(expected) + " bytes, found " +
-                   std::to_string(found));
+    throw DataError(path.string() + ": truncated data: expected " + std::to_string(expected) +
+                    " bytes, found " + std::to_string(found));
   }
 
   std::size_t extra = 0;
   std::vector<std::uint8_t> scratch(4096);
   for (std::size_t got; (got = reader.read(scratch.data(), scratch.size())) > 0;) extra += got;
   if (extra > 0) {
-    fail(path, "trailing garbage: " + std::to_string(extra) + " byte(s) after the " +
-                   std::to_string(expected) + " data bytes the header declares");
+    throw DataError(path.string() + ": trailing garbage: " + std::to_string(extra) +
+                    " byte(s) after the " + std::to_string(expected) +
+                    " data bytes the header declares");
   }
   return result;
 }
