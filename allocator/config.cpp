@@ -11,10 +11,6 @@
 namespace tally {
 namespace {
 
-[[noreturn]] void fail(std::string_view origin, const std::string& message) {
-  throw UsageError(std::string(origin) + ": " + message);
-}
-
 std::string_view trim(std::string_view text) {
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
@@ -24,8 +20,8 @@ std::string_view trim(std::string_view text) {
 bool parse_switch(std::string_view value, std::string_view origin, std::string_view key) {
   if (value == "on" || value == "true" || value == "1") return true;
   if (value == "off" || value == "false" || value == "0") return false;
-  fail(origin, "bad value '" + std::string(value) + "' for key '" + std::string(key) +
-                   "' (expected on or off)");
+  throw UsageError(std::string(origin) + ": bad value '" + std::string(value) + "' for key '" +
+                   std::string(key) + "' (expected on or off)");
 }
 
 void apply(AllocatorConfig& config, std::string_view key, std::string_view value,
@@ -37,7 +33,7 @@ void apply(AllocatorConfig& config, std::string_view key, std::string_view value
     if (std::find(names.begin(), names.end(), value) == names.end()) {
       std::string known;
       for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-      fail(origin, bad + " (known strategies: " + known + ")");
+      throw UsageError(std::string(origin) + ": " + bad + " (known strategies: " + known + ")");
     }
     config.strategy = value;
   } else if (key == "max_split_size_mb") {
@@ -47,8 +43,8 @@ void apply(AllocatorConfig& config, std::string_view key, std::string_view value
     constexpr std::size_t kMinimum = CachingRules::kLargeBuffer / MiB;
     if (ec != std::errc() || end != value.data() + value.size() || mb <= kMinimum ||
         mb > SIZE_MAX / MiB) {
-      fail(origin,
-           bad + " (expected a whole number of MiB above " + std::to_string(kMinimum) + ")");
+      throw UsageError(std::string(origin) + ": " + bad +
+                       " (expected a whole number of MiB above " + std::to_string(kMinimum) + ")");
     }
     config.strategy_options.max_split_size = mb * MiB;
   } else if (key == "limit") {
@@ -57,12 +53,14 @@ void apply(AllocatorConfig& config, std::string_view key, std::string_view value
       return;
     }
     const auto bytes = parse_size(value);
-    if (!bytes || *bytes == 0) fail(origin, bad + " (expected a size such as 8GiB, or none)");
+    if (!bytes || *bytes == 0)
+      throw UsageError(std::string(origin) + ": " + bad +
+                       " (expected a size such as 8GiB, from 1 B to 2^64 - 1 B, or none)");
     config.limit = *bytes;
   } else if (key == "record") {
     config.record = parse_switch(value, origin, key);
   } else {
-    fail(origin, "unknown key '" + std::string(key) +
+    throw UsageError(std::string(origin) + ": unknown key '" + std::string(key) +
                      "' (known: strategy, max_split_size_mb, limit, record)");
   }
 }
@@ -77,7 +75,8 @@ void apply_alloc_conf(AllocatorConfig& config, std::string_view text, std::strin
     if (item.empty()) continue;
     const std::size_t colon = item.find(':');
     if (colon == std::string_view::npos) {
-      fail(origin, "key '" + std::string(item) + "' has no value (expected key:value)");
+      throw UsageError(std::string(origin) + ": key '" + std::string(item) +
+                       "' has no value (expected key:value)");
     }
     apply(config, trim(item.substr(0, colon)), trim(item.substr(colon + 1)), origin);
   }

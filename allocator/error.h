@@ -13,7 +13,8 @@ namespace tally {
 // status (exit_status below, the one place).
 enum class ErrorKind {
   usage,          // the caller asked for something invalid: a bad flag, shape or configuration
-  data,           // an input file or dataset is missing, unreadable or malformed
+  data,           // an input file or dataset is missing, unreadable or malformed, or an output
+                  // file cannot be written
   out_of_memory,  // a device (or the configured limit) has no room for a request
   device,         // a CUDA, cuBLAS, cuDNN, NCCL or MPI call failed
   internal,       // a broken invariant inside tally: a bug

@@ -43,8 +43,9 @@ ScopeTable& table() {
 
 MemoryScope::MemoryScope(std::string_view name) : previous_(detail::current_scope) {
   // A trace holds one event per line.
-  TALLY_CHECK(name.find_first_of("\r\n") == std::string_view::npos,
-              "scope names cannot contain line breaks");
+  if (name.find_first_of("\r\n") != std::string_view::npos) {
+    throw UsageError("MemoryScope: scope names cannot contain line breaks");
+  }
   if (previous_ == 0) {
     detail::current_scope = table().intern(name);
   } else {

@@ -14,21 +14,19 @@ struct LaterFirst {
   bool operator()(const Node* a, const Node* b) const { return a->sequence < b->sequence; }
 };
 
-[[noreturn]] void fail(const std::string& message) {
-  throw UsageError("backward: " + message);
-}
-
 }  // namespace
 
 void backward(const Tensor& root, const Tensor& grad) {
-  if (!requires_grad(root)) fail("the tensor does not require a gradient");
+  if (!requires_grad(root)) throw UsageError("backward: the tensor does not require a gradient");
   Tensor seed = grad;
   if (!seed.defined()) {
-    if (root.numel() != 1) fail("a gradient is needed for non-scalar " + root.describe());
+    if (root.numel() != 1)
+      throw UsageError("backward: a gradient is needed for non-scalar " + root.describe());
     seed = Tensor::empty(root.shape(), root.dtype(), root.device());
     ops::fill_(seed, 1.0f);
   } else if (seed.shape() != root.shape()) {
-    fail("gradient " + seed.describe() + " does not match " + root.describe());
+    throw UsageError("backward: gradient " + seed.describe() + " does not match " +
+                     root.describe());
   }
   // The root's own node; a leaf root gets its accumulator through a one-input identity.
   std::shared_ptr<Node> start = root.autograd_meta()->grad_fn;
@@ -67,7 +65,8 @@ void backward(const Tensor& root, const Tensor& grad) {
     std::vector<Tensor> grads;
     if (incoming.defined()) {
       if (!node->backward) {
-        fail("the tape through " + node->name + " was already released by an earlier backward");
+        throw UsageError("backward: the tape through " + node->name +
+                         " was already released by an earlier backward");
       }
       ScopeRestore scope(node->scope);
       grads = node->backward(incoming);

@@ -91,7 +91,7 @@ Tensor embedding(const Tensor& indices, const Tensor& weight) {
 
 Tensor dropout(const Tensor& x, float p, bool training) {
   if (!(p >= 0.0f && p < 1.0f)) {
-    ops::fail("dropout", "probability " + std::to_string(p) + " is not in [0, 1)");
+    throw UsageError("dropout: probability " + std::to_string(p) + " is not in [0, 1)");
   }
   if (!training || p == 0.0f) return x;
   ops::DropoutResult r = ops::dropout(x, p);

@@ -4,12 +4,17 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <vector>
 
 namespace tally::cli {
 
 struct Command {
   CLI::App* app;
   std::function<int()> run;
+  // The options naming files or directories to read. One that does not exist is a data error
+  // (exit 3), found by main once the whole command line has parsed: the command is well formed,
+  // the file system lacks what it names. (CLI11's ExistingFile would make it a usage error.)
+  std::vector<const CLI::Option*> inputs = {};
 };
 
 Command add_info_command(CLI::App& app);

@@ -8,6 +8,7 @@
 #include "allocator/error.h"
 #include "allocator/units.h"
 #include "cli/commands.h"
+#include "cli/flag_validators.h"
 #include "cli/simulation.h"
 
 namespace tally::cli {
@@ -16,7 +17,7 @@ namespace {
 struct FitArgs {
   StepArgs step;
   SimArgs sim;
-  std::string budget;
+  std::size_t budget = 0;
   std::int64_t max_batch = 1 << 16;
   bool json = false;
 };
@@ -30,7 +31,7 @@ struct Probe {
 int run_fit(FitArgs& args) {
   StepArgs& step = args.step;
   const Device device = step.resolve();
-  if (!args.sim.capacity.empty()) {
+  if (args.sim.capacity != 0) {
     throw UsageError("fit: the device's memory is --budget, not --capacity");
   }
   args.sim.capacity = args.budget;
@@ -95,9 +96,12 @@ Command add_fit_command(CLI::App& app) {
   auto args = std::make_shared<FitArgs>();
   CLI::App* sub = app.add_subcommand(
       "fit", "Find the largest batch whose training step fits a memory budget, on sim");
-  sub->add_option("--budget", args->budget, "the device's memory, e.g. 16GiB")->required();
+  sub->add_option("--budget", args->budget, "the device's memory, e.g. 16GiB")
+      ->transform(byte_size())
+      ->type_name("SIZE")
+      ->required();
   sub->add_option("--max-batch", args->max_batch, "the largest batch to consider")
-      ->check(CLI::Range(1, 1 << 24))
+      ->check(whole_in(1, 1 << 24))
       ->capture_default_str();
   add_step_options(*sub, args->step);
   add_sim_options(*sub, args->sim);

@@ -1,13 +1,34 @@
-// tally: train, estimate and explain memory. Usage errors (unknown commands, flags or values)
-// exit 2, run-time errors exit 1, each with one line on stderr.
+// tally: train, estimate and explain memory. Every error is one line on stderr, and its kind is
+// the exit status (tally::exit_status, the one mapping): usage 2, CLI11's parse errors included;
+// data 3; out of memory 4; device 5; internal 70.
+#include <filesystem>
 #include <iostream>
+#include <new>
+#include <system_error>
 #include <vector>
 
 #include "allocator/error.h"
 #include "cli/commands.h"
 #include "tally/build_config.h"
 
+namespace {
+
+void check_inputs(const tally::cli::Command& command) {
+  for (const CLI::Option* option : command.inputs) {
+    for (const std::string& path : option->results()) {
+      std::error_code ec;
+      if (!std::filesystem::exists(path, ec)) {
+        throw tally::DataError(option->get_name() + ": cannot read '" + path +
+                               "': " + (ec ? ec.message() : "no such file or directory"));
+      }
+    }
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  const int usage = tally::exit_status(tally::ErrorKind::usage);
   CLI::App app{"tally: exact memory accounting for deep-learning training", "tally"};
   app.set_version_flag("--version", tally::build::kVersion);
   app.require_subcommand(1);
@@ -24,22 +45,27 @@ int main(int argc, char** argv) {
     for (const auto& command : commands) known = known || command.app->get_name() == argv[1];
     if (!known) {
       std::cerr << "tally: error: unknown subcommand '" << argv[1] << "' (see 'tally --help')\n";
-      return 2;
+      return usage;
     }
   }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    return app.exit(e) == 0 ? 0 : usage;
   }
   try {
     for (const auto& command : commands) {
-      if (command.app->parsed()) return command.run();
+      if (!command.app->parsed()) continue;
+      check_inputs(command);
+      return command.run();
     }
-    return 2;
+    return usage;
   } catch (const tally::Error& e) {
     std::cerr << "tally: error: " << e.what() << '\n';
     return tally::exit_status(e.kind());
+  } catch (const std::bad_alloc& e) {
+    std::cerr << "tally: error: out of host memory (" << e.what() << ")\n";
+    return tally::exit_status(tally::ErrorKind::out_of_memory);
   } catch (const std::exception& e) {
     std::cerr << "tally: error: " << e.what() << '\n';
     return tally::exit_status(tally::ErrorKind::internal);

@@ -47,15 +47,16 @@ Command add_replay_command(CLI::App& app) {
   auto args = std::make_shared<ReplayArgs>();
   CLI::App* sub = app.add_subcommand(
       "replay", "Replay a trace's allocations against allocator strategies and compare them");
-  sub->add_option("trace", args->trace,
-                  "trace written by tally train --trace, or an RMM logging_resource_adaptor CSV")
-      ->required()
-      ->check(CLI::ExistingFile);
+  const CLI::Option* trace =
+      sub->add_option(
+             "trace", args->trace,
+             "trace written by tally train --trace, or an RMM logging_resource_adaptor CSV")
+          ->required();
   sub->add_option("--strategies", args->strategies, "comma-separated strategies")
       ->delimiter(',')
       ->check(CLI::IsMember(strategy_names()))
       ->capture_default_str();
-  return {sub, [args] { return run_replay(*args); }};
+  return {sub, [args] { return run_replay(*args); }, {trace}};
 }
 
 }  // namespace tally::cli

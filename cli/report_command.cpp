@@ -91,10 +91,11 @@ Command add_report_command(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
   CLI::App* sub = app.add_subcommand(
       "report", "Break down a trace's memory and render it as an HTML timeline or Perfetto trace");
-  sub->add_option("trace", args->trace,
-                  "trace written by tally train --trace, or an RMM logging_resource_adaptor CSV")
-      ->required()
-      ->check(CLI::ExistingFile);
+  const CLI::Option* trace =
+      sub->add_option(
+             "trace", args->trace,
+             "trace written by tally train --trace, or an RMM logging_resource_adaptor CSV")
+          ->required();
   sub->add_option("-o,--output", args->output, "file to write the report to")->required();
   sub->add_option("--format", args->format,
                   "html (one self-contained page) or perfetto (Chrome trace JSON); default: "
@@ -104,7 +105,7 @@ Command add_report_command(CLI::App& app) {
                   "device of the trace to break down and draw (default: its first; the Perfetto "
                   "export holds every device)");
   sub->add_option("--title", args->title, "heading of the HTML page");
-  return {sub, [args] { return run_report(*args); }};
+  return {sub, [args] { return run_report(*args); }, {trace}};
 }
 
 }  // namespace tally::cli

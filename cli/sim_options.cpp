@@ -1,7 +1,7 @@
 #include "cli/sim_options.h"
 
 #include "allocator/error.h"
-#include "allocator/units.h"
+#include "cli/flag_validators.h"
 #include "cli/overhead_cache.h"
 #include "ops/conv_algorithm_table.h"
 
@@ -22,7 +22,9 @@ void add_sim_options(CLI::App& sub, SimArgs& args) {
   sub.add_option("--device-preset", args.preset, "the GPU sim:cuda stands for: " + preset_names())
       ->capture_default_str();
   sub.add_option("--capacity", args.capacity,
-                 "the device's memory, e.g. 12GiB, instead of the preset's (sim only)");
+                 "the device's memory, e.g. 12GiB, instead of the preset's (sim only)")
+      ->transform(byte_size())
+      ->type_name("SIZE");
   sub.add_option("--conv-workspace", args.conv_workspace,
                  "sim:cuda's cuDNN workspaces: bound (the workspace limit, an upper bound) or a "
                  "file written by tally train --device cuda --conv-log")
@@ -42,13 +44,7 @@ SimPlan resolve_sim(const SimArgs& args, Device device) {
   TALLY_CHECK(device.kind == DeviceKind::sim, "resolve_sim given " + device.str());
   SimPlan plan;
   plan.device = device;
-  if (!args.capacity.empty()) {
-    const auto bytes = parse_size(args.capacity);
-    if (!bytes || *bytes == 0) {
-      throw UsageError("--capacity: '" + args.capacity + "' is not a size such as 12GiB or 500MB");
-    }
-    plan.memory = *bytes;
-  }
+  plan.memory = args.capacity;
   if (device.sim_target() == SimTarget::cpu) return plan;
   plan.preset = &device_preset(args.preset);
   if (!plan.limited()) plan.memory = plan.preset->total_bytes;

@@ -16,7 +16,7 @@ namespace tally::cli {
 
 struct SimArgs {
   std::string preset{kDefaultPreset};
-  std::string capacity;                  // the device's memory, overriding the preset's
+  std::size_t capacity = 0;              // the device's memory, overriding the preset's; 0: none
   std::string conv_workspace = "bound";  // or a file written by train --conv-log
 };
 
@@ -39,8 +39,8 @@ struct SimPlan {
   std::size_t allocator_capacity() const;
 };
 
-// Resolves `args` for `device` (a sim device); one-line errors for an unknown preset, a malformed
-// capacity or an unreadable workspace log.
+// Resolves `args` for `device` (a sim device); one-line errors for an unknown preset or an
+// unreadable workspace log.
 SimPlan resolve_sim(const SimArgs& args, Device device);
 
 // A fresh allocator for the plan's device from `config`, with the plan's capacity (or, when

@@ -2,6 +2,7 @@
 
 #include "allocator/error.h"
 #include "allocator/units.h"
+#include "cli/flag_validators.h"
 #include "nn/models.h"
 #include "ops/sim_libraries.h"
 
@@ -47,16 +48,19 @@ void add_step_options(CLI::App& sub, StepArgs& args) {
       ->check(CLI::IsMember(nn::model_names()))
       ->capture_default_str();
   sub.add_option("--batch", o.batch, "batch size")
-      ->check(CLI::Range(1, 1 << 24))
+      ->check(whole_in(1, 1 << 24))
       ->capture_default_str();
   sub.add_option("--optimizer", o.optimizer, "sgd or adamw")
       ->check(CLI::IsMember({"sgd", "adamw"}))
       ->capture_default_str();
   sub.add_option("--momentum", o.momentum,
-                 "SGD momentum (a momentum buffer per parameter when > 0)")
-      ->check(CLI::Range(0.0, 1.0))
+                 "SGD momentum (a momentum buffer per parameter when > 0; 1 is refused, as a "
+                 "momentum that never decays)")
+      ->check(real_in(0, End::closed, 1, End::open))
       ->capture_default_str();
-  sub.add_option("--seed", o.seed, "seed for initialisation and shuffling")->capture_default_str();
+  sub.add_option("--seed", o.seed, "seed for initialisation and shuffling")
+      ->check(whole_in(0, UINT64_MAX))
+      ->capture_default_str();
   sub.add_option("--target", args.target, "the device sim mimics: cuda or cpu")
       ->check(CLI::IsMember({"cuda", "cpu"}))
       ->capture_default_str();
@@ -67,7 +71,7 @@ void add_step_options(CLI::App& sub, StepArgs& args) {
                  "gradient checkpointing policy: none (others arrive with checkpointing)")
       ->capture_default_str();
   sub.add_option("--steps", args.steps, "training steps to simulate")
-      ->check(CLI::Range(1, 1000))
+      ->check(whole_in(1, 1000))
       ->capture_default_str();
   sub.add_option("--alloc-conf", args.alloc_conf,
                  "allocator configuration, e.g. strategy:caching,max_split_size_mb:64");

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "allocator/error.h"
 #include "allocator/peak_analysis.h"
@@ -12,6 +13,7 @@
 #include "allocator/units.h"
 #include "cli/commands.h"
 #include "cli/device_memory_report.h"
+#include "cli/flag_validators.h"
 #include "cli/memory_report.h"
 #include "cli/report_html.h"
 #include "cli/sim_options.h"
@@ -38,9 +40,9 @@ struct TrainArgs {
   std::string report;
   std::string conv_log;
   SimArgs sim;
-  bool sim_given = false;  // any of the sim options on the command line
-  float lr = 0.0f;         // 0: the optimizer's default
-  float weight_decay = -1.0f;
+  bool sim_given = false;             // any of the sim options on the command line
+  std::optional<float> lr;            // omitted: the optimizer's default
+  std::optional<float> weight_decay;  // likewise
   int threads = 0;
   bool json = false;
 };
@@ -67,9 +69,8 @@ class ProgressPrinter {
 int run_train(TrainArgs args) {
   nn::TrainOptions& o = args.train;
   o.device = Device::parse(args.device);
-  o.lr = args.lr > 0.0f ? args.lr : nn::default_lr(o.optimizer);
-  o.weight_decay =
-      args.weight_decay >= 0.0f ? args.weight_decay : nn::default_weight_decay(o.optimizer);
+  o.lr = args.lr.value_or(nn::default_lr(o.optimizer));
+  o.weight_decay = args.weight_decay.value_or(nn::default_weight_decay(o.optimizer));
   if (args.threads > 0) ops::set_num_threads(args.threads);
   AllocatorConfig config = alloc_conf_from(args.alloc_conf);
   config.record = true;  // the report reconstructs the peak from the trace
@@ -170,36 +171,43 @@ Command add_train_command(CLI::App& app) {
                   "without the data")
       ->check(CLI::IsMember({"fashion-mnist", "synthetic"}))
       ->capture_default_str();
-  sub->add_option("--data-dir", args->data_dir,
-                  "dataset directory (default: TALLY_DATA_DIR or the Debian package's)");
+  const CLI::Option* data_dir =
+      sub->add_option("--data-dir", args->data_dir,
+                      "dataset directory (default: TALLY_DATA_DIR or the Debian package's)");
   auto* epochs = sub->add_option("--epochs", o.epochs, "epochs to train")
-                     ->check(CLI::Range(1, 1000))
+                     ->check(whole_in(1, 1000))
                      ->capture_default_str();
   sub->add_option("--steps", o.steps, "train this many steps instead of whole epochs")
-      ->check(CLI::Range(1, 100000000))
+      ->check(whole_in(1, 100000000))
       ->excludes(epochs);
   sub->add_option("--batch", o.batch, "batch size")
-      ->check(CLI::Range(1, 1 << 20))
+      ->check(whole_in(1, 1 << 20))
       ->capture_default_str();
   sub->add_option("--optimizer", o.optimizer, "sgd or adamw")
       ->check(CLI::IsMember({"sgd", "adamw"}))
       ->capture_default_str();
-  sub->add_option("--lr", args->lr, "learning rate (default 0.1 for sgd, 0.001 for adamw)")
-      ->check(CLI::PositiveNumber);
-  sub->add_option("--momentum", o.momentum, "SGD momentum")
-      ->check(CLI::Range(0.0, 1.0))
+  sub->add_option("--lr", args->lr,
+                  "learning rate (default 0.1 for sgd, 0.001 for adamw); 0 is refused, as it would "
+                  "leave the weights unchanged")
+      ->check(real_in(0, End::open, 1000, End::closed));
+  sub->add_option("--momentum", o.momentum,
+                  "SGD momentum: 0 is plain SGD, without a momentum buffer; 1 is refused, as a "
+                  "momentum that never decays")
+      ->check(real_in(0, End::closed, 1, End::open))
       ->capture_default_str();
   sub->add_option("--weight-decay", args->weight_decay,
                   "weight decay (default 0 for sgd, 0.01 for adamw)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(real_in(0, End::closed, 1, End::closed));
   sub->add_option("--device", args->device,
                   "cpu, cuda, cuda:N, or sim:cuda / sim:cpu: the run's memory without its data "
                   "or arithmetic")
       ->capture_default_str();
   add_sim_options(*sub, args->sim);
-  sub->add_option("--seed", o.seed, "seed for initialisation and shuffling")->capture_default_str();
+  sub->add_option("--seed", o.seed, "seed for initialisation and shuffling")
+      ->check(whole_in(0, UINT64_MAX))
+      ->capture_default_str();
   sub->add_option("--threads", args->threads, "BLAS threads (default: OpenBLAS's choice)")
-      ->check(CLI::Range(1, 1024));
+      ->check(whole_in(1, 1024));
   sub->add_option("--alloc-conf", args->alloc_conf,
                   "allocator configuration, e.g. strategy:caching,max_split_size_mb:64");
   sub->add_option("--trace", args->trace, "write the allocator trace (CSV) to this file");
@@ -209,10 +217,12 @@ Command add_train_command(CLI::App& app) {
                   "--conv-workspace");
   sub->add_flag("--json", args->json,
                 "print one JSON summary object on stdout instead of the report");
-  return {sub, [args, sub] {
+  return {sub,
+          [args, sub] {
             args->sim_given = sim_options_given(*sub);
             return run_train(*args);
-          }};
+          },
+          {data_dir}};
 }
 
 }  // namespace tally::cli

@@ -4,36 +4,30 @@
 #include "core/cuda_context.h"
 
 namespace tally {
-namespace {
-
-[[noreturn]] void not_built(const char* what) {
-  throw UsageError(std::string(what) + ": tally was built without CUDA");
-}
-
-}  // namespace
 
 CudaStream device_stream(Device, StreamRole) {
-  not_built("device_stream");
+  throw UsageError("device_stream: tally was built without CUDA");
 }
 
 void synchronize(Device device) {
-  if (device.kind == DeviceKind::cuda) not_built("synchronize");
+  if (device.kind == DeviceKind::cuda)
+    throw UsageError("synchronize: tally was built without CUDA");
 }
 
 void copy_bytes(void*, Device, const void*, Device, std::size_t) {
-  not_built("copy_bytes");
+  throw UsageError("copy_bytes: tally was built without CUDA");
 }
 
 void copy_strided_cuda(const Tensor&, const Tensor&) {
-  not_built("copy_strided_cuda");
+  throw UsageError("copy_strided_cuda: tally was built without CUDA");
 }
 
 void free_after_streams(std::shared_ptr<DeviceAllocator>, const Allocation&, Device, StreamMask) {
-  not_built("free_after_streams");
+  throw UsageError("free_after_streams: tally was built without CUDA");
 }
 
 void reclaim_stream_frees(Device) {
-  not_built("reclaim_stream_frees");
+  throw UsageError("reclaim_stream_frees: tally was built without CUDA");
 }
 
 }  // namespace tally

@@ -91,7 +91,7 @@ SimSettings SimSettings::of(const DevicePreset& preset) {
 }
 
 SimSettings sim_settings(Device device) {
-  TALLY_CHECK(device.kind == DeviceKind::sim, "sim settings asked of " + device.str());
+  if (device.kind != DeviceKind::sim) throw UsageError("sim settings asked of " + device.str());
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   return sim_slot(r, device);
@@ -99,7 +99,7 @@ SimSettings sim_settings(Device device) {
 
 std::shared_ptr<DeviceAllocator> configure_sim_device(Device device, const AllocatorConfig& config,
                                                       const SimSettings& settings) {
-  TALLY_CHECK(device.kind == DeviceKind::sim, "sim settings given to " + device.str());
+  if (device.kind != DeviceKind::sim) throw UsageError("sim settings given to " + device.str());
   {
     Registry& r = registry();
     std::lock_guard lock(r.mutex);

@@ -42,9 +42,10 @@ template <std::size_t N>
 StridedIndex<N> make_strided_index(std::span<const std::int64_t> shape,
                                    const std::array<std::span<const std::int64_t>, N>& strides) {
   const StridedLayout<N> layout = coalesce<N>(shape, strides);
-  TALLY_CHECK(layout.shape.size() <= static_cast<std::size_t>(kMaxKernelDims),
-              "a CUDA kernel takes at most " + std::to_string(kMaxKernelDims) +
-                  " non-contiguous dimensions");
+  if (layout.shape.size() > static_cast<std::size_t>(kMaxKernelDims)) {
+    throw UsageError("a CUDA kernel takes at most " + std::to_string(kMaxKernelDims) +
+                     " non-contiguous dimensions");
+  }
   StridedIndex<N> index;
   index.dims = static_cast<int>(layout.shape.size());
   for (int d = 0; d < index.dims; ++d) {

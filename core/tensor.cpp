@@ -9,13 +9,6 @@
 #include "core/strided_loop.h"
 
 namespace tally {
-namespace {
-
-[[noreturn]] void fail(std::string_view op, const std::string& message) {
-  throw UsageError(std::string(op) + ": " + message);
-}
-
-}  // namespace
 
 std::string shape_str(std::span<const std::int64_t> shape) {
   std::string out = "[";
@@ -42,7 +35,7 @@ Shape contiguous_strides(std::span<const std::int64_t> shape) {
 
 Tensor Tensor::empty(Shape shape, DType dtype, Device device, Tag tag) {
   for (std::int64_t extent : shape) {
-    if (extent < 0) fail("empty", "negative size in shape " + shape_str(shape));
+    if (extent < 0) throw UsageError("empty: negative size in shape " + shape_str(shape));
   }
   Tensor t;
   const auto bytes = static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype);
@@ -55,7 +48,8 @@ Tensor Tensor::empty(Shape shape, DType dtype, Device device, Tag tag) {
 
 Tensor Tensor::from_values(std::span<const float> values, Shape shape, DType dtype, Tag tag) {
   if (shape_numel(shape) != static_cast<std::int64_t>(values.size())) {
-    fail("from_values", std::to_string(values.size()) + " values for shape " + shape_str(shape));
+    throw UsageError("from_values: " + std::to_string(values.size()) + " values for shape " +
+                     shape_str(shape));
   }
   Tensor t = empty(std::move(shape), dtype, Device::cpu(), tag);
   dispatch_dtype(dtype, [&](auto zero) {
@@ -69,7 +63,8 @@ Tensor Tensor::from_values(std::span<const float> values, Shape shape, DType dty
 std::int64_t Tensor::wrap_dim(std::int64_t d, std::string_view op) const {
   const std::int64_t n = dim();
   if (d < -n || d >= n) {
-    fail(op, "dimension " + std::to_string(d) + " out of range for shape " + shape_str(shape_));
+    throw UsageError(std::string(op) + ": dimension " + std::to_string(d) +
+                     " out of range for shape " + shape_str(shape_));
   }
   return d < 0 ? d + n : d;
 }
@@ -102,15 +97,16 @@ void* Tensor::raw_data() const {
 }
 
 void Tensor::check_host_access(DType expected) const {
-  if (!defined()) fail("data", "undefined tensor");
-  if (device().kind != DeviceKind::cpu) fail("data", describe() + " is not on the cpu");
+  if (!defined()) throw UsageError("data: undefined tensor");
+  if (device().kind != DeviceKind::cpu)
+    throw UsageError("data: " + describe() + " is not on the cpu");
   if (expected != dtype_) {
-    fail("data", describe() + " read as " + std::string(dtype_name(expected)));
+    throw UsageError("data: " + describe() + " read as " + std::string(dtype_name(expected)));
   }
 }
 
 Tensor Tensor::to(Device device) const {
-  if (!defined()) fail("to", "undefined tensor");
+  if (!defined()) throw UsageError("to: undefined tensor");
   if (device == this->device()) return *this;
   Tensor out = empty(shape_, dtype_, device, tag());
   copy_into(out, *this);
@@ -129,7 +125,8 @@ std::vector<float> Tensor::to_floats() const {
 }
 
 float Tensor::item() const {
-  if (numel() != 1) fail("item", describe() + " has " + std::to_string(numel()) + " elements");
+  if (numel() != 1)
+    throw UsageError("item: " + describe() + " has " + std::to_string(numel()) + " elements");
   return to_floats()[0];
 }
 
@@ -150,14 +147,14 @@ Tensor Tensor::view(Shape shape) const {
     if (shape[i] == -1 && inferred < 0) {
       inferred = static_cast<std::int64_t>(i);
     } else if (shape[i] < 0) {
-      fail("view", "invalid shape " + shape_str(shape));
+      throw UsageError("view: invalid shape " + shape_str(shape));
     } else {
       known *= shape[i];
     }
   }
   if (inferred >= 0 && known > 0) shape[inferred] = numel() / known;
   if (shape_numel(shape) != numel()) {
-    fail("view", "shape " + shape_str(shape) + " does not match " + describe());
+    throw UsageError("view: shape " + shape_str(shape) + " does not match " + describe());
   }
   // An empty tensor addresses no element, so any shape of it is a view (as PyTorch's
   // computeStride): the same strides for the same shape, else contiguous ones.
@@ -181,7 +178,7 @@ Tensor Tensor::view(Shape shape) const {
         --view_d;
       }
       if (view_numel != tensor_numel) {
-        fail("view", "cannot view " + describe() + " as " + shape_str(shape) +
+        throw UsageError("view: cannot view " + describe() + " as " + shape_str(shape) +
                          " without a copy; use reshape");
       }
       if (d > 0) {
@@ -211,13 +208,14 @@ Tensor Tensor::transpose(std::int64_t d0, std::int64_t d1) const {
 
 Tensor Tensor::permute(std::span<const std::int64_t> dims) const {
   if (static_cast<std::int64_t>(dims.size()) != dim()) {
-    fail("permute", shape_str(dims) + " does not name every dimension of " + describe());
+    throw UsageError("permute: " + shape_str(dims) + " does not name every dimension of " +
+                     describe());
   }
   Shape shape(dims.size()), strides(dims.size());
   std::vector<bool> seen(dims.size(), false);
   for (std::size_t i = 0; i < dims.size(); ++i) {
     const std::int64_t d = wrap_dim(dims[i], "permute");
-    if (seen[d]) fail("permute", "repeated dimension in " + shape_str(dims));
+    if (seen[d]) throw UsageError("permute: repeated dimension in " + shape_str(dims));
     seen[d] = true;
     shape[i] = shape_[d];
     strides[i] = strides_[d];
@@ -228,7 +226,7 @@ Tensor Tensor::permute(std::span<const std::int64_t> dims) const {
 Tensor Tensor::slice(std::int64_t d, std::int64_t start, std::int64_t end,
                      std::int64_t step) const {
   d = wrap_dim(d, "slice");
-  if (step <= 0) fail("slice", "step must be positive");
+  if (step <= 0) throw UsageError("slice: step must be positive");
   const std::int64_t n = shape_[d];
   if (start < 0) start += n;
   if (end < 0) end += n;
@@ -242,7 +240,7 @@ Tensor Tensor::slice(std::int64_t d, std::int64_t start, std::int64_t end,
 
 Tensor Tensor::expand(Shape shape) const {
   if (shape.size() < shape_.size()) {
-    fail("expand", "cannot expand " + describe() + " to " + shape_str(shape));
+    throw UsageError("expand: cannot expand " + describe() + " to " + shape_str(shape));
   }
   const std::size_t lead = shape.size() - shape_.size();
   Shape strides(shape.size(), 0);
@@ -253,7 +251,7 @@ Tensor Tensor::expand(Shape shape) const {
     if (own == shape[i]) {
       strides[i] = strides_[i - lead];
     } else if (own != 1) {
-      fail("expand", "cannot expand " + describe() + " to " + shape_str(shape));
+      throw UsageError("expand: cannot expand " + describe() + " to " + shape_str(shape));
     }
   }
   return as_strided(std::move(shape), std::move(strides), offset_);
@@ -261,7 +259,8 @@ Tensor Tensor::expand(Shape shape) const {
 
 Tensor Tensor::unsqueeze(std::int64_t d) const {
   const std::int64_t n = dim() + 1;
-  if (d < -n || d >= n) fail("unsqueeze", "dimension " + std::to_string(d) + " out of range");
+  if (d < -n || d >= n)
+    throw UsageError("unsqueeze: dimension " + std::to_string(d) + " out of range");
   if (d < 0) d += n;
   Shape shape = shape_, strides = strides_;
   const std::int64_t stride = d < dim() ? strides_[d] * shape_[d] : 1;
@@ -294,12 +293,12 @@ Tensor Tensor::detach() const {
 
 void copy_into(const Tensor& dst, const Tensor& src) {
   if (dst.shape() != src.shape() || dst.dtype() != src.dtype()) {
-    fail("copy", "cannot copy " + src.describe() + " into " + dst.describe());
+    throw UsageError("copy: cannot copy " + src.describe() + " into " + dst.describe());
   }
   const Device to = dst.device(), from = src.device();
   if (to.kind == DeviceKind::sim || from.kind == DeviceKind::sim) {
     if (to == from) return;
-    fail("copy", "copy between " + from.str() + " and " + to.str() + " is not supported");
+    throw UsageError("copy: copy between " + from.str() + " and " + to.str() + " is not supported");
   }
   if (to != from) {
     // Between devices only dense bytes move: each side is made contiguous on its own device.

@@ -1,6 +1,7 @@
 #include "nn/trainer.h"
 
 #include <chrono>
+#include <cmath>
 
 #include "allocator/error.h"
 #include "allocator/scope.h"
@@ -18,11 +19,25 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 void check_options(const TrainOptions& o) {
-  const auto bad = [](const std::string& message) { throw UsageError("train: " + message); };
-  if (o.batch < 1) bad("--batch must be at least 1, got " + std::to_string(o.batch));
-  if (o.steps < 0) bad("--steps must not be negative");
-  if (o.steps == 0 && o.epochs < 1) bad("--epochs must be at least 1");
-  if (!(o.lr > 0.0f)) bad("--lr must be positive");
+  if (o.batch < 1) {
+    throw UsageError("train: --batch must be at least 1, got " + std::to_string(o.batch));
+  }
+  if (o.steps < 0) throw UsageError("train: --steps must not be negative");
+  if (o.steps == 0 && o.epochs < 1) throw UsageError("train: --epochs must be at least 1");
+}
+
+// Each range is written so that NaN, which fails every comparison, falls outside it.
+void check_hyperparameters(const TrainOptions& o) {
+  if (!(o.lr > 0.0f && std::isfinite(o.lr))) {
+    throw UsageError("optimizer: --lr must be positive and finite, got " + std::to_string(o.lr));
+  }
+  if (!(o.momentum >= 0.0f && o.momentum < 1.0f)) {
+    throw UsageError("optimizer: --momentum must be in [0, 1), got " + std::to_string(o.momentum));
+  }
+  if (!(o.weight_decay >= 0.0f && std::isfinite(o.weight_decay))) {
+    throw UsageError("optimizer: --weight-decay must be non-negative and finite, got " +
+                     std::to_string(o.weight_decay));
+  }
 }
 
 }  // namespace
@@ -36,6 +51,7 @@ float default_weight_decay(std::string_view optimizer) {
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Module& model) {
+  check_hyperparameters(options);
   if (options.optimizer == "sgd") {
     ops::SgdOptions sgd;
     sgd.lr = options.lr;

@@ -50,7 +50,9 @@ struct TrainSummary {
 float default_lr(std::string_view optimizer);
 float default_weight_decay(std::string_view optimizer);
 
-// "sgd" or "adamw" over the model's parameters; unknown names throw a one-line error.
+// "sgd" or "adamw" over the model's parameters. Unknown names, and an lr that is not positive and
+// finite, a momentum outside [0, 1) or a weight decay that is negative or not finite, throw a
+// one-line usage error.
 std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Module& model);
 
 // How train() draws its batches: options.batch samples at a time on options.device, shuffled

@@ -6,7 +6,7 @@ namespace tally::ops {
 
 Tensor concat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   constexpr std::string_view op = "concat";
-  if (tensors.empty()) fail(op, "expected at least one tensor");
+  if (tensors.empty()) throw UsageError(std::string(op) + ": expected at least one tensor");
   const Tensor& first = tensors.front();
   check_defined(op, {&first});
   dim = first.wrap_dim(dim, op);
@@ -20,8 +20,8 @@ Tensor concat(const std::vector<Tensor>& tensors, std::int64_t dim) {
       matches = d == dim || t.shape()[d] == first.shape()[d];
     }
     if (!matches) {
-      fail(op, "shapes " + first.describe() + " and " + t.describe() +
-                   " differ outside dimension " + std::to_string(dim));
+      throw UsageError(std::string(op) + ": shapes " + first.describe() + " and " + t.describe() +
+                       " differ outside dimension " + std::to_string(dim));
     }
     shape[dim] += t.shape()[dim];
   }

@@ -29,19 +29,23 @@ ConvGeometry geometry(std::string_view op, const Shape& x, const Shape& w, std::
                       std::int64_t padding) {
   const std::string shapes = "input " + shape_str(x) + " and weight " + shape_str(w);
   if (x.size() != 4 || w.size() != 4) {
-    fail(op, "expected input [N, C, H, W] and weight [O, C, KH, KW], got " + shapes);
+    throw UsageError(std::string(op) +
+                     ": expected input [N, C, H, W] and weight [O, C, KH, KW], got " + shapes);
   }
-  if (std::find(w.begin(), w.end(), 0) != w.end()) fail(op, "empty weight in " + shapes);
+  if (std::find(w.begin(), w.end(), 0) != w.end())
+    throw UsageError(std::string(op) + ": empty weight in " + shapes);
   if (x[1] != w[1]) {
-    fail(op, shapes + ": input has " + std::to_string(x[1]) + " channels, weight expects " +
-                 std::to_string(w[1]));
+    throw UsageError(std::string(op) + ": " + shapes + ": input has " + std::to_string(x[1]) +
+                     " channels, weight expects " + std::to_string(w[1]));
   }
   if (stride <= 0 || padding < 0) {
-    fail(op, "stride must be positive and padding non-negative, got stride " +
-                 std::to_string(stride) + " and padding " + std::to_string(padding));
+    throw UsageError(std::string(op) +
+                     ": stride must be positive and padding non-negative, got stride " +
+                     std::to_string(stride) + " and padding " + std::to_string(padding));
   }
   if (w[2] > x[2] + 2 * padding || w[3] > x[3] + 2 * padding) {
-    fail(op, shapes + ": kernel larger than the input padded by " + std::to_string(padding));
+    throw UsageError(std::string(op) + ": " + shapes + ": kernel larger than the input padded by " +
+                     std::to_string(padding));
   }
   ConvGeometry g{x[0], x[1], x[2], x[3], w[0], w[2], w[3], 0, 0, stride, padding};
   g.oh = (g.h + 2 * padding - g.kh) / stride + 1;
@@ -171,7 +175,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::in
     check_same_device("conv2d", {&x, &bias});
     check_same_dtype("conv2d", {&x, &bias});
     if (bias.shape() != Shape{g.o}) {
-      fail("conv2d", "bias " + bias.describe() + " does not match weight " + weight.describe());
+      throw UsageError("conv2d: bias " + bias.describe() + " does not match weight " +
+                       weight.describe());
     }
   }
   const Device device = x.device();
@@ -235,8 +240,9 @@ Conv2dGrads conv2d_backward(const Tensor& grad, const Tensor& x, const Tensor& w
     check_same_dtype("conv2d_backward", {&grad, &x, &weight});
     g = geometry("conv2d_backward", x.shape(), weight.shape(), stride, padding);
     if (grad.shape() != Shape{g.n, g.o, g.oh, g.ow}) {
-      fail("conv2d_backward", "gradient " + grad.describe() + " does not match the output of " +
-                                  "input " + x.describe() + " and weight " + weight.describe());
+      throw UsageError("conv2d_backward: gradient " + grad.describe() +
+                       " does not match the output of " + "input " + x.describe() + " and weight " +
+                       weight.describe());
     }
   }
   const Device device = grad.device();

@@ -102,13 +102,15 @@ __global__ void bias_grad_kernel(T* dbias, std::int64_t dbias_stride, const T* g
 
 void check_dense(std::string_view op, std::initializer_list<const Tensor*> tensors) {
   for (const Tensor* t : tensors) {
-    if (!t->is_contiguous()) fail(op, "cuDNN takes contiguous tensors, got " + t->describe());
+    TALLY_CHECK(t->is_contiguous(),
+                std::string(op) + ": cuDNN takes contiguous tensors, got " + t->describe());
   }
 }
 
 // cuDNN's dimensions are ints.
 int dnn_int(std::int64_t v) {
-  if (v > INT_MAX) fail("conv2d", "dimension " + std::to_string(v) + " exceeds cuDNN's int");
+  if (v > INT_MAX)
+    throw UsageError("conv2d: dimension " + std::to_string(v) + " exceeds cuDNN's int");
   return static_cast<int>(v);
 }
 
@@ -121,7 +123,8 @@ cudnnDataType_t data_type(DType dtype) {
     case DType::bf16:
       return CUDNN_DATA_BFLOAT16;
     default:
-      fail("conv2d", "cuDNN convolves f32, f16 and bf16, not " + std::string(dtype_name(dtype)));
+      throw UsageError("conv2d: cuDNN convolves f32, f16 and bf16, not " +
+                       std::string(dtype_name(dtype)));
   }
 }
 
@@ -233,11 +236,11 @@ ConvAlgoRecord choose(ConvAlgoRecord key, cudnnHandle_t handle,
     last = static_cast<int>(state.conv_algorithms.size() - 1);
     return key;
   }
-  fail("conv2d", "cuDNN has no " + std::string(key.exact ? "exact " : "") +
-                     std::string(conv_pass_name(key.pass)) + " algorithm for " +
-                     std::string(dtype_name(key.dtype)) + " input " + shape_str(key.input) +
-                     " and weight " + shape_str(key.weight) + " within the workspace limit of " +
-                     format_bytes(key.workspace_limit) + " (set_cudnn_workspace_limit)");
+  throw UsageError("conv2d: cuDNN has no " + std::string(key.exact ? "exact " : "") +
+                   std::string(conv_pass_name(key.pass)) + " algorithm for " +
+                   std::string(dtype_name(key.dtype)) + " input " + shape_str(key.input) +
+                   " and weight " + shape_str(key.weight) + " within the workspace limit of " +
+                   format_bytes(key.workspace_limit) + " (set_cudnn_workspace_limit)");
 }
 
 // t = 0 for a contiguous t of a floating dtype, whose zero is all-zero bits.

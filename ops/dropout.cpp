@@ -12,7 +12,8 @@ DropoutResult dropout(const Tensor& x, float p) {
   constexpr std::string_view op = "dropout";
   check_defined(op, {&x});
   check_floating(op, x);
-  if (!(p >= 0.0f && p < 1.0f)) fail(op, "probability " + std::to_string(p) + " is not in [0, 1)");
+  if (!(p >= 0.0f && p < 1.0f))
+    throw UsageError(std::string(op) + ": probability " + std::to_string(p) + " is not in [0, 1)");
   DropoutResult r{Tensor::empty(x.shape(), x.dtype(), x.device()),
                   Tensor::empty(x.shape(), DType::u8, x.device()), 1.0f / (1.0f - p)};
   // Drawn once the outputs exist, so that a failed allocation leaves the stream untouched.
@@ -49,7 +50,8 @@ Tensor dropout_backward(const Tensor& grad, const Tensor& mask, float scale) {
   check_same_device(op, {&grad, &mask});
   check_floating(op, grad);
   if (mask.dtype() != DType::u8 || mask.shape() != grad.shape()) {
-    fail(op, "mask " + mask.describe() + " does not match gradient " + grad.describe());
+    throw UsageError(std::string(op) + ": mask " + mask.describe() + " does not match gradient " +
+                     grad.describe());
   }
   Tensor out = Tensor::empty(grad.shape(), grad.dtype(), grad.device());
   run_kernel(

@@ -135,7 +135,8 @@ void binary_(BinaryOp op, const Tensor& dst, const Tensor& src) {
   check_same_dtype(name, {&dst, &src});
   check_floating(name, dst);
   if (broadcast_shapes(name, dst.shape(), src.shape()) != dst.shape()) {
-    fail(name, "in-place result " + dst.describe() + " cannot take the shape of " + src.describe());
+    throw UsageError(std::string(name) + ": in-place result " + dst.describe() +
+                     " cannot take the shape of " + src.describe());
   }
   run_kernel(
       name, dst.device(),
@@ -185,7 +186,7 @@ Tensor cast(const Tensor& x, DType dtype) {
 void cast_into(const Tensor& dst, const Tensor& src) {
   check_same_device("cast", {&dst, &src});
   if (dst.shape() != src.shape()) {
-    fail("cast", "cannot cast " + src.describe() + " into " + dst.describe());
+    throw UsageError("cast: cannot cast " + src.describe() + " into " + dst.describe());
   }
   run_kernel(
       "cast", src.device(),
@@ -213,9 +214,11 @@ void cast_into(const Tensor& dst, const Tensor& src) {
 Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
   check_same_device("masked_fill", {&x, &mask});
   check_floating("masked_fill", x);
-  if (mask.dtype() != DType::u8) fail("masked_fill", "mask must be u8, got " + mask.describe());
+  if (mask.dtype() != DType::u8)
+    throw UsageError("masked_fill: mask must be u8, got " + mask.describe());
   if (broadcast_shapes("masked_fill", x.shape(), mask.shape()) != x.shape()) {
-    fail("masked_fill", "mask " + mask.describe() + " does not broadcast to " + x.describe());
+    throw UsageError("masked_fill: mask " + mask.describe() + " does not broadcast to " +
+                     x.describe());
   }
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   run_kernel(

@@ -10,7 +10,7 @@ namespace {
 
 void check_indices(std::string_view op, const Tensor& indices) {
   if (indices.dtype() != DType::i64) {
-    fail(op, "indices must be i64, got " + indices.describe());
+    throw UsageError(std::string(op) + ": indices must be i64, got " + indices.describe());
   }
 }
 
@@ -27,9 +27,9 @@ void for_each_index(std::string_view op, const Tensor& indices, std::int64_t row
                       const std::int64_t position = at[1] + i * step[1];
                       const std::int64_t row = in[at[0] + i * step[0]];
                       if (row < 0 || row >= rows) {
-                        fail(op, "index " + std::to_string(row) + " at position " +
-                                     std::to_string(position) + " is out of range [0, " +
-                                     std::to_string(rows) + ")");
+                        throw UsageError(std::string(op) + ": index " + std::to_string(row) +
+                                         " at position " + std::to_string(position) +
+                                         " is out of range [0, " + std::to_string(rows) + ")");
                       }
                       f(position, row);
                     }
@@ -74,7 +74,8 @@ Tensor embedding_backward(const Tensor& grad, const Tensor& indices, std::int64_
   Shape expected = indices.shape();
   expected.push_back(grad.dim() > 0 ? grad.shape().back() : 0);
   if (grad.shape() != expected) {
-    fail(op, "gradient " + grad.describe() + " does not match indices " + indices.describe());
+    throw UsageError(std::string(op) + ": gradient " + grad.describe() +
+                     " does not match indices " + indices.describe());
   }
   const std::int64_t width = expected.back();
   const Tensor g = grad.contiguous();

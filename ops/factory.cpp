@@ -35,7 +35,7 @@ Tensor full(Shape shape, float value, DType dtype, Device device, Tag tag) {
 }
 
 Tensor arange(std::int64_t n, DType dtype, Device device) {
-  if (n < 0) fail("arange", "negative length " + std::to_string(n));
+  if (n < 0) throw UsageError("arange: negative length " + std::to_string(n));
   Tensor out = Tensor::empty({n}, dtype, device);
   run_kernel(
       "arange", device,
@@ -58,7 +58,7 @@ Tensor arange(std::int64_t n, DType dtype, Device device) {
 }
 
 Tensor causal_mask(std::int64_t n, Device device) {
-  if (n < 0) fail("causal_mask", "negative size " + std::to_string(n));
+  if (n < 0) throw UsageError("causal_mask: negative size " + std::to_string(n));
   Tensor out = Tensor::empty({n, n}, DType::u8, device);
   run_kernel(
       "causal_mask", device,
@@ -88,7 +88,8 @@ Tensor randn(Shape shape, Device device, Tag tag) {
 
 Tensor uniform(Shape shape, float low, float high, Device device, Tag tag) {
   if (!(low <= high)) {
-    fail("uniform", "low " + std::to_string(low) + " exceeds high " + std::to_string(high));
+    throw UsageError("uniform: low " + std::to_string(low) + " exceeds high " +
+                     std::to_string(high));
   }
   Tensor out = Tensor::empty(std::move(shape), DType::f32, device, tag);
   const PhiloxState rng =

@@ -15,8 +15,8 @@ void check_affine(std::string_view op, const Tensor& x, const Tensor& param, con
   check_same_device(op, {&x, &param});
   check_same_dtype(op, {&x, &param});
   if (param.dim() != 1 || param.shape()[0] != x.shape().back()) {
-    fail(op, std::string(what) + " " + param.describe() + " does not match the last dimension of " +
-                 x.describe());
+    throw UsageError(std::string(op) + ": " + std::string(what) + " " + param.describe() +
+                     " does not match the last dimension of " + x.describe());
   }
 }
 
@@ -101,7 +101,8 @@ LayerNormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& 
   constexpr std::string_view op = "layer_norm";
   check_defined(op, {&x});
   check_floating(op, x);
-  if (x.dim() == 0) fail(op, "expected at least one dimension, got " + x.describe());
+  if (x.dim() == 0)
+    throw UsageError(std::string(op) + ": expected at least one dimension, got " + x.describe());
   check_affine(op, x, weight, "weight");
   check_affine(op, x, bias, "bias");
   const Tensor dense = x.contiguous();
@@ -130,7 +131,8 @@ LayerNormGrads layer_norm_backward(const Tensor& grad, const Tensor& x, const Te
   check_same_dtype(op, {&grad, &x});
   check_affine(op, x, weight, "weight");
   if (grad.shape() != x.shape()) {
-    fail(op, "gradient " + grad.describe() + " does not match input " + x.describe());
+    throw UsageError(std::string(op) + ": gradient " + grad.describe() + " does not match input " +
+                     x.describe());
   }
   const Tensor g = grad.contiguous(), dense = x.contiguous();
   const Shape width{x.shape().back()};

@@ -15,8 +15,9 @@ void check_labels(std::string_view op, const Tensor& scores, const Tensor& label
   check_floating(op, scores);
   check_dim(op, scores, 2);
   if (labels.dtype() != DType::i64 || labels.dim() != 1 || labels.shape()[0] != scores.shape()[0]) {
-    fail(op, "labels " + labels.describe() + " do not match " + scores.describe() +
-                 " (expected i64[" + std::to_string(scores.shape()[0]) + "])");
+    throw UsageError(std::string(op) + ": labels " + labels.describe() + " do not match " +
+                     scores.describe() + " (expected i64[" + std::to_string(scores.shape()[0]) +
+                     "])");
   }
 }
 
@@ -24,8 +25,8 @@ void check_labels(std::string_view op, const Tensor& scores, const Tensor& label
 std::int64_t label_at(const Tensor& labels, std::int64_t i, std::int64_t classes) {
   const std::int64_t label = labels.data<std::int64_t>()[i * labels.strides()[0]];
   if (label < 0 || label >= classes) {
-    fail("cross_entropy", "label " + std::to_string(label) + " at position " + std::to_string(i) +
-                              " is out of range [0, " + std::to_string(classes) + ")");
+    throw UsageError("cross_entropy: label " + std::to_string(label) + " at position " +
+                     std::to_string(i) + " is out of range [0, " + std::to_string(classes) + ")");
   }
   return label;
 }
@@ -63,7 +64,8 @@ float scalar_of(const Tensor& grad) {
 void check_scalar_grad(std::string_view op, const Tensor& grad, const Tensor& like) {
   check_same_device(op, {&grad, &like});
   check_same_dtype(op, {&grad, &like});
-  if (grad.numel() != 1) fail(op, "expected a one-element gradient, got " + grad.describe());
+  if (grad.numel() != 1)
+    throw UsageError(std::string(op) + ": expected a one-element gradient, got " + grad.describe());
 }
 
 }  // namespace
@@ -123,8 +125,8 @@ Tensor mse_loss(const Tensor& input, const Tensor& target) {
   check_same_dtype("mse_loss", {&input, &target});
   check_floating("mse_loss", input);
   if (input.shape() != target.shape()) {
-    fail("mse_loss",
-         "input " + input.describe() + " and target " + target.describe() + " differ in shape");
+    throw UsageError("mse_loss: input " + input.describe() + " and target " + target.describe() +
+                     " differ in shape");
   }
   Tensor out = Tensor::empty({}, input.dtype(), input.device());
   run_kernel(
@@ -159,7 +161,8 @@ Tensor mse_loss_backward(const Tensor& grad, const Tensor& input, const Tensor& 
   check_same_device(op, {&input, &target});
   check_same_dtype(op, {&input, &target});
   if (input.shape() != target.shape()) {
-    fail(op, "input " + input.describe() + " and target " + target.describe() + " differ in shape");
+    throw UsageError(std::string(op) + ": input " + input.describe() + " and target " +
+                     target.describe() + " differ in shape");
   }
   Tensor out = Tensor::empty(input.shape(), input.dtype(), input.device());
   run_kernel(

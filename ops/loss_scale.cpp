@@ -9,12 +9,14 @@ void unscale_and_check_(std::span<const Tensor> tensors, float inv_scale, const 
   constexpr std::string_view op = "unscale_and_check";
   check_defined(op, {&found_inf});
   if (found_inf.dtype() != DType::f32 || found_inf.numel() != 1) {
-    fail(op, "found_inf must be one f32 element, got " + found_inf.describe());
+    throw UsageError(std::string(op) + ": found_inf must be one f32 element, got " +
+                     found_inf.describe());
   }
   for (const Tensor& t : tensors) {
     check_same_device(op, {&found_inf, &t});
     check_floating(op, t);
-    if (!t.is_contiguous()) fail(op, "tensor " + t.describe() + " is not contiguous");
+    if (!t.is_contiguous())
+      throw UsageError(std::string(op) + ": tensor " + t.describe() + " is not contiguous");
   }
   run_kernel(
       op, found_inf.device(),

@@ -79,7 +79,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (a.dim() < 2 || (b.dim() != 2 && !batched) ||
       a.shape()[a.dim() - 1] != b.shape()[b.dim() - 2] ||
       (batched && a.shape()[0] != b.shape()[0])) {
-    fail("matmul", "shapes " + a.describe() + " and " + b.describe() + " do not multiply");
+    throw UsageError("matmul: shapes " + a.describe() + " and " + b.describe() +
+                     " do not multiply");
   }
   // Leading dimensions of a fold into M when b is a plain matrix.
   const Tensor a2 = batched || a.dim() == 2 ? a : a.reshape({-1, a.shape()[a.dim() - 1]});

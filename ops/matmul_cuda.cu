@@ -13,7 +13,8 @@ namespace {
 
 // cuBLAS's dimensions and leading dimensions are ints.
 int blas_int(std::int64_t v) {
-  if (v > INT_MAX) fail("matmul", "dimension " + std::to_string(v) + " exceeds cuBLAS's int");
+  if (v > INT_MAX)
+    throw UsageError("matmul: dimension " + std::to_string(v) + " exceeds cuBLAS's int");
   return static_cast<int>(v);
 }
 

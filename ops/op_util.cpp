@@ -2,13 +2,9 @@
 
 namespace tally::ops {
 
-void fail(std::string_view op, const std::string& message, std::source_location where) {
-  throw UsageError(std::string(op) + ": " + message, where);
-}
-
 void check_defined(std::string_view op, std::initializer_list<const Tensor*> tensors) {
   for (const Tensor* t : tensors) {
-    if (!t->defined()) fail(op, "undefined tensor argument");
+    if (!t->defined()) throw UsageError(std::string(op) + ": undefined tensor argument");
   }
 }
 
@@ -17,7 +13,8 @@ void check_same_device(std::string_view op, std::initializer_list<const Tensor*>
   const Tensor& first = **tensors.begin();
   for (const Tensor* t : tensors) {
     if (t->device() != first.device()) {
-      fail(op, "tensors on different devices: " + first.describe() + " and " + t->describe());
+      throw UsageError(std::string(op) + ": tensors on different devices: " + first.describe() +
+                       " and " + t->describe());
     }
   }
 }
@@ -26,18 +23,21 @@ void check_same_dtype(std::string_view op, std::initializer_list<const Tensor*> 
   const Tensor& first = **tensors.begin();
   for (const Tensor* t : tensors) {
     if (t->dtype() != first.dtype()) {
-      fail(op, "dtype mismatch: " + first.describe() + " and " + t->describe());
+      throw UsageError(std::string(op) + ": dtype mismatch: " + first.describe() + " and " +
+                       t->describe());
     }
   }
 }
 
 void check_floating(std::string_view op, const Tensor& t) {
-  if (!is_floating(t.dtype())) fail(op, "expected a floating tensor, got " + t.describe());
+  if (!is_floating(t.dtype()))
+    throw UsageError(std::string(op) + ": expected a floating tensor, got " + t.describe());
 }
 
 void check_dim(std::string_view op, const Tensor& t, std::int64_t dims) {
   if (t.dim() != dims) {
-    fail(op, "expected a " + std::to_string(dims) + "-d tensor, got " + t.describe());
+    throw UsageError(std::string(op) + ": expected a " + std::to_string(dims) + "-d tensor, got " +
+                     t.describe());
   }
 }
 
@@ -48,7 +48,8 @@ Shape broadcast_shapes(std::string_view op, const Shape& a, const Shape& b) {
     const std::int64_t x = i < n - a.size() ? 1 : a[i - (n - a.size())];
     const std::int64_t y = i < n - b.size() ? 1 : b[i - (n - b.size())];
     if (x != y && x != 1 && y != 1) {
-      fail(op, "shapes " + shape_str(a) + " and " + shape_str(b) + " do not broadcast");
+      throw UsageError(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
+                       " do not broadcast");
     }
     out[i] = x == 1 ? y : x;
   }

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <initializer_list>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,10 +18,6 @@
 #include "tally/build_config.h"
 
 namespace tally::ops {
-
-// Throws tally::Error naming the op: "matmul: shapes f32[2, 3] and f32[4, 5] do not ...".
-[[noreturn]] void fail(std::string_view op, const std::string& message,
-                       std::source_location where = std::source_location::current());
 
 void check_defined(std::string_view op, std::initializer_list<const Tensor*> tensors);
 // Every tensor on the same device as the first.
@@ -54,7 +49,7 @@ void run_kernel(std::string_view op, Device device, Cpu&& cpu, Cuda&& cuda, Sim&
         cuda(compute_stream(device));
         return;
       } else {
-        fail(op, "tally was built without CUDA");
+        throw UsageError(std::string(op) + ": tally was built without CUDA");
       }
   }
 }
@@ -76,7 +71,8 @@ decltype(auto) dispatch_floating(std::string_view op, DType dtype, F&& f) {
     case DType::bf16:
       return f(BFloat16{});
     default:
-      fail(op, "expected a floating dtype, got " + std::string(dtype_name(dtype)));
+      throw UsageError(std::string(op) + ": expected a floating dtype, got " +
+                       std::string(dtype_name(dtype)));
   }
 }
 

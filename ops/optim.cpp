@@ -15,10 +15,12 @@ void check_state(std::string_view op, const Tensor& param,
     check_same_device(op, {&param, t});
     check_same_dtype(op, {&param, t});
     if (t->shape() != param.shape() || !t->is_contiguous()) {
-      fail(op, "state " + t->describe() + " does not match parameter " + param.describe());
+      throw UsageError(std::string(op) + ": state " + t->describe() + " does not match parameter " +
+                       param.describe());
     }
   }
-  if (!param.is_contiguous()) fail(op, "parameter " + param.describe() + " is not contiguous");
+  if (!param.is_contiguous())
+    throw UsageError(std::string(op) + ": parameter " + param.describe() + " is not contiguous");
 }
 
 }  // namespace
@@ -61,7 +63,7 @@ void sgd_update_(const Tensor& param, const Tensor& grad, const Tensor& momentum
 void adamw_update_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
                    const Tensor& exp_avg_sq, std::int64_t step, const AdamWOptions& o) {
   check_state("adamw", param, {&grad, &exp_avg, &exp_avg_sq});
-  if (step < 1) fail("adamw", "step must count from 1, got " + std::to_string(step));
+  if (step < 1) throw UsageError("adamw: step must count from 1, got " + std::to_string(step));
   const auto t = static_cast<double>(step);
   const float step_size = o.lr / static_cast<float>(1.0 - std::pow(double(o.beta1), t));
   const float bias_correction2_sqrt =

@@ -26,12 +26,14 @@ PoolGeometry geometry(std::string_view op, const Shape& x, std::int64_t kernel, 
   const std::string what = "input " + shape_str(x) + " with kernel " + std::to_string(kernel) +
                            ", stride " + std::to_string(stride) + " and padding " +
                            std::to_string(padding);
-  if (x.size() != 4) fail(op, "expected input [N, C, H, W], got " + what);
+  if (x.size() != 4)
+    throw UsageError(std::string(op) + ": expected input [N, C, H, W], got " + what);
   if (kernel <= 0 || stride <= 0 || padding < 0 || padding > kernel / 2) {
-    fail(op, what + ": kernel and stride must be positive, padding at most half the kernel");
+    throw UsageError(std::string(op) + ": " + what +
+                     ": kernel and stride must be positive, padding at most half the kernel");
   }
   if (kernel > x[2] + 2 * padding || kernel > x[3] + 2 * padding) {
-    fail(op, what + ": kernel larger than the padded input");
+    throw UsageError(std::string(op) + ": " + what + ": kernel larger than the padded input");
   }
   PoolGeometry g{x[0], x[1], x[2], x[3], 0, 0, kernel, stride, padding};
   g.oh = (g.h + 2 * padding - kernel) / stride + 1;
@@ -43,8 +45,8 @@ void check_grad(std::string_view op, const Tensor& grad, const PoolGeometry& g) 
   check_defined(op, {&grad});
   check_floating(op, grad);
   if (grad.shape() != g.output_shape()) {
-    fail(op, "gradient " + grad.describe() + " does not match the pooled shape " +
-                 shape_str(g.output_shape()));
+    throw UsageError(std::string(op) + ": gradient " + grad.describe() +
+                     " does not match the pooled shape " + shape_str(g.output_shape()));
   }
 }
 
@@ -187,8 +189,8 @@ Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shap
   check_grad("max_pool2d_backward", grad, g);
   check_same_device("max_pool2d_backward", {&grad, &indices});
   if (indices.dtype() != DType::i64 || indices.shape() != g.output_shape()) {
-    fail("max_pool2d_backward",
-         "indices " + indices.describe() + " do not match gradient " + grad.describe());
+    throw UsageError("max_pool2d_backward: indices " + indices.describe() +
+                     " do not match gradient " + grad.describe());
   }
   Tensor dx = Tensor::empty(input_shape, grad.dtype(), grad.device());
   run_kernel(
@@ -205,8 +207,8 @@ Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shap
               for (std::int64_t ow = 0; ow < g.ow; ++ow) {
                 const std::int64_t at = ip(oh, ow);
                 if (at < 0 || at >= area) {
-                  fail("max_pool2d_backward",
-                       "index " + std::to_string(at) + " outside input " + shape_str(input_shape));
+                  throw UsageError("max_pool2d_backward: index " + std::to_string(at) +
+                                   " outside input " + shape_str(input_shape));
                 }
                 dst[at] = from_float<T>(to_float(dst[at]) + to_float(gp(oh, ow)));
               }

@@ -161,7 +161,8 @@ cudaStream_t stream_of(const CudaStream& stream) {
 }
 
 void check_dense(std::string_view op, const Tensor& out) {
-  if (!out.is_contiguous()) fail(op, "expected a contiguous output, got " + out.describe());
+  TALLY_CHECK(out.is_contiguous(),
+              std::string(op) + ": expected a contiguous output, got " + out.describe());
 }
 
 // The divisor every window of avg_pool2d takes, computed as the CPU computes it.

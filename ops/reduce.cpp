@@ -19,7 +19,7 @@ std::vector<std::int64_t> normalise_dims(const Tensor& x, std::vector<std::int64
   for (auto& d : dims) d = x.wrap_dim(d, op);
   std::sort(dims.begin(), dims.end());
   if (std::adjacent_find(dims.begin(), dims.end()) != dims.end()) {
-    fail(op, "repeated dimension");
+    throw UsageError(std::string(op) + ": repeated dimension");
   }
   return dims;
 }
@@ -104,7 +104,7 @@ Tensor sum_to_shape(const Tensor& grad, const Shape& shape) {
   if (grad.shape() == shape) return grad;
   const std::int64_t lead = grad.dim() - static_cast<std::int64_t>(shape.size());
   if (lead < 0)
-    fail("sum_to_shape", "cannot reduce " + grad.describe() + " to " + shape_str(shape));
+    throw UsageError("sum_to_shape: cannot reduce " + grad.describe() + " to " + shape_str(shape));
   std::vector<std::int64_t> dims;
   for (std::int64_t d = 0; d < grad.dim(); ++d) {
     if (d < lead || (shape[d - lead] == 1 && grad.shape()[d] != 1)) dims.push_back(d);
@@ -118,7 +118,7 @@ MaxResult max(const Tensor& x, std::int64_t dim, bool keepdim) {
   check_floating("max", x);
   dim = x.wrap_dim(dim, "max");
   const std::int64_t extent = x.shape()[dim];
-  if (extent == 0) fail("max", "cannot reduce an empty dimension of " + x.describe());
+  if (extent == 0) throw UsageError("max: cannot reduce an empty dimension of " + x.describe());
   const Shape kept = reduced_shape(x.shape(), {dim}, true);
   MaxResult r{Tensor::empty(kept, x.dtype(), x.device()),
               Tensor::empty(kept, DType::i64, x.device())};

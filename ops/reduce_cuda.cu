@@ -367,7 +367,8 @@ StridedIndex<N> lines_along(const Shape& shape, std::int64_t dim,
 }
 
 void check_contiguous(std::string_view op, const Tensor& t) {
-  if (!t.is_contiguous()) fail(op, "expected a contiguous output, got " + t.describe());
+  TALLY_CHECK(t.is_contiguous(),
+              std::string(op) + ": expected a contiguous output, got " + t.describe());
 }
 
 }  // namespace

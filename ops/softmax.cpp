@@ -112,7 +112,8 @@ Tensor backward(const Tensor& grad, const Tensor& y, std::int64_t dim, bool log)
   check_same_dtype(op, {&grad, &y});
   check_floating(op, y);
   if (grad.shape() != y.shape()) {
-    fail(op, "gradient " + grad.describe() + " does not match output " + y.describe());
+    throw UsageError(std::string(op) + ": gradient " + grad.describe() + " does not match output " +
+                     y.describe());
   }
   dim = y.wrap_dim(dim, op);
   Tensor out = Tensor::empty(y.shape(), y.dtype(), y.device());

@@ -8,7 +8,8 @@ namespace tally::ops {
 
 void set_num_threads(int threads) {
   if (threads < 1)
-    fail("set_num_threads", "thread count must be at least 1, got " + std::to_string(threads));
+    throw UsageError("set_num_threads: thread count must be at least 1, got " +
+                     std::to_string(threads));
   openblas_set_num_threads(threads);
 }
 

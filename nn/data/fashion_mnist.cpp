@@ -10,10 +10,6 @@
 namespace tally::data {
 namespace {
 
-[[noreturn]] void fail(const std::string& message) {
-  throw DataError(message);
-}
-
 // The gzipped file Debian ships, else the unpacked one people get from the original download.
 std::filesystem::path find_file(const std::filesystem::path& dir, const std::string& name,
                                 std::string_view what) {
@@ -21,9 +17,10 @@ std::filesystem::path find_file(const std::filesystem::path& dir, const std::str
   for (const std::string& candidate : {name + ".gz", name}) {
     if (std::filesystem::exists(dir / candidate, ec)) return dir / candidate;
   }
-  fail("Fashion-MNIST " + std::string(what) + " not found: neither " + (dir / name).string() +
-       ".gz nor " + name + " exists (install the Debian package dataset-fashion-mnist, or set " +
-       "TALLY_DATA_DIR to a directory holding the IDX files)");
+  throw DataError("Fashion-MNIST " + std::string(what) + " not found: neither " +
+                  (dir / name).string() + ".gz nor " + name +
+                  " exists (install the Debian package dataset-fashion-mnist, or set " +
+                  "TALLY_DATA_DIR to a directory holding the IDX files)");
 }
 
 }  // namespace
@@ -42,22 +39,23 @@ Dataset load_fashion_mnist(Split split, const std::filesystem::path& dir) {
   IdxArray images = read_idx(images_path);
   if (images.dims.size() != 3 || images.dims[1] != kFashionMnistRows ||
       images.dims[2] != kFashionMnistCols) {
-    fail(images_path.string() + ": expected images of shape [n, 28, 28], got " +
-         shape_str(images.dims));
+    throw DataError(images_path.string() + ": expected images of shape [n, 28, 28], got " +
+                    shape_str(images.dims));
   }
   IdxArray labels = read_idx(labels_path);
   if (labels.dims.size() != 1) {
-    fail(labels_path.string() + ": expected labels of shape [n], got " + shape_str(labels.dims));
+    throw DataError(labels_path.string() + ": expected labels of shape [n], got " +
+                    shape_str(labels.dims));
   }
   if (images.dims[0] != labels.dims[0]) {
-    fail("Fashion-MNIST " + split_name + " split: " + images_path.string() + " holds " +
-         std::to_string(images.dims[0]) + " images but " + labels_path.string() + " holds " +
-         std::to_string(labels.dims[0]) + " labels");
+    throw DataError("Fashion-MNIST " + split_name + " split: " + images_path.string() + " holds " +
+                    std::to_string(images.dims[0]) + " images but " + labels_path.string() +
+                    " holds " + std::to_string(labels.dims[0]) + " labels");
   }
   for (std::size_t i = 0; i < labels.data.size(); ++i) {
     if (labels.data[i] >= kFashionMnistClasses) {
-      fail(labels_path.string() + ": label " + std::to_string(labels.data[i]) + " at index " +
-           std::to_string(i) + " is out of range (expected 0 to 9)");
+      throw DataError(labels_path.string() + ": label " + std::to_string(labels.data[i]) +
+                      " at index " + std::to_string(i) + " is out of range (expected 0 to 9)");
     }
   }
   return Dataset{images.dims[0], std::move(images.data), std::move(labels.data)};

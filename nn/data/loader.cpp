@@ -15,10 +15,6 @@
 namespace tally::data {
 namespace {
 
-[[noreturn]] void fail(const std::string& message) {
-  throw UsageError("BatchLoader: " + message);
-}
-
 // 64-bit words from Philox: key `seed`, counter (block, stream). Each block gives two words.
 class PhiloxWords {
  public:
@@ -75,7 +71,8 @@ std::vector<std::int64_t> epoch_order(std::int64_t n, std::uint64_t seed, std::u
 BatchLoader::BatchLoader(const Dataset& dataset, LoaderOptions options)
     : dataset_(dataset), options_(options) {
   if (options_.batch_size <= 0) {
-    fail("batch size must be positive, got " + std::to_string(options_.batch_size));
+    throw UsageError("BatchLoader: batch size must be positive, got " +
+                     std::to_string(options_.batch_size));
   }
   const auto n = static_cast<std::size_t>(dataset_.n);
   // sim reads no sample, so a count without pixels or labels is enough there.
@@ -84,22 +81,24 @@ BatchLoader::BatchLoader(const Dataset& dataset, LoaderOptions options)
   if (dataset_.n < 0 || (!shapes_only && (dataset_.images.size() !=
                                               n * static_cast<std::size_t>(kFashionMnistPixels) ||
                                           dataset_.labels.size() != n))) {
-    fail("inconsistent dataset: n = " + std::to_string(dataset_.n) + " with " +
-         std::to_string(dataset_.images.size()) + " pixel bytes and " +
-         std::to_string(dataset_.labels.size()) + " labels");
+    throw UsageError("BatchLoader: inconsistent dataset: n = " + std::to_string(dataset_.n) +
+                     " with " + std::to_string(dataset_.images.size()) + " pixel bytes and " +
+                     std::to_string(dataset_.labels.size()) + " labels");
   }
   const std::int64_t full = dataset_.n / options_.batch_size;
   const bool partial = dataset_.n % options_.batch_size != 0;
   batches_per_epoch_ = full + (partial && !options_.drop_last ? 1 : 0);
   if (batches_per_epoch_ == 0) {
-    fail("no batches: " + std::to_string(dataset_.n) + " samples, batch size " +
-         std::to_string(options_.batch_size) + (options_.drop_last ? " with drop_last" : ""));
+    throw UsageError("BatchLoader: no batches: " + std::to_string(dataset_.n) +
+                     " samples, batch size " + std::to_string(options_.batch_size) +
+                     (options_.drop_last ? " with drop_last" : ""));
   }
   set_epoch(0);
 }
 
 void BatchLoader::set_epoch(std::int64_t epoch) {
-  if (epoch < 0) fail("epoch must not be negative, got " + std::to_string(epoch));
+  if (epoch < 0)
+    throw UsageError("BatchLoader: epoch must not be negative, got " + std::to_string(epoch));
   epoch_ = epoch;
   batch_index_ = 0;
   if (options_.shuffle) {

@@ -16,6 +16,7 @@ std::string error_of(const std::string& text) {
   try {
     apply_alloc_conf(config, text, "--alloc-conf");
   } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::usage) << e.what();
     return e.what();
   }
   return "no error";
@@ -51,7 +52,8 @@ TEST(AllocConf, ErrorsNameTheKeyOnOneLine) {
       "--alloc-conf: bad value 'magic' for key 'strategy' (known strategies: caching, direct)");
   EXPECT_EQ(
       error_of("limit:lots"),
-      "--alloc-conf: bad value 'lots' for key 'limit' (expected a size such as 8GiB, or none)");
+      "--alloc-conf: bad value 'lots' for key 'limit' (expected a size such as 8GiB, from 1 B to "
+      "2^64 - 1 B, or none)");
   EXPECT_EQ(error_of("max_split_size_mb:20"),
             "--alloc-conf: bad value '20' for key 'max_split_size_mb' (expected a whole number "
             "of MiB above 20)");
@@ -59,6 +61,21 @@ TEST(AllocConf, ErrorsNameTheKeyOnOneLine) {
   EXPECT_EQ(error_of("record:maybe"),
             "--alloc-conf: bad value 'maybe' for key 'record' (expected on or off)");
   EXPECT_EQ(error_of("record"), "--alloc-conf: key 'record' has no value (expected key:value)");
+}
+
+TEST(AllocConf, LimitsRefuseNonFiniteNegativeZeroAndOverflowingSizes) {
+  for (const char* value :
+       {"nan", "inf", "-inf", "-1", "0", "18446744073709551616", "16777216TiB", "1e9"}) {
+    EXPECT_EQ(error_of(std::string("limit:") + value),
+              std::string("--alloc-conf: bad value '") + value +
+                  "' for key 'limit' (expected a size such as 8GiB, from 1 B to 2^64 - 1 B, or "
+                  "none)");
+  }
+  for (const char* value : {"nan", "inf", "-inf", "-1", "18446744073709551616"}) {
+    EXPECT_EQ(error_of(std::string("max_split_size_mb:") + value),
+              std::string("--alloc-conf: bad value '") + value +
+                  "' for key 'max_split_size_mb' (expected a whole number of MiB above 20)");
+  }
 }
 
 TEST(AllocConf, FlagOverridesTheEnvironment) {

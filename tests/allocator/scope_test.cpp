@@ -28,7 +28,7 @@ TEST(MemoryScope, NestedNamesJoinWithDots) {
 }
 
 TEST(MemoryScope, NamesWithLineBreaksAreRejected) {
-  EXPECT_THROW(MemoryScope("two\nlines"), Error);
+  EXPECT_THROW(MemoryScope("two\nlines"), UsageError);
   EXPECT_EQ(current_scope(), 0u);
 }
 

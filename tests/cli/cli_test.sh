@@ -26,8 +26,44 @@ expect_one_line_error train --optimizer lion
 expect_one_line_error train --steps 2 --epochs 1
 expect_one_line_error train --alloc-conf colour:red
 expect_one_line_error train --alloc-conf limit:lots
-expect_error 3 "no-such-dir" -- train --steps 1 --data-dir "$work/no-such-dir"
 expect_one_line_error info --device cpu
+expect_one_line_error info --device cuda:nan
+
+# Every numeric flag of train refuses nan, inf, -inf and values out of its range, in one line
+# naming the flag and the range (estimate's and fit's: estimate_test.sh).
+expect_refused --epochs "$not_a_whole_number [1, 1000]" 0 1001 1.5 -- train
+expect_refused --steps "$not_a_whole_number [1, 100000000]" 0 100000001 -- train
+expect_refused --batch "$not_a_whole_number [1, 1048576]" 0 -1 1048577 1e3 -- train
+expect_refused --lr "$not_a_number (0, 1000]" 0 -0.1 1001 1e39 abc -- train
+expect_refused --momentum "$not_a_number [0, 1)" 1 -0.1 -- train
+expect_refused --weight-decay "$not_a_number [0, 1]" -0.1 1.5 -- train
+expect_refused --seed "$not_a_whole_number [0, 18446744073709551615]" -1 18446744073709551616 -- \
+  train
+expect_refused --threads "$not_a_whole_number [1, 1024]" 0 1025 -- train
+expect_refused --capacity "$not_a_size" 0 -1GiB 18446744073709551616 16777216TiB 12XB -- \
+  train --device sim
+for value in nan inf -inf 0 -1 18446744073709551616 16777216TiB; do
+  expect_error 2 "^tally: error: --alloc-conf: bad value '$value' for key 'limit' \(expected a " \
+    -- train --alloc-conf "limit:$value"
+  TALLY_ALLOC_CONF="limit:$value" expect_error 2 \
+    "^tally: error: TALLY_ALLOC_CONF: bad value '$value' for key 'limit'" -- train
+done
+for value in nan inf -inf -1 20 18446744073709551616; do
+  expect_error 2 "--alloc-conf: bad value '$value' for key 'max_split_size_mb' \(expected a whole \
+number of MiB above 20\)" -- train --alloc-conf "max_split_size_mb:$value"
+done
+# Without --lr, the optimizer's own default; with it, that value.
+expect 0 "sgd lr 0\.1," -- train --steps 1 --batch 16 --dataset synthetic
+expect 0 "adamw lr 0\.001," -- train --steps 1 --batch 16 --dataset synthetic --optimizer adamw
+expect 0 "sgd lr 0\.05," -- train --steps 1 --batch 16 --dataset synthetic --lr 0.05
+
+# Each kind of error has its exit status (tally::exit_status): usage 2 (above), data 3, out of
+# memory 4 (below, with its trace), device 5 where a CUDA build finds no GPU. Internal errors (70)
+# are bugs, which no command line reaches: tests/allocator/error_test.cpp checks their status.
+expect_error 3 "^tally: error: --data-dir: cannot read '.*no-such-dir': no such file" -- \
+  train --steps 1 --data-dir "$work/no-such-dir"
+mkdir -p "$work/empty-dir"
+expect_error 3 "Fashion-MNIST training images not found" -- train --steps 1 --data-dir "$work/empty-dir"
 # No GPU here: asking for one says why, in a line; a usage error (2) when tally was built without
 # CUDA, a device error (5) when it was built with it.
 if ! "$tally" info | grep -q "cuda:0: "; then
@@ -51,9 +87,12 @@ fi
 expect 0 "^caching +[0-9.]+ [KM]iB" -- replay "$work/trace.csv"
 expect 0 "^direct +[0-9.]+ [KM]iB" -- replay "$work/trace.csv" --strategies direct
 expect_one_line_error replay "$work/trace.csv" --strategies caching,bogus
-expect_one_line_error replay "$work/no-such-trace.csv"
+expect_error 3 "^tally: error: trace: cannot read '.*no-such-trace.csv': no such file" -- \
+  replay "$work/no-such-trace.csv"
+# A missing input is a data error only once the command line is right: usage errors come first.
+expect_error 2 "bogus" -- replay "$work/no-such-trace.csv" --strategies bogus
 echo "not a trace" >"$work/bad.csv"
-expect 3 "bad.csv:1: not a tally trace" -- replay "$work/bad.csv"
+expect_error 3 "bad.csv:1: not a tally trace" -- replay "$work/bad.csv"
 printf 'Thread,Time,Action,Pointer,Size,Stream\n1,1.5,allocate,0x1000,4096,0x0\n1,1.6,deallocate,0x1000,4096,0x0\n' >"$work/rmm.csv"
 expect 0 "^direct +4.00 KiB +4.00 KiB +4.00 KiB +1.000x +2 " -- replay "$work/rmm.csv"
 json="$("$tally" train --steps 2 --batch 16 --json 2>/dev/null)"
@@ -62,7 +101,8 @@ for key in test_accuracy peak_allocated_bytes peak_reserved_bytes peak_requested
     fail "train --json lacks $key or is not one JSON object: $json"
   fi
 done
-expect 4 "out of memory on cpu: asked" -- train --steps 2 --alloc-conf limit:4MiB --trace "$work/oom.csv"
+expect_error 4 "out of memory on cpu: asked" -- train --steps 2 --alloc-conf limit:4MiB \
+  --trace "$work/oom.csv"
 if ! grep -q ",oom," "$work/oom.csv"; then
   fail "a run that runs out of memory does not write its trace up to the oom event"
 fi

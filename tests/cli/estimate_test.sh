@@ -83,12 +83,28 @@ expect_one_line_error estimate --target tpu
 expect_one_line_error estimate --precision fp16
 expect_one_line_error estimate --checkpoint every-2
 expect_one_line_error estimate --device-preset v100
-expect_one_line_error estimate --capacity 12XB
-expect_one_line_error estimate --batch 0
+
+# Every numeric flag of estimate and fit refuses nan, inf, -inf and values out of its range, in
+# one line naming the flag and the range.
+for command in "estimate" "fit --budget 1GiB"; do
+  # shellcheck disable=SC2086  # the command's words
+  set -- $command
+  expect_refused --batch "$not_a_whole_number [1, 16777216]" 0 16777217 1e3 -- "$@"
+  expect_refused --momentum "$not_a_number [0, 1)" 1 -0.5 -- "$@"
+  expect_refused --seed "$not_a_whole_number [0, 18446744073709551615]" -1 \
+    18446744073709551616 -- "$@"
+  expect_refused --steps "$not_a_whole_number [1, 1000]" 0 1001 -- "$@"
+  expect_refused --capacity "$not_a_size" 0 -1 18446744073709551616 16777216TiB 12XB -- "$@"
+  for value in nan inf -inf 0 18446744073709551616; do
+    expect_error 2 "^tally: error: --alloc-conf: bad value '$value' for key 'limit'" -- \
+      "$@" --alloc-conf "limit:$value"
+  done
+done
+expect_refused --budget "$not_a_size" 0 -1GiB 18446744073709551616 17179869184GiB lots -- fit
+expect_refused --max-batch "$not_a_whole_number [1, 16777216]" 0 16777217 -- fit --budget 1GiB
 expect_error 3 "no-such.csv" -- estimate --model cnn --conv-workspace "$work/no-such.csv"
 expect_one_line_error fit --model mlp
 expect_one_line_error fit --model mlp --budget 1GiB --capacity 2GiB
-expect_one_line_error fit --model mlp --budget lots
 expect_one_line_error train --device cpu --device-preset t4-16gb
 expect_one_line_error train --device cpu --device-preset h100-80gb
 expect_one_line_error train --device sim:cpu --conv-log "$work/log.csv"

@@ -122,7 +122,7 @@ if ! "$tally" report "$work/rmm.csv" -o "$work/rmm.html" >"$work/text" 2>&1 ||
   cat "$work/text"
 fi
 
-expect_error 2 "no-such-trace.csv" -- report "$work/no-such-trace.csv" -o "$work/x.html"
+expect_error 3 "no-such-trace.csv" -- report "$work/no-such-trace.csv" -o "$work/x.html"
 expect_error 2 "output" -- report "$work/t.csv"
 expect_error 2 "format" -- report "$work/t.csv" -o "$work/x.pdf" --format pdf
 expect_error 2 "no device 'tpu' \(it has: cpu\)" -- \
