@@ -110,15 +110,12 @@ nlohmann::json memory_report_json(const PeakSnapshot& peak, std::size_t top_modu
 }
 
 std::string format_evaluation_peaks(const PeakSnapshot& evaluation) {
-  std::string out =
-      "evaluation (peaks while it runs: the model, optimizer state and segments training left "
-      "are still held)\n";
-  out += peak_rows(evaluation);
+  std::string out = "evaluation\n" + peak_rows(evaluation);
   if (evaluation.found) {
     out += "  peak reached in " + scope_label(evaluation.scope) + " (trace event " +
            std::to_string(evaluation.seq) + ")\n";
   }
-  return out;
+  return out + "  (what training left allocated and cached is still held, and counts)\n";
 }
 
 }  // namespace tally::cli
