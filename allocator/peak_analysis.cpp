@@ -70,21 +70,24 @@ void replay(const Trace& trace, std::uint16_t device,
 
 }  // namespace
 
-PeakSnapshot find_peak(const Trace& trace, std::uint16_t device) {
+PeakSnapshot find_peak(const Trace& trace, std::uint16_t device, EventRange range) {
   // First pass: where the peak is.
   PeakSnapshot scan;
   std::unordered_map<std::uint64_t, LiveBlock> live;
   std::int64_t best = -1;
   std::uint64_t best_seq = 0;
   replay(trace, device, live, scan, [&](const Event& e) {
+    if (!range.holds(e.seq)) return true;
     if (e.action == Action::alloc && scan.allocated > best) {
       best = scan.allocated;
       best_seq = e.seq;
     }
+    scan.peak_requested = std::max(scan.peak_requested, scan.requested);
     scan.peak_reserved = std::max(scan.peak_reserved, scan.reserved);
     return true;
   });
   PeakSnapshot peak;
+  peak.peak_requested = scan.peak_requested;
   peak.peak_reserved = scan.peak_reserved;
   if (best < 0) return peak;
 
@@ -104,6 +107,16 @@ PeakSnapshot find_peak(const Trace& trace, std::uint16_t device) {
   std::stable_sort(peak.by_scope.begin(), peak.by_scope.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   return peak;
+}
+
+RunPeaks find_run_peaks(const Trace& trace, std::uint16_t device) {
+  EventRange evaluation{UINT64_MAX, UINT64_MAX};
+  for (const Event& e : trace.events) {
+    if (e.device != device || e.phase != Phase::eval) continue;
+    evaluation.first = std::min(evaluation.first, e.seq);
+    evaluation.end = e.seq + 1;
+  }
+  return {find_peak(trace, device, {0, evaluation.first}), find_peak(trace, device, evaluation)};
 }
 
 }  // namespace tally

@@ -65,6 +65,13 @@ ScopeRestore::~ScopeRestore() {
   detail::current_scope = previous_;
 }
 
+LibraryScope::LibraryScope(std::string_view name)
+    : restore_(table().intern("(" + std::string(name) + ")")) {}
+
+bool is_library_scope(std::string_view path) {
+  return path.size() > 2 && path.front() == '(' && path.back() == ')';
+}
+
 PhaseGuard::PhaseGuard(Phase phase) : previous_(detail::current_phase) {
   detail::current_phase = phase;
 }

@@ -39,6 +39,23 @@ class ScopeRestore {
   ScopeId previous_;
 };
 
+// Makes the scope of library `name` current for the lifetime of the guard: "(name)", in place of
+// the module path rather than under it. Memory a library holds for the whole process (cuBLAS's
+// workspace) or takes for every caller alike (cuDNN's) is the library's, never charged to the
+// module that happened to call first; the phase stays the caller's.
+class LibraryScope {
+ public:
+  explicit LibraryScope(std::string_view name);
+  LibraryScope(const LibraryScope&) = delete;
+  LibraryScope& operator=(const LibraryScope&) = delete;
+
+ private:
+  ScopeRestore restore_;
+};
+
+// Whether a scope path is a library's, "(name)", rather than a module's.
+bool is_library_scope(std::string_view path);
+
 // Sets the current thread's phase for the lifetime of the guard.
 class PhaseGuard {
  public:

@@ -7,7 +7,7 @@ constexpr std::array<std::string_view, kTagCount> kTagNames{
     "parameter", "gradient",  "optimizer",     "activation",
     "temporary", "workspace", "communication", "other"};
 constexpr std::array<std::string_view, kPhaseCount> kPhaseNames{
-    "none", "forward", "backward", "recompute", "optimizer", "communication"};
+    "none", "forward", "backward", "recompute", "optimizer", "communication", "eval"};
 
 template <typename Enum, std::size_t N>
 std::optional<Enum> parse_name(const std::array<std::string_view, N>& names,

@@ -24,8 +24,17 @@ inline constexpr std::array<Tag, kTagCount> kAllTags{
     Tag::parameter, Tag::gradient,  Tag::optimizer,     Tag::activation,
     Tag::temporary, Tag::workspace, Tag::communication, Tag::other};
 
-enum class Phase : std::uint8_t { none, forward, backward, recompute, optimizer, communication };
-inline constexpr std::size_t kPhaseCount = 6;
+// eval: forward passes without gradients after training (tally train's evaluation).
+enum class Phase : std::uint8_t {
+  none,
+  forward,
+  backward,
+  recompute,
+  optimizer,
+  communication,
+  eval
+};
+inline constexpr std::size_t kPhaseCount = 7;
 
 std::string_view tag_name(Tag tag);
 std::optional<Tag> parse_tag(std::string_view name);

@@ -80,7 +80,7 @@ int run_estimate(EstimateArgs& args) {
   if (!args.report.empty()) write_html_report(run.trace, args.report);
 
   if (args.json) {
-    nlohmann::json j = memory_report_json(run.stats, peak);
+    nlohmann::json j = memory_report_json(peak);
     j["model"] = step.train.model;
     j["batch"] = step.train.batch;
     j["device"] = device.str();
@@ -101,7 +101,7 @@ int run_estimate(EstimateArgs& args) {
             << step.precision << ", " << step.train.optimizer << ", " << run.result.steps
             << " step(s) on " << device.str() << plan_text(plan) << ", simulated in "
             << static_cast<long long>(run.result.seconds * 1000.0 + 0.5) << " ms\n\n";
-  std::cout << format_memory_report(run.stats, peak) << '\n';
+  std::cout << format_memory_report(peak) << '\n';
   std::cout << model_states_text(run.result, step) << '\n';
   std::cout << footprint_text(plan, need, run);
   if (!args.trace.empty()) std::cout << "trace written to " << args.trace << '\n';

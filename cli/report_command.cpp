@@ -29,15 +29,6 @@ struct ReportArgs {
   std::string title;
 };
 
-// format_memory_report() speaks in allocator statistics; a trace gives only their peaks.
-AllocatorStats peaks_as_stats(const MemoryState& most) {
-  AllocatorStats stats;
-  stats.total.allocated_bytes.peak = most.allocated;
-  stats.total.requested_bytes.peak = most.requested;
-  stats.reserved_bytes.peak = most.reserved;
-  return stats;
-}
-
 std::string largest_blocks(const Trace& trace, std::uint16_t device, const PeakSnapshot& peak) {
   if (!peak.found) return "";
   constexpr const char* kRow = "  %-28s %14s  %-13s %-10s %s\n";
@@ -67,8 +58,7 @@ int run_report(const ReportArgs& args) {
   const PeakSnapshot peak = find_peak(trace, device);
   std::cout << "report of " << args.trace << " (" << count_events(trace, device) << " events on "
             << (device < trace.devices.size() ? trace.devices[device] : "no device") << ")\n"
-            << format_memory_report(peaks_as_stats(trace_maxima(trace, device)), peak)
-            << largest_blocks(trace, device, peak);
+            << format_memory_report(peak) << largest_blocks(trace, device, peak);
   if (perfetto) {
     write_perfetto_trace(trace, args.output);
   } else {

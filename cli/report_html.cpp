@@ -26,8 +26,8 @@ constexpr std::size_t kTopScopes = 10;
 // Tableau 10: tells eight series apart, also for most colour-blind readers.
 constexpr std::array<const char*, kTagCount> kTagColours{
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c9c9c"};
-constexpr std::array<const char*, kPhaseCount> kPhaseColours{"#ffffff", "#e3edf8", "#fdebd9",
-                                                             "#e6f2e3", "#fbe1e2", "#efe4ee"};
+constexpr std::array<const char*, kPhaseCount> kPhaseColours{
+    "#ffffff", "#e3edf8", "#fdebd9", "#e6f2e3", "#fbe1e2", "#efe4ee", "#f3f0d8"};
 
 struct TimelinePoint {
   std::size_t index = 0;  // among the device's events

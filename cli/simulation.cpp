@@ -86,7 +86,9 @@ SimRun simulate(const SimPlan& plan, const AllocatorConfig& config, nn::TrainOpt
     run.result = nn::simulate_training(train, steps);
   } catch (const OutOfMemoryError& e) {
     run.oom = e.what();
-    allocator = configure_sim(plan, config, /*unlimited=*/true);
+    AllocatorConfig without_limit = config;  // --alloc-conf's limit: too
+    without_limit.limit.reset();
+    allocator = configure_sim(plan, without_limit, /*unlimited=*/true);
     run.result = nn::simulate_training(train, steps);
   }
   run.trace = allocator->trace();
@@ -120,13 +122,16 @@ std::string footprint_text(const SimPlan& plan, const Footprint& f, const SimRun
     out += row("total", bytes(f.total));
     out += "  cuDNN workspaces: " + ops::describe_sim_conv_workspace() + "\n";
   }
-  if (!plan.limited()) return out;
   if (f.fits) {
-    out += "  fits, with " + bytes(f.margin) + " to spare\n";
-  } else {
-    out += "  does NOT fit: it needs " + bytes(-f.margin) + " more than the device has\n";
-    out += "  on the device: " + run.oom + "\n";
+    if (plan.limited()) out += "  fits, with " + bytes(f.margin) + " to spare\n";
+    return out;
   }
+  if (f.margin < 0) {
+    out += "  does NOT fit: it needs " + bytes(-f.margin) + " more than the device has\n";
+  } else {
+    out += "  does NOT fit under the allocator's limit (--alloc-conf limit:)\n";
+  }
+  out += "  on the device: " + run.oom + "\n";
   return out;
 }
 

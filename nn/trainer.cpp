@@ -97,9 +97,19 @@ float train_step(Module& model, Optimizer& optimizer, const Tensor& images, cons
   return loss.device().kind == DeviceKind::sim ? 0.0f : loss.item();
 }
 
+std::vector<std::pair<std::string, double>> parameter_norms(const Module& model) {
+  std::vector<std::pair<std::string, double>> norms;
+  for (const auto& [name, parameter] : model.named_parameters()) {
+    double sum = 0.0;
+    for (const float v : parameter.to_floats()) sum += static_cast<double>(v) * v;
+    norms.emplace_back(name, std::sqrt(sum));
+  }
+  return norms;
+}
+
 double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch, Device device) {
   NoGradGuard no_grad;
-  PhaseGuard phase(Phase::forward);
+  PhaseGuard phase(Phase::eval);
   model.set_training(false);
   data::LoaderOptions options;
   options.batch_size = batch;
@@ -148,6 +158,7 @@ TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,
     }
   }
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (options.device.kind != DeviceKind::sim) summary.parameter_norms = parameter_norms(*model);
   optimizer->zero_grad();  // evaluation needs no gradients: free them first
   summary.samples_per_s =
       summary.seconds > 0 ? static_cast<double>(total * options.batch) / summary.seconds : 0.0;

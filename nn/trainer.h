@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "nn/data/fashion_mnist.h"
 #include "nn/data/loader.h"
@@ -43,6 +45,8 @@ struct TrainSummary {
   double samples_per_s = 0.0;
   float final_loss = 0.0f;
   double test_accuracy = 0.0;
+  // After the last step: parameter_norms() of the model; empty on sim, which holds no data.
+  std::vector<std::pair<std::string, double>> parameter_norms;
 };
 
 // tally's defaults for `optimizer`: lr 0.1 for sgd and 0.001 for adamw, weight decay 0 for sgd
@@ -62,7 +66,11 @@ data::LoaderOptions train_loader_options(const TrainOptions& options);
 // One training step; returns the loss. Gradients of the previous step are dropped first.
 float train_step(Module& model, Optimizer& optimizer, const Tensor& images, const Tensor& labels);
 
-// Fraction of `dataset` classified correctly, in batches of `batch`, without gradients.
+// The L2 norm of each of the model's named parameters, summed on the host in double.
+std::vector<std::pair<std::string, double>> parameter_norms(const Module& model);
+
+// Fraction of `dataset` classified correctly, in batches of `batch`, without gradients, in phase
+// eval.
 double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch, Device device);
 
 TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,

@@ -10,6 +10,7 @@
 
 #include "allocator/cleanup_errors.h"
 #include "allocator/cuda_check.h"
+#include "allocator/scope.h"
 #include "allocator/units.h"
 #include "core/strided_index.cuh"
 #include "ops/conv2d_cuda.h"
@@ -249,10 +250,11 @@ void zero_fill(const CudaStream& stream, const Tensor& t) {
                              static_cast<cudaStream_t>(stream.handle)));
 }
 
-// Calls f(pointer) with `bytes` of workspace from tally's allocator, freed once f has queued its
-// work: the block's next user runs on the same stream, after it.
+// Calls f(pointer) with `bytes` of workspace from tally's allocator (scope "(cudnn)"), freed once
+// f has queued its work: the block's next user runs on the same stream, after it.
 template <typename F>
 void with_workspace(Device device, std::size_t bytes, F&& f) {
+  const LibraryScope scope(kCudnnScope);
   const Tensor workspace = bytes > 0 ? Tensor::empty({static_cast<std::int64_t>(bytes)}, DType::u8,
                                                      device, Tag::workspace)
                                      : Tensor();

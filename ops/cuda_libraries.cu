@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "allocator/cuda_check.h"
+#include "allocator/scope.h"
 #include "allocator/units.h"
 #include "core/device_registry.h"
 #include "core/tensor.h"
@@ -79,6 +80,7 @@ cublasHandle_t blas_handle(const CudaStream& stream) {
   // moves there, so that the new allocator's statistics hold it.
   if (!from_current_allocator(e.workspace, device)) {
     const std::size_t bytes = blas_workspace_size(stream.device);
+    const LibraryScope scope(kCublasScope);
     Tensor workspace =
         Tensor::empty({static_cast<std::int64_t>(bytes)}, DType::u8, device, Tag::workspace);
     // Allocated for the compute stream; a handle on another stream uses it there too.

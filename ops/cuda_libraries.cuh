@@ -37,8 +37,9 @@ inline std::string cudnn_error_message(cudnnStatus_t status) {
 }
 
 // The cuBLAS handle of `stream`, created on first use: it runs on that stream, with the math
-// mode f32-accumulating GEMMs need, and its workspace is a tally allocation (tag workspace) held
-// for the rest of the process. The stream's device must be current (compute_stream does that).
+// mode f32-accumulating GEMMs need, and its workspace is a tally allocation (tag workspace, scope
+// "(cublas)") held for the rest of the process. The stream's device must be current (compute_stream
+// does that).
 cublasHandle_t blas_handle(const CudaStream& stream);
 
 // The cuDNN handle of stream's device, created on first use, set to run on `stream`.

@@ -35,6 +35,11 @@ inline bool library_memory_rule(Device device) {
 // 16 KiB = 8.125 MiB, on the others.
 std::size_t cublas_workspace_size(int compute_capability);
 
+// The library scopes (allocator/scope.h: "(cublas)", "(cudnn)") that the libraries' workspaces
+// are allocated under on cuda and sim:cuda, whichever module calls.
+inline constexpr std::string_view kCublasScope = "cublas";
+inline constexpr std::string_view kCudnnScope = "cudnn";
+
 inline constexpr std::size_t kDefaultCudnnWorkspaceLimit = 64 * MiB;
 
 enum class ConvPass : std::uint8_t { forward, backward_data, backward_filter };

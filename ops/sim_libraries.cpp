@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "allocator/scope.h"
 #include "allocator/units.h"
 #include "core/device_registry.h"
 
@@ -60,6 +61,7 @@ void take_blas_workspace(Device device) {
     return;
   }
   const std::size_t bytes = cublas_workspace_size(sim_settings(device).compute_capability);
+  const LibraryScope scope(kCublasScope);
   s.blas_workspace =
       Tensor::empty({static_cast<std::int64_t>(bytes)}, DType::u8, device, Tag::workspace);
   detail::LibraryState& l = detail::library_state();
@@ -90,6 +92,7 @@ void take_conv_workspace(ConvPass pass, Device device, DType dtype, const Shape&
     ++(found ? s.counts.recorded : s.counts.bounded);
   }
   // Taken and given back at once: on cuda the workspace is freed as soon as the pass is queued.
+  const LibraryScope scope(kCudnnScope);
   if (bytes > 0)
     Tensor::empty({static_cast<std::int64_t>(bytes)}, DType::u8, device, Tag::workspace);
 }

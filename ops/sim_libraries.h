@@ -2,12 +2,12 @@
 // what the same step on cuda requests, in the same order.
 //
 // cuBLAS: exactly as on cuda. The first GEMM on the device takes the handle's workspace,
-// cublas_workspace_size() of the sim device's compute capability (core/device_registry.h), and
-// holds it for the rest of the process.
+// cublas_workspace_size() of the sim device's compute capability (core/device_registry.h), under
+// the scope "(cublas)", and holds it for the rest of the process.
 //
-// cuDNN: a convolution pass takes a workspace whose size is that of the algorithm cuDNN's
-// heuristic picks on the real GPU, which only that GPU can tell. This is the one place where sim
-// does not know what cuda does; it follows a stated policy, which reports name:
+// cuDNN: a convolution pass takes a workspace (scope "(cudnn)") whose size is that of the algorithm
+// cuDNN's heuristic picks on the real GPU, which only that GPU can tell. This is the one place
+// where sim does not know what cuda does; it follows a stated policy, which reports name:
 //   bound     every pass takes cudnn_workspace_limit(), the most cuDNN may take: an upper bound.
 //   recorded  the workspace a cuda run logged for the same problem (conv_algorithm_log(), saved
 //             by `tally train --device cuda --conv-log FILE`): exact for that GPU, library and

@@ -1,4 +1,5 @@
-// Scopes and phases: nesting, restoring, and staying on their own thread.
+// Scopes and phases: nesting, libraries' scopes replacing module paths, restoring, and staying
+// on their own thread.
 #include "allocator/scope.h"
 
 #include <gtest/gtest.h>
@@ -61,6 +62,27 @@ TEST(MemoryScope, ScopesAndPhasesAreThreadLocal) {
   EXPECT_EQ(current_phase(), Phase::backward);
 }
 
+TEST(LibraryScope, ReplacesTheModulePathInsteadOfNestingAndRestoresIt) {
+  MemoryScope classifier("classifier");
+  MemoryScope layer("1");
+  const ScopeId module = current_scope();
+  {
+    LibraryScope cublas("cublas");
+    EXPECT_EQ(scope_name(current_scope()), "(cublas)");
+  }
+  EXPECT_EQ(current_scope(), module);
+  EXPECT_EQ(scope_name(module), "classifier.1");
+}
+
+TEST(LibraryScope, OnlyParenthesisedNamesAreLibraries) {
+  EXPECT_TRUE(is_library_scope("(cublas)"));
+  EXPECT_TRUE(is_library_scope("(cudnn)"));
+  EXPECT_FALSE(is_library_scope("classifier.1"));
+  EXPECT_FALSE(is_library_scope("classifier.(cublas)"));
+  EXPECT_FALSE(is_library_scope("()"));
+  EXPECT_FALSE(is_library_scope(""));
+}
+
 TEST(PhaseGuard, RestoresThePreviousPhase) {
   PhaseGuard forward(Phase::forward);
   {
@@ -76,6 +98,7 @@ TEST(Names, TagsAndPhasesRoundTrip) {
     const auto phase = static_cast<Phase>(i);
     EXPECT_EQ(parse_phase(phase_name(phase)), phase);
   }
+  EXPECT_EQ(phase_name(Phase::eval), "eval");
   EXPECT_FALSE(parse_tag("weights").has_value());
   EXPECT_EQ(tag_name(Tag::communication), "communication");
 }

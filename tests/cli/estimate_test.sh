@@ -19,15 +19,21 @@ peaks() {  # peaks JSON: the three peaks, on one line
 print(d['peak_requested_bytes'], d['peak_allocated_bytes'], d['peak_reserved_bytes'])" "$1"
 }
 
-# The same step three ways: estimated on sim:cpu, trained on cpu, trained on sim:cpu.
-for model in mlp cnn; do
-  step=(--model "$model" --batch 64 --optimizer adamw --steps 1)
+# The same steps three ways: estimated on sim:cpu, trained on cpu (its training steps' peaks,
+# evaluation apart) and trained on sim:cpu; batches that are not powers of two, both optimizers,
+# several allocator configurations (limit:96MiB makes the cnn's cache retry at batch 257).
+for run in "mlp 257 sgd 0 default" "cnn 100 adamw 0 strategy:direct" \
+  "mlp 3 sgd 0.9 max_split_size_mb:21" "cnn 257 sgd 0.9 limit:96MiB"; do
+  read -r model batch optimizer momentum conf <<<"$run"
+  step=(--model "$model" --batch "$batch" --optimizer "$optimizer" --momentum "$momentum"
+    --steps 2)
+  [ "$conf" = default ] || step+=(--alloc-conf "$conf")
   estimated=$(peaks "$("$tally" estimate "${step[@]}" --target cpu --json)")
   trained=$(peaks "$("$tally" train "${step[@]}" --dataset synthetic --json 2>/dev/null)")
   simulated=$(peaks "$("$tally" train "${step[@]}" --dataset synthetic --device sim:cpu \
     --json 2>/dev/null)")
   if [ -z "$trained" ] || [ "$estimated" != "$trained" ] || [ "$simulated" != "$trained" ]; then
-    fail "$model: estimate ($estimated), train on sim:cpu ($simulated) and train on cpu" \
+    fail "$run: estimate ($estimated), train on sim:cpu ($simulated) and train on cpu" \
       "($trained) disagree on the peaks (requested allocated reserved)"
   fi
 done
@@ -42,9 +48,19 @@ expect 0 "cuDNN workspaces: bound \(64.00 MiB" -- estimate --model cnn
 expect 0 "fits, with [0-9.]+ GiB to spare" -- estimate --model cnn --device-preset a100-40gb
 expect 0 "does NOT fit: it needs" -- estimate --model cnn --batch 200000 --device-preset t4-16gb
 expect 0 "with 1.00 GiB" -- estimate --model mlp --target cpu --capacity 1GiB
+expect 0 "does NOT fit under the allocator's limit" -- estimate --model cnn --batch 257 \
+  --target cpu --alloc-conf limit:80MiB
+# The libraries' workspaces are theirs, listed apart from the modules: cuBLAS's 32 MiB on sm_90.
+if ! "$tally" estimate --model mlp --json | /usr/bin/python3 -c "import json,sys
+d = json.load(sys.stdin)
+assert d['libraries_at_peak'] == [{'scope': '(cublas)', 'allocated_bytes': 32 << 20}], d
+assert all(not m['scope'].startswith('(') for m in d['top_modules_at_peak']), d"; then
+  fail "estimate --json does not list cuBLAS's workspace apart from the modules"
+fi
+expect 0 "^    \(cublas\) +32.00 MiB" -- estimate --model mlp
 json=$("$tally" estimate --model cnn --json)
-for key in peak_allocated_bytes peak_phase by_tag_at_peak top_modules_at_peak model_states \
-  parameters fits footprint; do
+for key in peak_allocated_bytes peak_phase by_tag_at_peak top_modules_at_peak libraries_at_peak \
+  model_states parameters fits footprint; do
   if ! /usr/bin/python3 -c "import json,sys; assert '$key' in json.loads(sys.argv[1])" "$json" \
     2>/dev/null; then
     fail "estimate --json lacks $key: $json"

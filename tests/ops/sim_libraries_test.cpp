@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "allocator/error.h"
+#include "allocator/scope.h"
 #include "allocator/units.h"
 #include "core/device_registry.h"
 #include "ops/conv2d.h"
@@ -159,6 +160,33 @@ TEST_F(SimCuda, RecordedChoicesGiveExactWorkspacesAndMissesTakeTheBound) {
   EXPECT_EQ(ops::sim_conv_counts().bounded, 1u);
   EXPECT_NE(ops::describe_sim_conv_workspace().find("recorded (2 choices from log.csv"),
             std::string::npos);
+}
+
+// Whichever module calls first, the workspaces are the libraries': scope "(cublas)" and
+// "(cudnn)" in place of the module's path, in the caller's phase.
+TEST_F(SimCuda, WorkspacesAreChargedToTheirLibraryNotToTheCallingModule) {
+  const auto allocator = configure("h100-80gb");
+  {
+    PhaseGuard backward(Phase::backward);
+    MemoryScope module("classifier");
+    MemoryScope layer("1");
+    ops::matmul(Tensor::empty({2, 2}, DType::f32, kSimCuda),
+                Tensor::empty({2, 2}, DType::f32, kSimCuda));
+    ops::conv2d(Tensor::empty({1, 1, 4, 4}, DType::f32, kSimCuda),
+                Tensor::empty({1, 1, 3, 3}, DType::f32, kSimCuda), Tensor(), 1, 1);
+  }
+  std::vector<std::string> workspace_scopes, other_scopes;
+  for (const Event& e : allocator->trace().events) {
+    if (e.action != Action::alloc && e.action != Action::free) continue;
+    EXPECT_EQ(e.phase, Phase::backward);
+    (e.tag == Tag::workspace ? workspace_scopes : other_scopes).push_back(scope_name(e.scope));
+  }
+  // cuBLAS's held for good; cuDNN's taken and given back.
+  const std::vector<std::string> expected{"(cublas)", "(cudnn)", "(cudnn)"};
+  EXPECT_EQ(workspace_scopes, expected);
+  for (const std::string& scope : other_scopes) EXPECT_EQ(scope, "classifier.1");
+  // Allocated and freed: the GEMM's 2 operands and product, the convolution's 2 and output.
+  EXPECT_EQ(other_scopes.size(), 12u);
 }
 
 TEST_F(SimCuda, TheHostTargetTakesNoLibraryWorkspace) {
