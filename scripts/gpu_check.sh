@@ -79,6 +79,7 @@ step() {
   timeout --kill-after=10 "$t" "$@"
 }
 
+# shellcheck source=scripts/gpu_machine.sh
 source scripts/gpu_machine.sh
 survey_machine
 no_gpu="no GPU here (rehearsal)"
@@ -104,11 +105,13 @@ say ""
 if [ -f "$prebuilt/prebuilt.tar.gz" ]; then
   bin="$prebuilt/dist/bin"
   rm -rf "$prebuilt/dist" && mkdir -p "$prebuilt/dist"
-  if tar -xzf "$prebuilt/prebuilt.tar.gz" -C "$prebuilt/dist"; then
+  if tar -xzvf "$prebuilt/prebuilt.tar.gz" -C "$prebuilt/dist" >>"$logs/build.log" 2>&1; then
     add_ld "$prebuilt/dist/lib"
+    in_tally_env ldd "$bin/tally" >>"$logs/build.log" 2>&1
     built_for="$(in_tally_env "$bin/tally" info 2>&1 | sed -n 's/.*architectures \([^)]*\)).*/\1/p')"
-    row build ok "pack of commit $(cat "$bin/commit.txt" 2>/dev/null || echo '?'),"\
-" built for ${built_for:-?} ($(du -h "$prebuilt/prebuilt.tar.gz" | cut -f1) carried)"
+    size="$(du -h "$prebuilt/prebuilt.tar.gz" | cut -f1)"
+    row build ok "pack of commit $(cat "$bin/commit.txt" 2>/dev/null || echo '?'), built for" \
+      "${built_for:-?} ($size carried)"
     [ -z "$gpu" ] || [[ ";$built_for;" == *";$arch"[-\;]* ]] ||
       say "warning: the pack was built for '${built_for:-?}', the GPU is sm_$arch"
   else
@@ -266,8 +269,8 @@ for model in mlp cnn; do
     row "train $model 20 steps, cuda vs cpu" "$(verdict_of $?)" "$line"
   else
     train "$model-cpu2" "${args[@]}" --device cpu
-    line="$(compare train "$tmp/$model-cpu.json" "$tmp/$model-cpu2.json")"
-    [ $? = 0 ] && verdict=skip || verdict=FAIL
+    verdict=skip
+    line="$(compare train "$tmp/$model-cpu.json" "$tmp/$model-cpu2.json")" || verdict=FAIL
     row "train $model 20 steps, cuda vs cpu" "$verdict" "$no_gpu; cpu vs cpu rehearsed: $line"
   fi
 done
@@ -275,8 +278,17 @@ done
 # ---------------------------------------------------------------- 5. sim:cuda against cuda
 # sim:cuda given the cuDNN choices the cuda run logged must request what the cuda run requested,
 # event for event. Without a GPU the same comparison runs on cpu against sim:cpu.
-preset=h100-80gb
-[[ "$gpu" == *H200* ]] && preset=h200-141gb
+# The preset tally info matched to this GPU, else one of its architecture: the cuBLAS workspace
+# sim:cuda takes depends on the compute capability.
+preset="$(sed -n 's/^saved .* for \([a-z0-9.-]*\) to .*/\1/p' "$run_log" | head -1)"
+if [ -z "$preset" ]; then
+  case "$arch" in
+    75) preset=t4-16gb ;;
+    80) preset=a100-80gb ;;
+    89) preset=l4-24gb ;;
+    *) preset=h100-80gb ;;
+  esac
+fi
 for model in mlp cnn; do
   args=(--model "$model" --optimizer adamw --steps 2 "${common[@]}")
   if [ -n "$gpu" ]; then
@@ -289,8 +301,8 @@ for model in mlp cnn; do
   else
     train "$model-trace-cpu" "${args[@]}" --device cpu --trace "$tmp/$model-cpu.csv" &&
       train "$model-trace-sim" "${args[@]}" --device sim:cpu --trace "$tmp/$model-sim.csv"
-    line="$(compare traces "$tmp/$model-cpu.csv" "$tmp/$model-sim.csv")"
-    [ $? = 0 ] && verdict=skip || verdict=FAIL
+    verdict=skip
+    line="$(compare traces "$tmp/$model-cpu.csv" "$tmp/$model-sim.csv")" || verdict=FAIL
     row "sim:cuda vs cuda trace, $model" "$verdict" "$no_gpu; sim:cpu vs cpu rehearsed: $line"
   fi
 done

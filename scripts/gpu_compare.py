@@ -4,8 +4,9 @@ the kit's summary table and exits 0 when the comparison holds, 1 when it does no
 is missing or unreadable. Standard library only: it runs under any python3 on the GPU machine.
 
   gpu_compare.py train A.json B.json    two `tally train --json` runs of the same model, seed and
-                                        steps (cuda and cpu): final loss, every parameter's norm
-                                        (parameter_norms), test accuracy and peak allocated
+                                        steps (cuda and cpu): the final losses and every
+                                        parameter's norm (parameter_norms) must agree; test
+                                        accuracy and peak allocated are shown beside them
   gpu_compare.py traces A.csv B.csv     two tally traces event for event: every column but the
                                         time, the device and the address must be equal
   gpu_compare.py outside TRAIN.json     the device memory a cuda run's process holds outside

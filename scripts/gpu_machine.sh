@@ -100,6 +100,7 @@ for d in sorted({os.path.join(p, "nvidia") for p in sys.path if p}):
   say "system    $(nproc) cores; glibc $(ldd --version 2>/dev/null | awk 'NR == 1 { print $NF }');" \
     "$(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release 2>/dev/null)"
   say "python3   $(command -v python3) ($torch)"
+  # shellcheck disable=SC2034  # read by gpu_check.sh's summary
   machine_line="${gpu:-no GPU}; CUDA ${nvcc_version:-?}, cuDNN ${cudnn_version:-?}, $torch"
 }
 
