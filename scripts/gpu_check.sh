@@ -51,6 +51,7 @@ while (($#)); do
 done
 mkdir -p "$logs"
 : >"$logs/gpu_check.txt"
+: >"$logs/build.log"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
