@@ -77,7 +77,7 @@ TEST(TraceCsvFuzz, EveryMutatedTraceParsesOrIsAOneLineDataError) {
   testing::fuzz_reader(fuzz, read_and_write_back);
 }
 
-const std::string kHead = "# tally trace v1\n" + std::string(kTraceHeader) + "\n";
+const std::string kHead = std::string(kTraceVersionLine) + "\n" + std::string(kTraceHeader) + "\n";
 
 std::string message_of(const std::string& text) {
   std::istringstream in(text);
