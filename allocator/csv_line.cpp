@@ -3,24 +3,9 @@
 #include <istream>
 
 #include "allocator/error.h"
+#include "allocator/printable.h"
 
 namespace tally {
-namespace {
-
-std::string printable(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) {
-      out += c;
-    } else {
-      constexpr char kHex[] = "0123456789abcdef";
-      out += {'\\', 'x', kHex[(c >> 4) & 0xf], kHex[c & 0xf]};
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 void CsvLine::fail(const std::string& problem, std::source_location where) const {
   throw Error(ErrorKind::data, std::string(call_), std::string(code_),

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "allocator/error.h"
+#include "allocator/printable.h"
 
 namespace tally {
 namespace {
@@ -19,11 +20,16 @@ std::string_view dtype_name(DType dtype) {
   return kNames[static_cast<std::size_t>(dtype)];
 }
 
-DType parse_dtype(std::string_view name) {
+std::optional<DType> find_dtype(std::string_view name) {
   for (std::size_t i = 0; i < kNames.size(); ++i) {
     if (kNames[i] == name) return static_cast<DType>(i);
   }
-  throw UsageError("unknown dtype '" + std::string(name) +
+  return std::nullopt;
+}
+
+DType parse_dtype(std::string_view name) {
+  if (const std::optional<DType> dtype = find_dtype(name)) return *dtype;
+  throw UsageError("unknown dtype '" + printable(name) +
                    "' (expected f32, f16, bf16, i32, i64 or u8)");
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 
@@ -19,6 +20,9 @@ DType parse_dtype(std::string_view name);
 inline bool is_floating(DType dtype) {
   return dtype == DType::f32 || dtype == DType::f16 || dtype == DType::bf16;
 }
+// The dtype whose dtype_name is `name`, or nullopt: parse_dtype for callers with their own
+// message.
+std::optional<DType> find_dtype(std::string_view name);
 
 template <typename T>
 struct DTypeOf;

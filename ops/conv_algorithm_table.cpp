@@ -1,6 +1,5 @@
 #include "ops/conv_algorithm_table.h"
 
-#include <array>
 #include <charconv>
 #include <fstream>
 #include <istream>
@@ -51,19 +50,6 @@ ConvPass pass(const CsvLine& p, std::string_view text) {
            "' (expected forward, backward_data or backward_filter)");
   }
   return *pass;
-}
-
-// Not parse_dtype: its message would come back through what(), a C string cut at a NUL.
-DType dtype(const CsvLine& p, std::string_view text) {
-  constexpr std::array kDTypes = {DType::f32, DType::f16, DType::bf16,
-                                  DType::i32, DType::i64, DType::u8};
-  std::string names;
-  for (std::size_t i = 0; i < kDTypes.size(); ++i) {
-    if (dtype_name(kDTypes[i]) == text) return kDTypes[i];
-    names += (i == 0 ? "" : i + 1 == kDTypes.size() ? " or " : ", ");
-    names += dtype_name(kDTypes[i]);
-  }
-  p.fail("dtype: unknown dtype '" + std::string(text) + "' (expected " + names + ")");
 }
 
 bool boolean(const CsvLine& p, std::string_view column, std::string_view text) {
@@ -117,7 +103,7 @@ std::vector<ConvAlgoRecord> read_conv_algorithms(std::istream& in, std::string_v
     ConvAlgoRecord r;
     r.pass = pass(p, f[0]);
     r.device = p.number("device", f[1], 0);
-    r.dtype = dtype(p, f[2]);
+    r.dtype = p.parse<DType>("dtype", f[2], find_dtype);
     r.input = shape(p, "input", f[3]);
     r.weight = shape(p, "weight", f[4]);
     r.stride = p.number<std::int64_t>("stride", f[5], 1);

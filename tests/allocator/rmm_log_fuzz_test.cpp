@@ -3,16 +3,15 @@
 // rejected with a one-line data error naming the file and line. Also the defects fixed with it,
 // each as its own case.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "allocator/error.h"
 #include "allocator/rmm_log.h"
 #include "allocator/trace_csv.h"
+#include "tests/fuzz/input_file.h"
 #include "tests/fuzz/reader_fuzz.h"
+#include "tests/fuzz/round_trip.h"
 
 namespace tally {
 namespace {
@@ -67,12 +66,9 @@ TEST(RmmLogFuzz, ALogWithCrlfLineEndsReadsAsWithLf) {
   ASSERT_EQ(expected.events.size(), 5u);
   EXPECT_EQ(read_rmm_log(with_crlf, "crlf.csv"), expected);
 
-  const std::string path = (std::filesystem::path(::testing::TempDir()) /
-                            ("tally_crlf_rmm_" + std::to_string(getpid()) + ".csv"))
-                               .string();
-  std::ofstream(path, std::ios::binary) << crlf(kLog);
-  EXPECT_EQ(read_any_trace(path), expected);
-  std::filesystem::remove(path);
+  const testing::InputFile file("tally_crlf_rmm", ".csv");
+  file.write(crlf(kLog));
+  EXPECT_EQ(read_any_trace(file.path().string()), expected);
 }
 
 // Seconds past 2^64 ns wrapped around to a small time; like any time the reader cannot hold,
@@ -91,27 +87,20 @@ TEST(RmmLogFuzz, ATimePast64BitNanosecondsReadsAsZero) {
 }
 
 TEST(RmmLogFuzz, EveryMutatedFileOfEitherFormatParsesOrIsAOneLineDataError) {
-  const std::string path = (std::filesystem::path(::testing::TempDir()) /
-                            ("tally_any_trace_fuzz_" + std::to_string(getpid()) + ".csv"))
-                               .string();
+  const testing::InputFile file("tally_any_trace_fuzz", ".csv");
   Trace native{{"cuda:0"}, {Event{}}};
   native.events[0].address = 0x200;
   native.events[0].allocated = 512;
   native.events[0].tag = Tag::other;
-  std::ostringstream trace;
-  write_trace_csv(native, trace);
   testing::ReaderFuzz fuzz;
   fuzz.reader = "read_any_trace";
   fuzz.seeds = log_seeds();
-  fuzz.seeds.push_back(trace.str());
-  fuzz.source = path + ":";
+  fuzz.seeds.push_back(testing::csv_of(native, write_trace_csv));
+  fuzz.source = file.path().string() + ":";
   testing::fuzz_reader(fuzz, [&](const std::string& input) {
-    // A new file each time: ext4 flushes a file truncated and rewritten when it is closed.
-    std::filesystem::remove(path);
-    std::ofstream(path, std::ios::binary) << input;
-    read_any_trace(path);
+    file.write(input);
+    read_any_trace(file.path().string());
   });
-  std::filesystem::remove(path);
 }
 
 }  // namespace

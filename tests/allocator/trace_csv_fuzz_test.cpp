@@ -9,15 +9,10 @@
 #include "allocator/trace_csv.h"
 #include "tests/allocator/figures.h"
 #include "tests/fuzz/reader_fuzz.h"
+#include "tests/fuzz/round_trip.h"
 
 namespace tally {
 namespace {
-
-std::string csv_of(const Trace& trace) {
-  std::ostringstream out;
-  write_trace_csv(trace, out);
-  return out.str();
-}
 
 // Every action, tags and phases, a quoted scope, two streams, an oom and segment events.
 std::string recorded_trace() {
@@ -34,7 +29,7 @@ std::string recorded_trace() {
   a.deallocate(x);
   a.deallocate(y);
   a.empty_cache();
-  return csv_of(a.trace());
+  return testing::csv_of(a.trace(), write_trace_csv);
 }
 
 std::string two_device_trace() {
@@ -53,31 +48,20 @@ std::string two_device_trace() {
   e.action = Action::free;
   e.phase = Phase::optimizer;
   trace.events.push_back(e);
-  return csv_of(trace);
-}
-
-void read_and_write_back(const std::string& input) {
-  std::istringstream in(input);
-  const Trace trace = read_trace_csv(in, "fuzz.csv");
-  std::istringstream again(csv_of(trace));
-  try {
-    if (read_trace_csv(again, "again.csv") != trace) {
-      throw std::logic_error("read back different from what was written");
-    }
-  } catch (const Error& e) {
-    throw std::logic_error(std::string("its own writing was rejected: ") + e.what());
-  }
+  return testing::csv_of(trace, write_trace_csv);
 }
 
 TEST(TraceCsvFuzz, EveryMutatedTraceParsesOrIsAOneLineDataError) {
   testing::ReaderFuzz fuzz;
   fuzz.reader = "read_trace_csv";
-  fuzz.seeds = {recorded_trace(), two_device_trace(), csv_of(Trace{})};
+  fuzz.seeds = {recorded_trace(), two_device_trace(), testing::csv_of(Trace{}, write_trace_csv)};
   fuzz.source = "fuzz.csv:";
-  testing::fuzz_reader(fuzz, read_and_write_back);
+  testing::fuzz_reader(fuzz, [](const std::string& input) {
+    testing::read_and_write_back<Trace>(input, "fuzz.csv", read_trace_csv, write_trace_csv);
+  });
 }
 
-const std::string kHead = "# tally trace v1\n" + std::string(kTraceHeader) + "\n";
+const std::string kHead = std::string(kTraceVersionLine) + "\n" + std::string(kTraceHeader) + "\n";
 
 std::string message_of(const std::string& text) {
   std::istringstream in(text);

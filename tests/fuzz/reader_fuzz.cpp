@@ -7,16 +7,25 @@
 #include <cstdlib>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <typeinfo>
 
 #include "allocator/error.h"
+#include "allocator/printable.h"
 #include "tests/fuzz/mutator.h"
 
 namespace tally::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// An input or a message as the failure shows it: escaped, and cut short, as a mutated input can
+// be long.
+std::string shown(std::string_view text) {
+  constexpr std::size_t kLimit = 4000;
+  return printable(text.substr(0, kLimit)) + (text.size() > kLimit ? "..." : "");
+}
 
 std::uint64_t from_environment(const char* name, std::uint64_t fallback) {
   const char* text = std::getenv(name);
@@ -53,7 +62,7 @@ class Watchdog {
       if (Clock::now() - started_ > 4 * limit_) {
         std::fprintf(stderr, "fuzz %s: input %zu has not returned after %lld ms: %s\n",
                      reader_.c_str(), number_, static_cast<long long>(4 * limit_.count()),
-                     escaped(input_).c_str());
+                     shown(input_).c_str());
         std::abort();
       }
     }
@@ -76,32 +85,12 @@ std::optional<std::string> broken_contract(const Error& e, const std::string& so
   if (e.kind() != ErrorKind::data) {
     return std::string("a tally::Error of kind ") + error_kind_name(e.kind()) + ": " + what;
   }
-  for (const char c : what) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return "a message with control characters: " + escaped(what);
-    }
-  }
+  if (printable(what) != what) return "a message with control characters: " + shown(what);
   if (!what.starts_with(source)) return "a message not naming '" + source + "': " + what;
   return std::nullopt;
 }
 
 }  // namespace
-
-std::string escaped(const std::string& bytes, std::size_t limit) {
-  std::string out;
-  for (const char c : bytes) {
-    if (out.size() >= limit) return out + "...";
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte < 0x7f && c != '\\') {
-      out += c;
-    } else {
-      char hex[5];
-      std::snprintf(hex, sizeof hex, "\\x%02x", byte);
-      out += hex;
-    }
-  }
-  return out;
-}
 
 FuzzOutcome fuzz_reader(const ReaderFuzz& fuzz,
                         const std::function<void(const std::string& input)>& read) {
@@ -114,7 +103,7 @@ FuzzOutcome fuzz_reader(const ReaderFuzz& fuzz,
     const std::string input = mutator.mutate(fuzz.seeds[i % fuzz.seeds.size()], fuzz.seeds);
     const auto describe = [&] {
       return "fuzz " + fuzz.reader + ": input " + std::to_string(i) + " of seed " +
-             std::to_string(seed) + " (" + escaped(input) + ") ";
+             std::to_string(seed) + " (" + shown(input) + ") ";
     };
     watchdog.start(i, input);
     const Clock::time_point start = Clock::now();

@@ -30,13 +30,10 @@ struct FuzzOutcome {
 // Reads each mutated input with `read`, which throws what the reader throws; a check `read` adds
 // on a parsed input (a round trip, say) throws anything but tally::Error to fail. Prints one
 // line with the count, the seed and the outcome; adds a test failure describing the first input
-// that breaks the contract (its number, the seed and the input, escaped), and one when fewer
-// than 1% of the inputs parse or are rejected (mutations that never reach past the header, or
-// never do harm, would test little).
+// that breaks the contract (its number, the seed and the input, through printable()), and one
+// when fewer than 1% of the inputs parse or are rejected (mutations that never reach past the
+// header, or never do harm, would test little).
 FuzzOutcome fuzz_reader(const ReaderFuzz& fuzz,
                         const std::function<void(const std::string& input)>& read);
-
-// `bytes` with every byte outside printable ASCII written \xNN, cut at `limit` characters.
-std::string escaped(const std::string& bytes, std::size_t limit = 4000);
 
 }  // namespace tally::testing

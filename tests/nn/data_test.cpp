@@ -21,12 +21,15 @@
 #include "nn/data/idx.h"
 #include "nn/data/loader.h"
 #include "tally/build_config.h"
+#include "tests/nn/idx_bytes.h"
 
 namespace tally::data {
 namespace {
 
 namespace fs = std::filesystem;
-using Bytes = std::vector<std::uint8_t>;
+using test::Bytes;
+using test::idx_bytes;
+using test::iota_bytes;
 
 class TempDir {
  public:
@@ -61,22 +64,6 @@ class EnvGuard {
   const char* name_;
   std::optional<std::string> old_;
 };
-
-// An IDX file's bytes: magic 0x0000TTNN, big-endian sizes, then `payload` as is.
-Bytes idx_bytes(std::uint8_t type, const std::vector<std::uint32_t>& dims, const Bytes& payload) {
-  Bytes out{0, 0, type, static_cast<std::uint8_t>(dims.size())};
-  for (std::uint32_t d : dims) {
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back((d >> shift) & 0xFF);
-  }
-  out.insert(out.end(), payload.begin(), payload.end());
-  return out;
-}
-
-Bytes iota_bytes(std::size_t n) {
-  Bytes out(n);
-  std::iota(out.begin(), out.end(), std::uint8_t{0});
-  return out;
-}
 
 void write_plain(const fs::path& path, const Bytes& bytes) {
   std::ofstream(path, std::ios::binary)

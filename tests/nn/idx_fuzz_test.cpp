@@ -2,32 +2,29 @@
 // mutation) and 10^5 mutations of gzip streams: each reads to as many bytes as its dimensions
 // say or is rejected with a one-line data error naming the file.
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "allocator/error.h"
 #include "nn/data/idx.h"
+#include "tests/fuzz/input_file.h"
 #include "tests/fuzz/reader_fuzz.h"
+#include "tests/nn/idx_bytes.h"
 
 namespace tally::data {
 namespace {
 
-namespace fs = std::filesystem;
-
+// A u8 IDX file with as many bytes as `dims` say.
 std::string idx_file(const std::vector<std::uint32_t>& dims) {
-  std::string bytes = {0, 0, 0x08, static_cast<char>(dims.size())};
-  std::size_t elements = 1;
-  for (const std::uint32_t d : dims) {
-    for (int shift = 24; shift >= 0; shift -= 8) bytes += static_cast<char>(d >> shift);
-    elements *= d;
-  }
-  for (std::size_t i = 0; i < elements; ++i) bytes += static_cast<char>(i * 37);
-  return bytes;
+  const auto elements =
+      std::accumulate(dims.begin(), dims.end(), std::size_t{1}, std::multiplies<>());
+  const test::Bytes bytes = test::idx_bytes(0x08, dims, test::iota_bytes(elements));
+  return {bytes.begin(), bytes.end()};
 }
 
 // A gzip member holding `bytes`. The inputs are small: a 512-byte window and the least memory
@@ -50,34 +47,21 @@ std::vector<std::string> plain_seeds() {
   return {idx_file({3, 2, 4}), idx_file({5}), idx_file({0, 28, 28}), idx_file({2, 1, 1, 3})};
 }
 
-class TempFile {
- public:
-  TempFile()
-      : path_(fs::path(::testing::TempDir()) /
-              ("tally_idx_fuzz_" + std::to_string(getpid()) + ".idx")) {}
-  ~TempFile() { fs::remove(path_); }
-  const fs::path& path() const { return path_; }
-
-  // Writes `input` and reads it; what was read must hold as many bytes as its dimensions say.
-  void read(const std::string& input) const {
-    // A new file each time: ext4 flushes a file truncated and rewritten when it is closed.
-    fs::remove(path_);
-    std::ofstream(path_, std::ios::binary) << input;
-    const IdxArray array = read_idx(path_);
-    const auto elements =
-        std::accumulate(array.dims.begin(), array.dims.end(), std::int64_t{1}, std::multiplies<>());
-    if (array.dims.empty() || static_cast<std::int64_t>(array.data.size()) != elements) {
-      throw std::logic_error("read " + std::to_string(array.data.size()) + " bytes for " +
-                             std::to_string(elements) + " elements");
-    }
+// Writes `input` to `file` and reads it; what was read must hold as many bytes as its dimensions
+// say.
+void write_and_read(const testing::InputFile& file, const std::string& input) {
+  file.write(input);
+  const IdxArray array = read_idx(file.path());
+  const auto elements =
+      std::accumulate(array.dims.begin(), array.dims.end(), std::int64_t{1}, std::multiplies<>());
+  if (array.dims.empty() || static_cast<std::int64_t>(array.data.size()) != elements) {
+    throw std::logic_error("read " + std::to_string(array.data.size()) + " bytes for " +
+                           std::to_string(elements) + " elements");
   }
-
- private:
-  fs::path path_;
-};
+}
 
 TEST(IdxFuzz, EveryMutatedFilePlainOrGzippedReadsOrIsAOneLineDataError) {
-  const TempFile file;
+  const testing::InputFile file("tally_idx_fuzz", ".idx");
   testing::ReaderFuzz fuzz;
   fuzz.reader = "read_idx (plain, then gzipped)";
   fuzz.seeds = plain_seeds();
@@ -85,17 +69,17 @@ TEST(IdxFuzz, EveryMutatedFilePlainOrGzippedReadsOrIsAOneLineDataError) {
   bool compress = false;
   testing::fuzz_reader(fuzz, [&](const std::string& input) {
     compress = !compress;
-    file.read(compress ? gzip(input) : input);
+    write_and_read(file, compress ? gzip(input) : input);
   });
 }
 
 TEST(IdxFuzz, EveryMutatedGzipStreamReadsOrIsAOneLineDataError) {
-  const TempFile file;
+  const testing::InputFile file("tally_idx_fuzz", ".idx");
   testing::ReaderFuzz fuzz;
   fuzz.reader = "read_idx (gzip stream)";
   for (const std::string& seed : plain_seeds()) fuzz.seeds.push_back(gzip(seed));
   fuzz.source = file.path().string() + ": ";
-  testing::fuzz_reader(fuzz, [&](const std::string& input) { file.read(input); });
+  testing::fuzz_reader(fuzz, [&](const std::string& input) { write_and_read(file, input); });
 }
 
 }  // namespace

@@ -182,7 +182,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "pass: unknown value 'backward'"},
         Malformed{"bad_dtype",
                   kHead + "forward,0,f64,1x32x28x28,64x32x3x3,1,1,false,67108864,1,0,4096\n", 3,
-                  "dtype: unknown dtype 'f64'"},
+                  "dtype: unknown value 'f64'"},
         Malformed{"negative_device",
                   kHead + "forward,-1,f32,1x32x28x28,64x32x3x3,1,1,false,67108864,1,0,4096\n", 3,
                   "device: -1 is below 0"},
