@@ -55,10 +55,16 @@ int run_report(const ReportArgs& args) {
   const bool perfetto =
       args.format == "perfetto" ||
       (args.format.empty() && std::filesystem::path(args.output).extension() == ".json");
-  const PeakSnapshot peak = find_peak(trace, device);
+  // Taken apart as tally train takes them, so that a trace train wrote reports what train
+  // printed; a trace without evaluation is one report.
+  const RunPeaks peaks = find_run_peaks(trace, device);
+  const bool evaluated = peaks.evaluation.found;
   std::cout << "report of " << args.trace << " (" << count_events(trace, device) << " events on "
             << (device < trace.devices.size() ? trace.devices[device] : "no device") << ")\n"
-            << format_memory_report(peak) << largest_blocks(trace, device, peak);
+            << format_memory_report(peaks.training,
+                                    evaluated ? "memory of the training steps" : "memory")
+            << largest_blocks(trace, device, peaks.training);
+  if (evaluated) std::cout << '\n' << format_evaluation_peaks(peaks.evaluation);
   if (perfetto) {
     write_perfetto_trace(trace, args.output);
   } else {

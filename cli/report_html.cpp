@@ -44,7 +44,6 @@ struct PhaseBand {
 
 struct PageData {
   std::size_t events = 0;
-  MemoryState maxima;
   PeakSnapshot peak;
   std::size_t peak_index = 0;
   std::uint64_t peak_time_ns = 0;
@@ -71,7 +70,6 @@ void close_bucket(std::array<std::size_t, kPhaseCount>& counts, std::size_t begi
 PageData collect(const Trace& trace, std::uint16_t device) {
   PageData d;
   d.events = count_events(trace, device);
-  d.maxima = trace_maxima(trace, device);
   d.peak = find_peak(trace, device);
   const std::size_t bucket =
       std::max<std::size_t>(1, (d.events + kMaxTimelinePoints - 1) / kMaxTimelinePoints);
@@ -293,9 +291,9 @@ void write_summary(std::ostringstream& out, const PageData& d) {
   auto row = [&](const std::string& label, const std::string& value) {
     out << "<tr><th>" << label << "</th><td class=\"num\">" << value << "</td></tr>\n";
   };
-  row("peak allocated", bytes(d.maxima.allocated));
-  row("peak reserved", bytes(d.maxima.reserved));
-  row("peak requested", bytes(d.maxima.requested));
+  row("peak allocated", bytes(d.peak.allocated));
+  row("peak reserved", bytes(d.peak.peak_reserved));
+  row("peak requested", bytes(d.peak.peak_requested));
   out << "</table>\n";
   if (!d.peak.found) {
     out << "<p class=\"note\">No allocations on this device.</p>\n";

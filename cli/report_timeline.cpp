@@ -73,23 +73,6 @@ std::vector<Segment> MemoryReplay::segments() const {
   return out;
 }
 
-MemoryState trace_maxima(const Trace& trace, std::uint16_t device) {
-  MemoryReplay replay;
-  MemoryState most;
-  for (const Event& e : trace.events) {
-    if (e.device != device) continue;
-    replay.apply(e);
-    const MemoryState& now = replay.state();
-    most.allocated = std::max(most.allocated, now.allocated);
-    most.requested = std::max(most.requested, now.requested);
-    most.reserved = std::max(most.reserved, now.reserved);
-    for (std::size_t t = 0; t < kTagCount; ++t) {
-      most.allocated_by_tag[t] = std::max(most.allocated_by_tag[t], now.allocated_by_tag[t]);
-    }
-  }
-  return most;
-}
-
 std::vector<LiveBlock> live_after(const Trace& trace, std::uint16_t device, std::uint64_t seq) {
   MemoryReplay replay;
   for (const Event& e : trace.events) {

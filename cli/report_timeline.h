@@ -51,9 +51,6 @@ class MemoryReplay {
   std::map<std::uint64_t, std::int64_t> segments_;
 };
 
-// The highest value each total reaches over the device's events (each at its own moment).
-MemoryState trace_maxima(const Trace& trace, std::uint16_t device);
-
 // The blocks live just after the event numbered `seq` (largest first); none if it is absent.
 std::vector<LiveBlock> live_after(const Trace& trace, std::uint16_t device, std::uint64_t seq);
 

@@ -17,7 +17,7 @@ python_check() {  # python_check WHAT FILE SCRIPT: SCRIPT reads the file as sys.
 }
 
 if ! "$tally" train --model mlp --steps 2 --batch 16 --dataset synthetic --optimizer adamw \
-  --trace "$work/t.csv" >/dev/null 2>&1; then
+  --trace "$work/t.csv" >"$work/train" 2>/dev/null; then
   echo "FAIL: could not record a trace to report on"
   exit 1
 fi
@@ -32,6 +32,17 @@ for pattern in "^report of .*t\.csv \([0-9]+ events on cpu\)" "peak allocated +[
   "^wrote .*r\.html \([0-9.]+ [KM]iB, self-contained HTML"; do
   grep -qE -- "$pattern" "$work/text" || fail "the text breakdown lacks /$pattern/"
 done
+# A trace train wrote reports what train printed: the training steps' peaks, the evaluation's
+# apart. The report adds the largest blocks at the peak, left out here.
+run_peaks() {  # run_peaks FILE
+  grep -vE "^  largest blocks at peak|^    event [0-9]+ " "$1" |
+    sed -n "/^memory of the training steps$/,/^  (what training left/p" | cat -s
+}
+grep -q "^evaluation$" "$work/text" || fail "the report of train's trace has no evaluation"
+if ! diff <(run_peaks "$work/train") <(run_peaks "$work/text") >"$work/diff"; then
+  fail "the report's peaks differ from train's:"
+  cat "$work/diff"
+fi
 
 html="$work/r.html"
 [ -s "$html" ] || fail "no HTML written"
@@ -114,10 +125,47 @@ d = json.loads(re.search(r"id=\"tally-data\">(.*?)</script>", page, re.S).group(
 assert d["scopes"] == ["</script><b>x"] and d["peak"]["allocated"] == 1024, d
 '
 
+# Worked by hand: the allocated peak (event 1, 4096 B, with 8192 B reserved then), the requested
+# peak (event 3, 3000 B) and the reserved peak (events 5 to 7, in evaluation, 24576 B) are three
+# different moments.
+cat >"$work/moments.csv" <<'CSV'
+# tally trace v1
+seq,time_ns,action,device,address,requested,allocated,stream,tag,prev_tag,scope,phase
+0,10,segment_alloc,cpu,0x10000,8192,8192,0,,,,none
+1,20,alloc,cpu,0x10000,1000,4096,0,activation,,fc,forward
+2,30,free,cpu,0x10000,1000,4096,0,activation,,fc,backward
+3,40,alloc,cpu,0x10000,3000,3072,0,temporary,,fc,backward
+4,50,free,cpu,0x10000,3000,3072,0,temporary,,fc,backward
+5,60,segment_alloc,cpu,0x20000,16384,16384,0,,,,eval
+6,70,alloc,cpu,0x20000,2000,2048,0,temporary,,fc,eval
+7,80,free,cpu,0x20000,2000,2048,0,temporary,,fc,eval
+8,90,segment_free,cpu,0x20000,16384,16384,0,,,,eval
+9,100,segment_free,cpu,0x10000,8192,8192,0,,,,none
+CSV
+if ! "$tally" report "$work/moments.csv" -o "$work/moments.html" >"$work/text" 2>&1; then
+  fail "report of a hand-written trace failed: $(cat "$work/text")"
+fi
+# The text takes the training steps (events 0 to 4) and the evaluation (5 to 8) apart.
+for pattern in "^memory of the training steps$" "peak allocated +4.00 KiB" \
+  "peak reserved +8.00 KiB" "peak requested +2.93 KiB" \
+  "peak reached during forward in fc \(trace event 1\)" "^evaluation$" \
+  "peak allocated +2.00 KiB" "peak reserved +24.00 KiB" "peak requested +1.95 KiB" \
+  "peak reached in fc \(trace event 6\)"; do
+  grep -qE -- "$pattern" "$work/text" || fail "the hand-written trace's breakdown lacks /$pattern/"
+done
+# The page covers the whole trace, evaluation included: each maximum at its own moment.
+for row in "<th>peak allocated</th><td class=\"num\">4.00 KiB</td>" \
+  "<th>peak reserved</th><td class=\"num\">24.00 KiB</td>" \
+  "<th>peak requested</th><td class=\"num\">2.93 KiB</td>" \
+  "(trace event 1, 0.000 ms), with 8.00 KiB reserved"; do
+  grep -qF -- "$row" "$work/moments.html" || fail "the page's summary lacks '$row'"
+done
+
 printf '%s\n' "Thread,Time,Action,Pointer,Size,Stream" "1,1.5,allocate,0x1000,4096,0x0" \
   "1,1.6,deallocate,0x1000,4096,0x0" >"$work/rmm.csv"
 if ! "$tally" report "$work/rmm.csv" -o "$work/rmm.html" >"$work/text" 2>&1 ||
-  ! grep -qE "peak allocated +4.00 KiB" "$work/text"; then
+  ! grep -qE "peak allocated +4.00 KiB" "$work/text" || ! grep -q "^memory$" "$work/text" ||
+  grep -q "^evaluation" "$work/text"; then
   fail "report of an RMM log:"
   cat "$work/text"
 fi
