@@ -30,6 +30,12 @@ void reset_cleanup_errors() {
   r.errors = {};
 }
 
+std::string cleanup_errors_summary(const CleanupErrors& errors) {
+  return std::to_string(errors.count) +
+         " error(s) while freeing memory were recorded instead of thrown; the first: " +
+         errors.first;
+}
+
 void record_cleanup_error(std::string_view where, std::string_view message) noexcept {
   Record& r = record();
   std::lock_guard lock(r.mutex);

@@ -2,7 +2,8 @@
 // end a run (or a test table) at the first failed free and hide every later result; and a
 // segment whose return fails must still leave the allocator's counts whole. Such code runs its
 // work through run_cleanup(), which records a failure here instead of letting it escape, and goes
-// on. `tally train` and the op-table test report what was recorded.
+// on. Every `tally` command (cli/cleanup_warning.h) and the op-table test report what was
+// recorded.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +20,9 @@ struct CleanupErrors {
 
 CleanupErrors cleanup_errors();
 void reset_cleanup_errors();
+// "<count> error(s) while freeing memory were recorded instead of thrown; the first: <first>",
+// the one wording of every report of them, which scripts/gpu_check.sh greps for.
+std::string cleanup_errors_summary(const CleanupErrors& errors);
 void record_cleanup_error(std::string_view where, std::string_view message) noexcept;
 
 // Runs f(); whatever it throws is recorded under `where` rather than propagated.

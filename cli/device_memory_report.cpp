@@ -1,9 +1,7 @@
 #include "cli/device_memory_report.h"
 
 #include <cstdio>
-#include <ostream>
 
-#include "allocator/cleanup_errors.h"
 #include "allocator/units.h"
 
 namespace tally::cli {
@@ -30,14 +28,6 @@ nlohmann::json device_memory_json(const ops::DeviceMemory& memory) {
   return {{"driver_used_bytes", memory.driver_used},
           {"tally_reserved_bytes", memory.tally_reserved},
           {"outside_tally_bytes", memory.outside_tally()}};
-}
-
-void warn_cleanup_errors(std::ostream& out) {
-  const CleanupErrors errors = cleanup_errors();
-  if (errors.count == 0) return;
-  out << "tally: " << errors.count
-      << " error(s) while freeing memory were recorded instead of thrown; the first: "
-      << errors.first << '\n';
 }
 
 }  // namespace tally::cli

@@ -1,9 +1,8 @@
 // The block a cuda run of `tally train` ends with: the device memory the driver counts, what
 // tally's allocator reserved, and the difference, which no allocator sees (the CUDA context,
-// loaded kernels, library handles). And the cleanup errors a run recorded instead of throwing.
+// loaded kernels, library handles).
 #pragma once
 
-#include <iosfwd>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -15,9 +14,5 @@ std::string format_device_memory(const ops::DeviceMemory& memory);
 
 // {"driver_used_bytes": N, "tally_reserved_bytes": N, "outside_tally_bytes": N}
 nlohmann::json device_memory_json(const ops::DeviceMemory& memory);
-
-// One line on `out` when destructors or releases recorded errors (allocator/cleanup_errors.h):
-// how many and the first. Nothing otherwise.
-void warn_cleanup_errors(std::ostream& out);
 
 }  // namespace tally::cli

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "allocator/error.h"
+#include "cli/cleanup_warning.h"
 #include "cli/commands.h"
 #include "tally/build_config.h"
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : usage;
   }
+  const tally::cli::CleanupWarning cleanup_warning(std::cerr);
   try {
     for (const auto& command : commands) {
       if (!command.app->parsed()) continue;

@@ -120,7 +120,6 @@ int run_train(TrainArgs args) {
   if (!args.trace.empty()) write_trace_csv(trace, args.trace);
   if (!args.report.empty()) write_html_report(trace, args.report);
   if (!args.conv_log.empty()) ops::write_conv_algorithms(ops::conv_algorithm_log(), args.conv_log);
-  warn_cleanup_errors(std::cerr);
   if (args.json) {
     nlohmann::json j = memory_report_json(peaks.training);
     j["evaluation"] = memory_report_json(peaks.evaluation);

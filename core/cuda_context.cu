@@ -1,13 +1,17 @@
 #include "core/cuda_context.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <deque>
+#include <iterator>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "allocator/cleanup_errors.h"
 #include "allocator/cuda_check.h"
+#include "core/on_unwind.h"
 #include "core/strided_index.cuh"
 #include "core/tensor.h"
 
@@ -72,20 +76,26 @@ bool all_done(const DeferredFree& f) {
   return true;
 }
 
+// An event that cannot be destroyed is recorded (allocator/cleanup_errors.h), not thrown: this
+// runs while blocks are returned and while an earlier failure unwinds.
+void destroy_events(std::span<const cudaEvent_t> events) noexcept {
+  for (cudaEvent_t e : events) {
+    run_cleanup("destroying a record_stream event", [&] { CUDA_CHECK(cudaEventDestroy(e)); });
+  }
+}
+
 // An event recorded on `stream`, which must belong to the current device.
 cudaEvent_t record_event(cudaStream_t stream) {
   cudaEvent_t event = nullptr;
   CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+  const OnUnwind unrecorded([&]() noexcept { destroy_events({&event, 1}); });
   CUDA_CHECK(cudaEventRecord(event, stream));
   return event;
 }
 
-// The block goes back whatever happens to its events: an event that cannot be destroyed is
-// recorded (allocator/cleanup_errors.h), not thrown, so that the blocks after it are freed too.
+// The block goes back whatever happens to its events.
 void release(DeferredFree& f) {
-  for (cudaEvent_t e : f.events) {
-    run_cleanup("destroying a record_stream event", [&] { CUDA_CHECK(cudaEventDestroy(e)); });
-  }
+  destroy_events(f.events);
   f.allocator->deallocate(f.allocation);
 }
 
@@ -159,6 +169,10 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
 void free_after_streams(std::shared_ptr<DeviceAllocator> allocator, const Allocation& allocation,
                         Device device, StreamMask streams) {
   DeferredFree f{std::move(allocator), allocation, {}};
+  f.events.reserve(kStreamRoles);  // so that no recorded event is lost to a failed push_back
+  // If a later stream's event fails, the block stays allocated (core/storage.cpp), and the
+  // events already recorded for it go.
+  const OnUnwind recorded([&]() noexcept { destroy_events(f.events); });
   for (int role = 0; role < kStreamRoles; ++role) {
     if (!(streams & (1u << role))) continue;
     const CudaStream stream = device_stream(device, static_cast<StreamRole>(role));
@@ -177,11 +191,15 @@ void reclaim_stream_frees(Device device) {
   {
     std::lock_guard lock(r.mutex);
     auto& deferred = state(cuda_index(device, "reclaim_stream_frees")).deferred;
-    while (!deferred.empty() && all_done(deferred.front())) {
-      ready.push_back(std::move(deferred.front()));
-      deferred.pop_front();
-    }
-    r.deferred.fetch_sub(ready.size(), std::memory_order_relaxed);
+    // Every query before anything is taken: one that throws leaves the queue and its count as
+    // they were, for the next reclaim or synchronize.
+    std::size_t done = 0;
+    while (done < deferred.size() && all_done(deferred[done])) ++done;
+    ready.reserve(done);
+    const auto end = deferred.begin() + static_cast<std::ptrdiff_t>(done);
+    std::move(deferred.begin(), end, std::back_inserter(ready));
+    deferred.erase(deferred.begin(), end);
+    r.deferred.fetch_sub(done, std::memory_order_relaxed);
   }
   for (DeferredFree& f : ready) release(f);
 }

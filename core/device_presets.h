@@ -18,7 +18,8 @@ struct DevicePreset {
   // out-of-memory message calls "total capacity"): less than nvidia-smi's total, which still
   // counts what the driver keeps for itself, and less again than the marketing figure: a "16GB"
   // T4 is 15360 MiB to nvidia-smi and about 14.6 GiB to the runtime. The figure moves by up to
-  // about 1.5% between drivers; docs/estimate.md cites where each one comes from.
+  // 1.4% between drivers (a T4: 14.76 GiB, 14.56 GiB); docs/estimate.md cites where each one
+  // comes from.
   std::size_t total_bytes;
   int compute_capability;  // major * 10 + minor: 90 for sm_90
   // The CUDA context with lazy module loading (the default since CUDA 12.2) and the cuBLAS and

@@ -47,6 +47,12 @@ cudnnHandle_t dnn_handle(const CudaStream& stream);
 
 }  // namespace tally::ops::cuda
 
+// Unlike CUDA_CHECK (allocator/cuda_check.h), these read no CUDA error away: cuBLAS and cuDNN do
+// not call tally's CUDA runtime. Their shared libraries import no runtime symbol (nm -D on
+// cuBLAS 13.1 and cuDNN 9.19): they load the driver themselves, so a runtime error inside them
+// stays in their own runtime and is never tally's last error. cudaGetLastError() here would
+// only take away an error that tally's own calls left, unreported. A kernel fault inside a
+// library is sticky: tally's next runtime call reports it, and nothing could clear it.
 #define CUBLAS_CHECK(call)                                                                        \
   do {                                                                                            \
     const cublasStatus_t tally_status_ = (call);                                                  \

@@ -150,7 +150,8 @@ bool cudnn_exact_algorithms();
 std::vector<ConvAlgoRecord> conv_algorithm_log();
 
 // The choice the latest convolution of `pass` on a cuda device ran with; nullopt before the
-// first. For reports that name the algorithm behind a result.
+// first. Library state that only a test reads: the op-table test (tests/ops/
+// cuda_op_table_test.cpp) names the algorithm behind each convolution row's result with it.
 std::optional<ConvAlgoRecord> last_conv_choice(ConvPass pass);
 
 // The workspace the cuBLAS handles of `device` (cuda, or sim:cuda) hold (tally memory, tag

@@ -3,12 +3,18 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "tests/allocator/descending_backing.h"
 #include "tests/allocator/figures.h"
 
 namespace tally {
 namespace {
 
 using test::addr;
+using test::DescendingBacking;
 using test::virtual_allocator;
 
 TEST(CachingStrategy, OneByteTakesA512ByteBlockOfA2MiBSegment) {
@@ -188,6 +194,70 @@ TEST(CachingStrategy, WithoutMaxSplitSizeLargeBlocksAreSplit) {
   EXPECT_EQ(a->stats().reserved_bytes.current, static_cast<std::int64_t>(40 * MiB));
   EXPECT_EQ(a->cache_state().inactive_split_bytes, 28 * MiB);
   a->deallocate(part);
+}
+
+// Ties among free blocks of one size go to the oldest segment, and cached segments are released
+// oldest first, whatever addresses the backing chose: over DescendingBacking the oldest segment
+// is the highest, so choosing by address would take the newest.
+std::unique_ptr<DeviceAllocator> descending_allocator() {
+  AllocatorConfig config;
+  config.strategy = "caching";
+  config.record = true;
+  return std::make_unique<DeviceAllocator>(std::make_unique<DescendingBacking>(), config);
+}
+
+constexpr std::uintptr_t kTop = DescendingBacking::kTop;
+
+TEST(CachingStrategy, AmongEqualSmallBlocksTheOldestSegmentsIsTaken) {
+  auto a = descending_allocator();
+  // Segment 0 is [top - 2 MiB, top), both its halves in use; segment 1, [top - 4 MiB,
+  // top - 2 MiB), has its lower half in use.
+  const Allocation old_low = a->allocate(1 * MiB, Tag::temporary);
+  const Allocation old_high = a->allocate(1 * MiB, Tag::temporary);
+  const Allocation young_low = a->allocate(1 * MiB, Tag::temporary);
+  ASSERT_EQ(addr(old_low), kTop - 2 * MiB);
+  ASSERT_EQ(addr(old_high), kTop - 1 * MiB);
+  ASSERT_EQ(addr(young_low), kTop - 4 * MiB);
+  a->deallocate(old_low);
+  // Free 1 MiB blocks: segment 0's at top - 2 MiB, segment 1's upper half at top - 3 MiB.
+  const Allocation taken = a->allocate(1 * MiB, Tag::temporary);
+  EXPECT_EQ(addr(taken), kTop - 2 * MiB);
+  EXPECT_EQ(a->stats().segment.allocated, 2);
+  for (const auto& b : {old_high, young_low, taken}) a->deallocate(b);
+}
+
+TEST(CachingStrategy, AmongEqualLargeBlocksTheOldestSegmentsIsTaken) {
+  auto a = descending_allocator();
+  const Allocation old_block = a->allocate(12 * MiB, Tag::activation);    // top - 12 MiB
+  const Allocation young_block = a->allocate(12 * MiB, Tag::activation);  // top - 24 MiB
+  ASSERT_EQ(addr(old_block), kTop - 12 * MiB);
+  ASSERT_EQ(addr(young_block), kTop - 24 * MiB);
+  a->deallocate(young_block);
+  a->deallocate(old_block);
+  const Allocation taken = a->allocate(12 * MiB, Tag::activation);
+  EXPECT_EQ(addr(taken), kTop - 12 * MiB);
+  EXPECT_EQ(a->stats().segment.allocated, 2);
+  a->deallocate(taken);
+}
+
+TEST(CachingStrategy, CachedSegmentsAreReleasedOldestFirst) {
+  auto a = descending_allocator();
+  // Segments 0, 1 and 2: 12 MiB at top - 12 MiB, the small pool's 2 MiB at top - 14 MiB, 12 MiB
+  // at top - 26 MiB. Freed youngest first, small pool last.
+  const Allocation first = a->allocate(12 * MiB, Tag::activation);
+  const Allocation second = a->allocate(4 * KiB, Tag::temporary);
+  const Allocation third = a->allocate(12 * MiB, Tag::activation);
+  a->deallocate(third);
+  a->deallocate(first);
+  a->deallocate(second);
+  a->empty_cache();
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> freed;  // (address, bytes)
+  for (const Event& e : a->trace().events) {
+    if (e.action == Action::segment_free) freed.emplace_back(e.address, e.allocated);
+  }
+  const std::vector<std::pair<std::uint64_t, std::uint64_t>> oldest_first{
+      {kTop - 12 * MiB, 12 * MiB}, {kTop - 14 * MiB, 2 * MiB}, {kTop - 26 * MiB, 12 * MiB}};
+  EXPECT_EQ(freed, oldest_first);
 }
 
 }  // namespace

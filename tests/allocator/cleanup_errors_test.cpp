@@ -38,6 +38,14 @@ TEST_F(CleanupErrorsTest, RunCleanupRecordsTheCountAndTheFirstMessage) {
   EXPECT_EQ(cleanup_errors().first, "elsewhere: an exception that is not a std::exception");
 }
 
+TEST_F(CleanupErrorsTest, TheSummaryGivesTheCountAndTheFirstInTheGreppedWording) {
+  run_cleanup("destroying an event", [] { throw std::runtime_error("context lost"); });
+  run_cleanup("returning a segment", [] { throw std::runtime_error("also lost"); });
+  EXPECT_EQ(cleanup_errors_summary(cleanup_errors()),
+            "2 error(s) while freeing memory were recorded instead of thrown; the first: "
+            "destroying an event: context lost");
+}
+
 // Virtual segments whose return throws, as cudaFree does on a broken context, while counting
 // the returns it was asked for.
 class FailingReturnBacking final : public Backing {

@@ -115,20 +115,32 @@ TEST(PresetForGpu, MatchesWhatOtherDriversReportForTheSameGpu) {
   for (const double gib : {139.72, 139.80, 139.81}) {
     EXPECT_EQ(preset_name(90, gib), "h200-141gb") << gib;
   }
-  // nvidia-smi's figure for an H200 seen here, 143771 MiB, is 0.4% above the runtime's.
-  EXPECT_EQ(preset_name(90, 143771.0 / 1024), "h200-141gb");
 }
 
 TEST(PresetForGpu, AllowsTwoPercentOfTheDevicesMemory) {
-  EXPECT_EQ(kPresetMatchPercent, 2u);
+  // The h100-80gb preset, 81009 MiB, and GPUs whose totals are p% of their own total below it
+  // (81009 / (1 + p/100) MiB) or above it (81009 / (1 - p/100) MiB).
+  for (const double p : {1.9, 2.1}) {
+    const std::string expected = p < 2 ? "h100-80gb" : "none";
+    EXPECT_EQ(preset_name(90, 81009 / (1 + p / 100) / 1024), expected) << p;
+    EXPECT_EQ(preset_name(90, 81009 / (1 - p / 100) / 1024), expected) << p;
+  }
+  // The edges to the byte: 2% of the GPU's own total, on either side.
   const std::size_t preset = 81009 * MiB;
-  // Within 2% of the GPU's own total, on either side.
   const std::size_t smallest = preset * 100 / 102 + 1;
   const std::size_t largest = preset * 100 / 98;
   EXPECT_NE(preset_for_gpu(90, smallest), nullptr);
   EXPECT_EQ(preset_for_gpu(90, smallest - 1), nullptr);
   EXPECT_NE(preset_for_gpu(90, largest), nullptr);
   EXPECT_EQ(preset_for_gpu(90, largest + 1), nullptr);
+}
+
+TEST(PresetForGpu, KeepsTheL4AndTheRtx4090Apart) {
+  // sm_89's presets, 22559 and 24207 MiB, are 7% apart. Each keeps a GPU that reports 1.4% (the
+  // spread between drivers) toward the other, and a GPU halfway between them is neither.
+  EXPECT_EQ(preset_name(89, 22559 * 1.014 / 1024), "l4-24gb");
+  EXPECT_EQ(preset_name(89, 24207 * 0.986 / 1024), "rtx4090-24gb");
+  EXPECT_EQ(preset_name(89, (22559 + 24207) / 2.0 / 1024), "none");
 }
 
 TEST(PresetForGpu, NeedsTheSameComputeCapability) {

@@ -103,8 +103,7 @@ std::string conv_algorithms(const OpCase& c, DType dtype) {
 void expect_no_cleanup_errors(const OpCase& c, DType dtype) {
   const CleanupErrors cleanup = cleanup_errors();
   if (cleanup.count == 0) return;
-  ADD_FAILURE() << c.name << " " << dtype_name(dtype) << ": " << cleanup.count
-                << " error(s) in cleanup, the first: " << cleanup.first;
+  ADD_FAILURE() << c.name << " " << dtype_name(dtype) << ": " << cleanup_errors_summary(cleanup);
   reset_cleanup_errors();
 }
 
