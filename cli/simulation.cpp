@@ -3,7 +3,7 @@
 #include "allocator/error.h"
 #include "allocator/units.h"
 #include "cli/flag_validators.h"
-#include "nn/models.h"
+#include "cli/model_options.h"
 #include "ops/sim_libraries.h"
 
 namespace tally::cli {
@@ -43,24 +43,7 @@ Device StepArgs::resolve() {
 }
 
 void add_step_options(CLI::App& sub, StepArgs& args) {
-  nn::TrainOptions& o = args.train;
-  sub.add_option("--model", o.model, "model from the zoo")
-      ->check(CLI::IsMember(nn::model_names()))
-      ->capture_default_str();
-  sub.add_option("--batch", o.batch, "batch size")
-      ->check(whole_in(1, 1 << 24))
-      ->capture_default_str();
-  sub.add_option("--optimizer", o.optimizer, "sgd or adamw")
-      ->check(CLI::IsMember({"sgd", "adamw"}))
-      ->capture_default_str();
-  sub.add_option("--momentum", o.momentum,
-                 "SGD momentum (a momentum buffer per parameter when > 0; 1 is refused, as a "
-                 "momentum that never decays)")
-      ->check(real_in(0, End::closed, 1, End::open))
-      ->capture_default_str();
-  sub.add_option("--seed", o.seed, "seed for initialisation and shuffling")
-      ->check(whole_in(0, UINT64_MAX))
-      ->capture_default_str();
+  add_model_options(sub, args.train);
   sub.add_option("--target", args.target, "the device sim mimics: cuda or cpu")
       ->check(CLI::IsMember({"cuda", "cpu"}))
       ->capture_default_str();

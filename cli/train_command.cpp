@@ -15,12 +15,12 @@
 #include "cli/device_memory_report.h"
 #include "cli/flag_validators.h"
 #include "cli/memory_report.h"
+#include "cli/model_options.h"
 #include "cli/report_html.h"
 #include "cli/sim_options.h"
 #include "core/device_registry.h"
 #include "nn/data/fashion_mnist.h"
 #include "nn/data/synthetic.h"
-#include "nn/models.h"
 #include "nn/trainer.h"
 #include "ops/conv_algorithm_table.h"
 #include "ops/cuda_libraries.h"
@@ -86,6 +86,11 @@ int run_train(TrainArgs args) {
   const auto allocator = sim ? configure_sim(resolve_sim(args.sim, o.device), config)
                              : configure_device(o.device, config);
 
+  if (args.dataset == "synthetic" && !args.data_dir.empty()) {
+    throw UsageError(
+        "--data-dir names a directory of Fashion-MNIST files; --dataset synthetic "
+        "reads none");
+  }
   const auto dir =
       args.data_dir.empty() ? data::fashion_mnist_dir() : std::filesystem::path(args.data_dir);
   const auto load = [&](data::Split split) {
@@ -170,9 +175,7 @@ Command add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* sub = app.add_subcommand("train", "Train a model and report its memory use");
   nn::TrainOptions& o = args->train;
-  sub->add_option("--model", o.model, "model from the zoo")
-      ->check(CLI::IsMember(nn::model_names()))
-      ->capture_default_str();
+  add_model_options(*sub, o);
   sub->add_option("--dataset", args->dataset,
                   "dataset; synthetic: Fashion-MNIST's shapes drawn at random, for machines "
                   "without the data")
@@ -187,21 +190,10 @@ Command add_train_command(CLI::App& app) {
   sub->add_option("--steps", o.steps, "train this many steps instead of whole epochs")
       ->check(whole_in(1, 100000000))
       ->excludes(epochs);
-  sub->add_option("--batch", o.batch, "batch size")
-      ->check(whole_in(1, 1 << 20))
-      ->capture_default_str();
-  sub->add_option("--optimizer", o.optimizer, "sgd or adamw")
-      ->check(CLI::IsMember({"sgd", "adamw"}))
-      ->capture_default_str();
   sub->add_option("--lr", args->lr,
                   "learning rate (default 0.1 for sgd, 0.001 for adamw); 0 is refused, as it would "
                   "leave the weights unchanged")
       ->check(real_in(0, End::open, 1000, End::closed));
-  sub->add_option("--momentum", o.momentum,
-                  "SGD momentum: 0 is plain SGD, without a momentum buffer; 1 is refused, as a "
-                  "momentum that never decays")
-      ->check(real_in(0, End::closed, 1, End::open))
-      ->capture_default_str();
   sub->add_option("--weight-decay", args->weight_decay,
                   "weight decay (default 0 for sgd, 0.01 for adamw)")
       ->check(real_in(0, End::closed, 1, End::closed));
@@ -210,9 +202,6 @@ Command add_train_command(CLI::App& app) {
                   "or arithmetic")
       ->capture_default_str();
   add_sim_options(*sub, args->sim);
-  sub->add_option("--seed", o.seed, "seed for initialisation and shuffling")
-      ->check(whole_in(0, UINT64_MAX))
-      ->capture_default_str();
   sub->add_option("--threads", args->threads, "BLAS threads (default: OpenBLAS's choice)")
       ->check(whole_in(1, 1024));
   sub->add_option("--alloc-conf", args->alloc_conf,

@@ -33,7 +33,7 @@ expect_one_line_error info --device cuda:nan
 # naming the flag and the range (estimate's and fit's: estimate_test.sh).
 expect_refused --epochs "$not_a_whole_number [1, 1000]" 0 1001 1.5 -- train
 expect_refused --steps "$not_a_whole_number [1, 100000000]" 0 100000001 -- train
-expect_refused --batch "$not_a_whole_number [1, 1048576]" 0 -1 1048577 1e3 -- train
+expect_refused --batch "$not_a_whole_number [1, 16777216]" 0 -1 16777217 1e3 -- train
 expect_refused --lr "$not_a_number (0, 1000]" 0 -0.1 1001 1e39 abc -- train
 expect_refused --momentum "$not_a_number [0, 1)" 1 -0.1 -- train
 expect_refused --weight-decay "$not_a_number [0, 1]" -0.1 1.5 -- train
@@ -62,6 +62,8 @@ expect 0 "sgd lr 0\.05," -- train --steps 1 --batch 16 --dataset synthetic --lr 
 # are bugs, which no command line reaches: tests/allocator/error_test.cpp checks their status.
 expect_error 3 "^tally: error: --data-dir: cannot read '.*no-such-dir': no such file" -- \
   train --steps 1 --data-dir "$work/no-such-dir"
+expect_error 2 "^tally: error: --data-dir names a directory of Fashion-MNIST files; --dataset \
+synthetic reads none$" -- train --steps 1 --dataset synthetic --data-dir "$work"
 mkdir -p "$work/empty-dir"
 expect_error 3 "Fashion-MNIST training images not found" -- train --steps 1 --data-dir "$work/empty-dir"
 # No GPU here: asking for one says why, in a line; a usage error (2) when tally was built without

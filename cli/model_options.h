@@ -1,0 +1,14 @@
+// The flags that say which training step runs, shared by train, estimate and fit so that one
+// command line means the same step to each of them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "nn/trainer.h"
+
+namespace tally::cli {
+
+// --model, --batch, --optimizer, --momentum and --seed, writing into `options`.
+void add_model_options(CLI::App& sub, nn::TrainOptions& options);
+
+}  // namespace tally::cli
