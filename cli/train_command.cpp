@@ -83,14 +83,14 @@ int run_train(TrainArgs args) {
   if (!args.conv_log.empty() && o.device.kind != DeviceKind::cuda) {
     throw UsageError("--conv-log records cuDNN's choices on a cuda device, not " + o.device.str());
   }
+  if (args.dataset == "synthetic" && !args.data_dir.empty()) {
+    throw UsageError(
+        "--data-dir names a directory of Fashion-MNIST files; --dataset "
+        "synthetic reads none");
+  }
   const auto allocator = sim ? configure_sim(resolve_sim(args.sim, o.device), config)
                              : configure_device(o.device, config);
 
-  if (args.dataset == "synthetic" && !args.data_dir.empty()) {
-    throw UsageError(
-        "--data-dir names a directory of Fashion-MNIST files; --dataset synthetic "
-        "reads none");
-  }
   const auto dir =
       args.data_dir.empty() ? data::fashion_mnist_dir() : std::filesystem::path(args.data_dir);
   const auto load = [&](data::Split split) {
