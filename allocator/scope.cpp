@@ -66,7 +66,7 @@ ScopeRestore::~ScopeRestore() {
 }
 
 LibraryScope::LibraryScope(std::string_view name)
-    : restore_(table().intern("(" + std::string(name) + ")")) {}
+    : restore_(table().intern(std::string("(").append(name).append(")"))) {}
 
 bool is_library_scope(std::string_view path) {
   return path.size() > 2 && path.front() == '(' && path.back() == ')';

@@ -155,7 +155,9 @@ TEST_P(Invariants, HoldAfterEveryOperation) {
       a.empty_cache();
     }
     ASSERT_EQ(check(a, ref), "") << "after operation " << op;
-    if (op % 1000 == 0) ASSERT_EQ(compare_live_blocks(a, ref), "") << "after operation " << op;
+    if (op % 1000 == 0) {
+      ASSERT_EQ(compare_live_blocks(a, ref), "") << "after operation " << op;
+    }
   }
   EXPECT_GT(ooms, 0) << "the sequence should reach the limit sometimes";
   EXPECT_GT(allocs, kOperations / 3);

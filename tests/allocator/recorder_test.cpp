@@ -38,7 +38,9 @@ TEST(Recorder, RecordsOneEventPerCallWithScopeAndPhase) {
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(trace.events[i].action, expected[i]) << i;
     EXPECT_EQ(trace.events[i].seq, i);
-    if (i > 0) EXPECT_GE(trace.events[i].time_ns, trace.events[i - 1].time_ns);
+    if (i > 0) {
+      EXPECT_GE(trace.events[i].time_ns, trace.events[i - 1].time_ns);
+    }
   }
   const Event& alloc = trace.events[3];
   EXPECT_EQ(alloc.requested, 3 * MiB);
