@@ -59,7 +59,8 @@ say() { printf '%s\n' "$*" | tee -a "$logs/gpu_check.txt"; }
 rows=()
 status=0
 # row LABEL VERDICT TEXT: one line of the summary; VERDICT is ok, FAIL, skip or info.
-row() {
+row() {  # row CHECK VERDICT RESULT: exactly three arguments, so that no part of one is lost
+  [ $# -eq 3 ] || { echo "gpu_check: row takes 3 arguments, got $#: $*" >&2; exit 70; }
   rows+=("$1|$2|$3")
   [ "$2" = FAIL ] && status=1
   return 0
@@ -111,8 +112,8 @@ if [ -f "$prebuilt/prebuilt.tar.gz" ]; then
     in_tally_env ldd "$bin/tally" >>"$logs/build.log" 2>&1
     built_for="$(in_tally_env "$bin/tally" info 2>&1 | sed -n 's/.*architectures \([^)]*\)).*/\1/p')"
     size="$(du -h "$prebuilt/prebuilt.tar.gz" | cut -f1)"
-    row build ok "pack of commit $(cat "$bin/commit.txt" 2>/dev/null || echo '?'), built for" \
-      "${built_for:-?} ($size carried)"
+    row build ok "pack of commit $(cat "$bin/commit.txt" 2>/dev/null || echo '?'), built for \
+${built_for:-?} ($size carried)"
     [ -z "$gpu" ] || [[ ";$built_for;" == *";$arch"[-\;]* ]] ||
       say "warning: the pack was built for '${built_for:-?}', the GPU is sm_$arch"
   else
