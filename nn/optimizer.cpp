@@ -28,6 +28,19 @@ void Optimizer::zero_grad() {
   for (Tensor& p : parameters_) tally::zero_grad(p);
 }
 
+std::vector<Tensor> Optimizer::gradients() const {
+  std::vector<Tensor> grads;
+  for (const Tensor& p : parameters_) {
+    Tensor g = grad(p);
+    if (g.defined()) grads.push_back(std::move(g));
+  }
+  return grads;
+}
+
+Device Optimizer::device() const {
+  return parameters_.empty() ? Device::cpu() : parameters_.front().device();
+}
+
 SGD::SGD(NamedParameters parameters, ops::SgdOptions options)
     : Optimizer(std::move(parameters)), options_(options), momentum_(parameters_.size()) {}
 

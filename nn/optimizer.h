@@ -23,6 +23,10 @@ class Optimizer {
   virtual void step() = 0;
   // Drops every gradient, freeing its memory (PyTorch's set_to_none=True).
   void zero_grad();
+  // The gradients step() would use: those of the parameters that have one, in order.
+  std::vector<Tensor> gradients() const;
+  // Where the parameters live (cpu for an optimizer without any).
+  Device device() const;
 
  protected:
   // The scope path of parameter i's module ("layers.1" for "layers.1.weight").
