@@ -4,7 +4,7 @@ namespace tally {
 namespace {
 
 constexpr std::array<std::string_view, kTagCount> kTagNames{
-    "parameter", "gradient",  "optimizer",     "activation",
+    "parameter", "gradient",  "optimizer",     "activation", "cast_cache",
     "temporary", "workspace", "communication", "other"};
 constexpr std::array<std::string_view, kPhaseCount> kPhaseNames{
     "none", "forward", "backward", "recompute", "optimizer", "communication", "eval"};

@@ -14,14 +14,15 @@ enum class Tag : std::uint8_t {
   gradient,
   optimizer,
   activation,  // saved for backward
+  cast_cache,  // autocast's 16-bit copies of parameters, made once per forward pass
   temporary,
   workspace,
   communication,
   other,
 };
-inline constexpr std::size_t kTagCount = 8;
+inline constexpr std::size_t kTagCount = 9;
 inline constexpr std::array<Tag, kTagCount> kAllTags{
-    Tag::parameter, Tag::gradient,  Tag::optimizer,     Tag::activation,
+    Tag::parameter, Tag::gradient,  Tag::optimizer,     Tag::activation, Tag::cast_cache,
     Tag::temporary, Tag::workspace, Tag::communication, Tag::other};
 
 // eval: forward passes without gradients after training (tally train's evaluation).

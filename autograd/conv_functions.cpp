@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "autograd/autocast.h"
 #include "autograd/variable.h"
 #include "ops/conv2d.h"
 #include "ops/pool.h"
@@ -13,8 +14,10 @@ using Grads = std::vector<Tensor>;
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::int64_t stride,
-              std::int64_t padding) {
+Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in,
+              std::int64_t stride, std::int64_t padding) {
+  const Tensor x = autocast_lower(x_in), weight = autocast_lower(weight_in);
+  const Tensor bias = autocast_lower(bias_in);
   Tensor y = ops::conv2d(x, weight, bias, stride, padding);
   if (needs_grad({&x, &weight, &bias})) {
     const bool need_x = requires_grad(x), need_w = requires_grad(weight);

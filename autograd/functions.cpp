@@ -1,5 +1,6 @@
 #include "autograd/functions.h"
 
+#include "autograd/autocast.h"
 #include "autograd/variable.h"
 #include "ops/elementwise.h"
 #include "ops/matmul.h"
@@ -100,11 +101,13 @@ Tensor neg(const Tensor& x) {
   return y;
 }
 
-Tensor exp(const Tensor& x) {
+Tensor exp(const Tensor& x_in) {
+  const Tensor x = autocast_f32(x_in);
   return unary_with_backward(ops::UnaryOp::exp, x, ops::BinaryOp::mul, true);
 }
 
-Tensor log(const Tensor& x) {
+Tensor log(const Tensor& x_in) {
+  const Tensor x = autocast_f32(x_in);
   return unary_with_backward(ops::UnaryOp::log, x, ops::BinaryOp::div, false);
 }
 
@@ -135,7 +138,8 @@ Tensor gelu(const Tensor& x) {
   return unary_with_backward(ops::UnaryOp::gelu, x, ops::BinaryOp::gelu_backward, false);
 }
 
-Tensor sum(const Tensor& x, std::vector<std::int64_t> dims, bool keepdim) {
+Tensor sum(const Tensor& x_in, std::vector<std::int64_t> dims, bool keepdim) {
+  const Tensor x = autocast_f32(x_in);
   Tensor y = ops::sum(x, dims, keepdim);
   if (needs_grad({&x})) {
     record("sum", y, {&x}, [shape = x.shape(), kept = ops::kept_shape(x, dims)](const Tensor& g) {
@@ -169,7 +173,8 @@ Tensor max(const Tensor& x, std::int64_t dim, bool keepdim) {
   return r.values;
 }
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
+Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  const Tensor a = autocast_lower(a_in), b = autocast_lower(b_in);
   Tensor y = ops::matmul(a, b);
   if (needs_grad({&a, &b})) {
     const bool need_a = requires_grad(a), need_b = requires_grad(b);
@@ -182,7 +187,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return y;
 }
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in) {
+  const Tensor x = autocast_lower(x_in), weight = autocast_lower(weight_in);
+  const Tensor bias = autocast_lower(bias_in);
   Tensor y = ops::matmul(x, weight.transpose(0, 1));
   if (bias.defined()) ops::binary_(ops::BinaryOp::add, y, bias);
   if (needs_grad({&x, &weight, &bias})) {
@@ -268,8 +275,8 @@ Tensor flatten(const Tensor& x, std::int64_t start_dim) {
   return reshape(x, shape);
 }
 
-Tensor cast(const Tensor& x, DType dtype) {
-  Tensor y = ops::cast(x, dtype);
+Tensor cast(const Tensor& x, DType dtype, Tag tag) {
+  Tensor y = ops::cast(x, dtype, tag);
   if (needs_grad({&x}) && y.storage() != x.storage()) {
     record("cast", y, {&x},
            [from = x.dtype()](const Tensor& g) { return Grads{ops::cast(g, from)}; });

@@ -43,7 +43,8 @@ Tensor contiguous(const Tensor& x);
 // Keeps dimensions before start_dim, flattens the rest into one.
 Tensor flatten(const Tensor& x, std::int64_t start_dim = 1);
 
-Tensor cast(const Tensor& x, DType dtype);
+// The copy is allocated under `tag` (autocast's parameter copies are cast_cache).
+Tensor cast(const Tensor& x, DType dtype, Tag tag = Tag::temporary);
 Tensor masked_fill(const Tensor& x, const Tensor& mask, float value);
 
 }  // namespace tally

@@ -1,5 +1,6 @@
 #include "autograd/nn_functions.h"
 
+#include "autograd/autocast.h"
 #include "autograd/variable.h"
 #include "ops/concat.h"
 #include "ops/dropout.h"
@@ -17,7 +18,8 @@ using Grads = std::vector<Tensor>;
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, std::int64_t dim) {
+Tensor softmax(const Tensor& x_in, std::int64_t dim) {
+  const Tensor x = autocast_f32(x_in);
   Tensor y = ops::softmax(x, dim);
   if (needs_grad({&x})) {
     record("softmax", y, {&x}, [sy = save(y), dim](const Tensor& g) {
@@ -27,7 +29,8 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
   return y;
 }
 
-Tensor log_softmax(const Tensor& x, std::int64_t dim) {
+Tensor log_softmax(const Tensor& x_in, std::int64_t dim) {
+  const Tensor x = autocast_f32(x_in);
   Tensor y = ops::log_softmax(x, dim);
   if (needs_grad({&x})) {
     record("log_softmax", y, {&x}, [sy = save(y), dim](const Tensor& g) {
@@ -37,7 +40,8 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
   return y;
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
+Tensor cross_entropy(const Tensor& logits_in, const Tensor& labels) {
+  const Tensor logits = autocast_f32(logits_in);
   ops::CrossEntropyResult r = ops::cross_entropy(logits, labels);
   if (needs_grad({&logits})) {
     record("cross_entropy", r.loss, {&logits},
@@ -48,7 +52,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
   return r.loss;
 }
 
-Tensor mse_loss(const Tensor& input, const Tensor& target) {
+Tensor mse_loss(const Tensor& input_in, const Tensor& target_in) {
+  const Tensor input = autocast_f32(input_in), target = autocast_f32(target_in);
   Tensor y = ops::mse_loss(input, target);
   if (needs_grad({&input, &target})) {
     const bool need_input = requires_grad(input), need_target = requires_grad(target);
@@ -62,7 +67,9 @@ Tensor mse_loss(const Tensor& input, const Tensor& target) {
   return y;
 }
 
-Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
+Tensor layer_norm(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, float eps) {
+  const Tensor x = autocast_f32(x_in), weight = autocast_f32(weight_in);
+  const Tensor bias = autocast_f32(bias_in);
   ops::LayerNormResult r = ops::layer_norm(x, weight, bias, eps);
   if (needs_grad({&x, &weight, &bias})) {
     const bool need_x = requires_grad(x), need_w = weight.defined() && requires_grad(weight);

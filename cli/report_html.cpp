@@ -23,9 +23,10 @@ constexpr std::size_t kMaxBlocks = 20000;
 constexpr std::size_t kTopBlocks = 20;
 constexpr std::size_t kTopScopes = 10;
 
-// Tableau 10: tells eight series apart, also for most colour-blind readers.
-constexpr std::array<const char*, kTagCount> kTagColours{
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c9c9c"};
+// Tableau 10: tells nine series apart, also for most colour-blind readers.
+constexpr std::array<const char*, kTagCount> kTagColours{"#4e79a7", "#f28e2b", "#e15759",
+                                                         "#76b7b2", "#ff9da7", "#59a14f",
+                                                         "#edc948", "#b07aa1", "#9c9c9c"};
 constexpr std::array<const char*, kPhaseCount> kPhaseColours{
     "#ffffff", "#e3edf8", "#fdebd9", "#e6f2e3", "#fbe1e2", "#efe4ee", "#f3f0d8"};
 

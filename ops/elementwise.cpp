@@ -175,10 +175,10 @@ void fill_(const Tensor& t, float value) {
       [&](const auto& stream) { cuda::fill(stream, t, value); });
 }
 
-Tensor cast(const Tensor& x, DType dtype) {
+Tensor cast(const Tensor& x, DType dtype, Tag tag) {
   check_defined("cast", {&x});
   if (x.dtype() == dtype) return x;
-  Tensor out = Tensor::empty(x.shape(), dtype, x.device());
+  Tensor out = Tensor::empty(x.shape(), dtype, x.device(), tag);
   cast_into(out, x);
   return out;
 }

@@ -18,9 +18,9 @@ void binary_(BinaryOp op, const Tensor& dst, const Tensor& src);
 // gradient accumulation.
 void axpby_(const Tensor& dst, float scale, const Tensor& src, float alpha);
 void fill_(const Tensor& t, float value);
-// A copy of x converted to dtype (round to nearest even for f16/bf16); x itself if it already
-// has that dtype.
-Tensor cast(const Tensor& x, DType dtype);
+// A copy of x converted to dtype (round to nearest even for f16/bf16) under `tag`; x itself if it
+// already has that dtype.
+Tensor cast(const Tensor& x, DType dtype, Tag tag = Tag::temporary);
 // dst = src converted to dst's dtype (same shape).
 void cast_into(const Tensor& dst, const Tensor& src);
 // x where mask is 0, value where mask is non-zero; mask (u8) broadcasts to x.

@@ -1,0 +1,57 @@
+#include "autograd/autocast.h"
+
+#include <unordered_map>
+
+#include "allocator/error.h"
+#include "autograd/functions.h"
+#include "autograd/variable.h"
+
+namespace tally {
+namespace {
+
+thread_local std::optional<DType> current_dtype;
+// Keyed by the parameter's storage: a parameter is a whole storage, alive while the model is.
+thread_local std::unordered_map<const Storage*, Tensor> cast_cache;
+
+bool is_16_bit(DType dtype) {
+  return dtype == DType::f16 || dtype == DType::bf16;
+}
+
+}  // namespace
+
+AutocastGuard::AutocastGuard(DType dtype) : previous_(current_dtype) {
+  if (!is_16_bit(dtype)) {
+    throw UsageError("autocast: dtype must be f16 or bf16, got " + std::string(dtype_name(dtype)));
+  }
+  current_dtype = dtype;
+}
+
+AutocastGuard::~AutocastGuard() {
+  current_dtype = previous_;
+  if (!previous_) cast_cache.clear();
+}
+
+std::optional<DType> autocast_dtype() {
+  return current_dtype;
+}
+
+Tensor autocast_lower(const Tensor& x) {
+  if (!current_dtype || !x.defined() || !is_floating(x.dtype()) || x.dtype() == *current_dtype) {
+    return x;
+  }
+  if (!(is_leaf(x) && requires_grad(x))) return cast(x, *current_dtype);
+  const auto [it, inserted] = cast_cache.try_emplace(x.storage().get());
+  if (inserted) it->second = cast(x, *current_dtype, Tag::cast_cache);
+  return it->second;
+}
+
+Tensor autocast_f32(const Tensor& x) {
+  if (!current_dtype || !x.defined() || !is_16_bit(x.dtype())) return x;
+  return cast(x, DType::f32);
+}
+
+std::size_t autocast_cache_size() {
+  return cast_cache.size();
+}
+
+}  // namespace tally
