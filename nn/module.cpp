@@ -71,8 +71,9 @@ void Module::convert_below(DType dtype, const std::string& prefix,
     slot = std::move(half);
     masters.emplace_back(prefix + name, std::move(master));
   }
-  for (const auto& [name, child] : children_)
+  for (const auto& [name, child] : children_) {
     child->convert_below(dtype, prefix + name + ".", masters);
+  }
 }
 
 std::int64_t Module::parameter_count() const {

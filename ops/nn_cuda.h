@@ -48,8 +48,9 @@ void sgd_update(const CudaStream& stream, const Tensor& param, const Tensor& gra
 void adamw_update(const CudaStream& stream, const Tensor& param, const Tensor& grad,
                   const Tensor& exp_avg, const Tensor& exp_avg_sq, const AdamWStep& step);
 
-// Every element of the contiguous floating tensors *= inv_scale, in place; found_inf (one f32
-// element) = 1 when any element is inf or NaN. One launch per group of tensors.
+// Every element of the contiguous floating tensors *= inv_scale, in place (only read with
+// inv_scale 1); found_inf (one f32 element) = 1 when any element is inf or NaN. One launch per
+// group of tensors.
 void unscale_and_check(const CudaStream& stream, std::span<const Tensor> tensors, float inv_scale,
                        const Tensor& found_inf);
 

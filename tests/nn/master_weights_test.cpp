@@ -2,7 +2,8 @@
 // the modules' scopes, the f32 originals handed over as masters without a new f32 byte), an
 // optimizer stepping through its masters (against the fp32 step from the same start, and per tag
 // against bytes worked out by hand) and GradScaler with such an optimizer (gradients checked but
-// left scaled, a skipped step leaving 16-bit parameters, masters and state bit-identical).
+// left scaled, a skipped step leaving 16-bit parameters, masters and state bit-identical); and
+// sim:cpu requesting what cpu does, event for event.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -27,6 +28,7 @@
 #include "nn/layers.h"
 #include "nn/optimizer.h"
 #include "ops/factory.h"
+#include "step_trace.h"
 
 namespace tally::nn {
 namespace {
@@ -280,9 +282,9 @@ struct MasterRun {
   std::unique_ptr<Optimizer> optimizer;
   GradScaler scaler{GradScalerOptions{1024.0f}};
 
-  explicit MasterRun(bool adamw) {
+  explicit MasterRun(bool adamw, Device device = Device::cpu()) {
     manual_seed(11);
-    model->add("fc", std::make_shared<Linear>(4, 2));
+    model->add("fc", std::make_shared<Linear>(4, 2, true, device));
     masters = model->convert_parameters(DType::f16);
     if (adamw) {
       optimizer = std::make_unique<AdamW>(model->named_parameters(), ops::AdamWOptions{}, masters);
@@ -296,7 +298,11 @@ struct MasterRun {
 
   bool step(std::vector<float> input) {
     optimizer->zero_grad();
-    const Tensor x = Tensor::from_values(input, {2, 4}, DType::f16);
+    const Device device = optimizer->device();
+    // sim holds no values: the input is only its block there.
+    const Tensor x = device.kind == DeviceKind::sim
+                         ? Tensor::empty({2, 4}, DType::f16, device, Tag::other)
+                         : Tensor::from_values(input, {2, 4}, DType::f16);
     const Tensor y = cast(model->forward(x), DType::f32);
     backward(scaler.scale(sum(mul(y, y))));
     const bool stepped = scaler.step(*optimizer);
@@ -358,6 +364,32 @@ TEST(MasterWeights, UnscaleLeavesSixteenBitGradientsScaledForTheOptimizer) {
   EXPECT_EQ(run.optimizer->grad_scale(), 1.0f / 1024.0f);
   EXPECT_TRUE(run.scaler.step(*run.optimizer));
   EXPECT_EQ(run.optimizer->grad_scale(), 1.0f);
+}
+
+// sim's promise holds with master weights: the conversion and two scaled steps on sim:cpu request
+// what they request on cpu, event for event (retags included).
+TEST(MasterWeights, SimCpuTraceEqualsTheCpuTraceEventForEvent) {
+  const Device sim = Device::parse("sim:cpu");
+  for (const bool adamw : {false, true}) {
+    SCOPED_TRACE(adamw ? "adamw" : "sgd");
+    AllocatorConfig config;
+    config.record = true;
+    const auto cpu_allocator = configure_device(Device::cpu(), config);
+    const auto sim_allocator = configure_device(sim, config);
+    for (const Device device : {Device::cpu(), sim}) {
+      MasterRun run(adamw, device);
+      run.step(kGood);
+      run.step(kGood);
+    }
+    const auto on_cpu = test::step_events(cpu_allocator->trace());
+    const auto on_sim = test::step_events(sim_allocator->trace());
+    ASSERT_GT(on_cpu.size(), 50u);
+    ASSERT_EQ(on_sim.size(), on_cpu.size());
+    for (std::size_t i = 0; i < on_cpu.size(); ++i)
+      ASSERT_EQ(on_sim[i], on_cpu[i]) << "event " << i;
+  }
+  configure_device(Device::cpu(), {});
+  configure_device(sim, {});
 }
 
 }  // namespace
