@@ -53,7 +53,12 @@ void GradScaler::unscale_(Optimizer& optimizer) {
   ops::fill_(found_inf_, 0.0f);
   // With the default factors the scale stays a power of two, and dividing by it is exact.
   const auto inv_scale = static_cast<float>(1.0 / static_cast<double>(scale_));
-  ops::unscale_and_check_(grads, inv_scale, found_inf_);
+  if (optimizer.has_master_weights()) {
+    ops::unscale_and_check_(grads, 1.0f, found_inf_);  // only checks
+    optimizer.set_grad_scale(inv_scale);
+  } else {
+    ops::unscale_and_check_(grads, inv_scale, found_inf_);
+  }
 }
 
 bool GradScaler::step(Optimizer& optimizer) {
@@ -64,6 +69,7 @@ bool GradScaler::step(Optimizer& optimizer) {
   found_ = found_inf_.device().kind != DeviceKind::sim && found_inf_.item() != 0.0f;
   stepped_ = true;
   if (found_) {
+    optimizer.set_grad_scale(1.0f);  // the skipped step leaves no scale for a later one
     ++skipped_steps_;
     return false;
   }

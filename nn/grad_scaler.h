@@ -31,6 +31,9 @@ class GradScaler {
   Tensor scale(const Tensor& loss) const;
   // Divides the optimizer's gradients by the scale in place and records whether any is inf or
   // NaN. At most once between two update()s: a second call is a usage error, as in PyTorch.
+  // For an optimizer with master weights the 16-bit gradients are only checked and stay scaled
+  // (PyTorch refuses to unscale f16 gradients: small ones would flush to zero); the optimizer's
+  // next step divides them as it reads them in f32 (Optimizer::set_grad_scale).
   void unscale_(Optimizer& optimizer);
   // unscale_ if not yet done this step, then optimizer.step() unless a gradient was inf or NaN.
   // Returns whether it stepped. Once between two update()s.

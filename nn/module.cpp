@@ -1,7 +1,11 @@
 #include "nn/module.h"
 
+#include <optional>
+
+#include "allocator/error.h"
 #include "allocator/scope.h"
 #include "autograd/variable.h"
+#include "ops/elementwise.h"
 
 namespace tally::nn {
 
@@ -32,6 +36,44 @@ std::vector<Tensor> Module::parameters() const {
   std::vector<Tensor> out;
   for (auto& [name, tensor] : named_parameters()) out.push_back(std::move(tensor));
   return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::convert_parameters(DType dtype) {
+  if (dtype != DType::f16 && dtype != DType::bf16) {
+    throw UsageError("convert_parameters: expected f16 or bf16, got " +
+                     std::string(dtype_name(dtype)));
+  }
+  for (const auto& [name, tensor] : named_parameters()) {
+    if (tensor.dtype() != DType::f32) {
+      throw UsageError("convert_parameters: parameter '" + name + "' is " + tensor.describe() +
+                       ", not f32");
+    }
+  }
+  std::vector<std::pair<std::string, Tensor>> masters;
+  convert_below(dtype, "", masters);
+  return masters;
+}
+
+void Module::convert_below(DType dtype, const std::string& prefix,
+                           std::vector<std::pair<std::string, Tensor>>& masters) {
+  for (auto& [name, slot] : parameters_) {
+    Tensor half;
+    {
+      // The root's own parameters belong to no module scope.
+      std::optional<MemoryScope> scope;
+      if (!prefix.empty()) scope.emplace(prefix.substr(0, prefix.size() - 1));
+      half = Tensor::empty(slot.shape(), dtype, slot.device(), Tag::parameter);
+    }
+    ops::cast_into(half, slot);
+    set_requires_grad(half);
+    Tensor master = slot.detach();
+    master.storage()->retag(Tag::optimizer);
+    slot = std::move(half);
+    masters.emplace_back(prefix + name, std::move(master));
+  }
+  for (const auto& [name, child] : children_) {
+    child->convert_below(dtype, prefix + name + ".", masters);
+  }
 }
 
 std::int64_t Module::parameter_count() const {

@@ -27,6 +27,15 @@ class Module {
   std::int64_t parameter_count() const;
   virtual std::string describe() const = 0;
 
+  // Replaces every parameter below this module, in named_parameters() order, by a copy in `dtype`
+  // (f16 or bf16): tagged parameter, requiring grad, allocated in its module's scope (the path
+  // without the parameter's name, as the zoo builds it). Layers see the copies, since they point
+  // into the module's own slots. Returns the f32 originals with their paths, detached and retagged
+  // optimizer: the master weights for an Optimizer, at no extra f32 allocation, so the peak is
+  // f32 + 16-bit, as with Apex. A dtype other than f16 or bf16, or any parameter not in f32 (a
+  // model converted before), is a usage error, and the model is left as it was.
+  std::vector<std::pair<std::string, Tensor>> convert_parameters(DType dtype);
+
   void set_training(bool training);
   bool training() const { return training_; }
 
@@ -43,6 +52,10 @@ class Module {
   }
 
  private:
+  // convert_parameters() for the parameters whose paths begin with `prefix`, this module's path.
+  void convert_below(DType dtype, const std::string& prefix,
+                     std::vector<std::pair<std::string, Tensor>>& masters);
+
   std::deque<std::pair<std::string, Tensor>> parameters_;  // stable addresses for layers
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;

@@ -1,5 +1,6 @@
 #include "nn/optimizer.h"
 
+#include "allocator/error.h"
 #include "allocator/scope.h"
 #include "autograd/grad_mode.h"
 #include "autograd/variable.h"
@@ -8,20 +9,50 @@
 namespace tally::nn {
 namespace {
 
-Tensor zero_state(const Tensor& like) {
-  Tensor t = Tensor::empty(like.shape(), like.dtype(), like.device(), Tag::optimizer);
-  ops::fill_(t, 0.0f);
-  return t;
+void check_master(const std::string& name, const Tensor& parameter, const std::string& path,
+                  const Tensor& master) {
+  if (path != name) {
+    throw UsageError("optimizer: master '" + path + "' given for parameter '" + name + "'");
+  }
+  if (master.dtype() != DType::f32 || master.shape() != parameter.shape() ||
+      master.device() != parameter.device() || !master.is_contiguous()) {
+    throw UsageError("optimizer: master " + master.describe() + " of '" + name +
+                     "' is not a contiguous f32 copy of " + parameter.describe());
+  }
 }
 
 }  // namespace
 
-Optimizer::Optimizer(NamedParameters parameters) {
-  for (auto& [name, tensor] : parameters) {
+Optimizer::Optimizer(NamedParameters parameters, NamedParameters masters) {
+  if (!masters.empty() && masters.size() != parameters.size()) {
+    throw UsageError("optimizer: " + std::to_string(masters.size()) + " master weights for " +
+                     std::to_string(parameters.size()) + " parameters");
+  }
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    auto& [name, tensor] = parameters[i];
+    if (!masters.empty()) {
+      check_master(name, tensor, masters[i].first, masters[i].second);
+      masters_.push_back(std::move(masters[i].second));
+    }
     const std::size_t dot = name.rfind('.');
     scopes_.push_back(dot == std::string::npos ? std::string() : name.substr(0, dot));
     parameters_.push_back(std::move(tensor));
   }
+}
+
+void Optimizer::step() {
+  NoGradGuard no_grad;
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    const Tensor g = grad(parameters_[i]);
+    if (!g.defined()) continue;
+    if (masters_.empty()) {
+      update(i, parameters_[i], g, grad_scale_);
+    } else {
+      update(i, masters_[i], g, grad_scale_);
+      ops::cast_into(parameters_[i], masters_[i]);
+    }
+  }
+  grad_scale_ = 1.0f;
 }
 
 void Optimizer::zero_grad() {
@@ -41,42 +72,37 @@ Device Optimizer::device() const {
   return parameters_.empty() ? Device::cpu() : parameters_.front().device();
 }
 
-SGD::SGD(NamedParameters parameters, ops::SgdOptions options)
-    : Optimizer(std::move(parameters)), options_(options), momentum_(parameters_.size()) {}
-
-void SGD::step() {
-  NoGradGuard no_grad;
-  for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    const Tensor g = grad(parameters_[i]);
-    if (!g.defined()) continue;
-    const bool first = options_.momentum != 0.0f && !momentum_[i].defined();
-    if (first) {
-      MemoryScope scope(scope_of(i));
-      momentum_[i] = Tensor::empty(g.shape(), g.dtype(), g.device(), Tag::optimizer);
-    }
-    ops::sgd_update_(parameters_[i], g, momentum_[i], first, options_);
-  }
+Tensor Optimizer::new_state(std::size_t i, const Tensor& target, bool zeroed) const {
+  MemoryScope scope(scope_of(i));
+  Tensor t = Tensor::empty(target.shape(), target.dtype(), target.device(), Tag::optimizer);
+  if (zeroed) ops::fill_(t, 0.0f);
+  return t;
 }
 
-AdamW::AdamW(NamedParameters parameters, ops::AdamWOptions options)
-    : Optimizer(std::move(parameters)),
+SGD::SGD(NamedParameters parameters, ops::SgdOptions options, NamedParameters masters)
+    : Optimizer(std::move(parameters), std::move(masters)),
       options_(options),
-      exp_avg_(parameters_.size()),
-      exp_avg_sq_(parameters_.size()),
-      steps_(parameters_.size(), 0) {}
+      momentum_(parameter_count()) {}
 
-void AdamW::step() {
-  NoGradGuard no_grad;
-  for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    const Tensor g = grad(parameters_[i]);
-    if (!g.defined()) continue;
-    if (!exp_avg_[i].defined()) {
-      MemoryScope scope(scope_of(i));
-      exp_avg_[i] = zero_state(parameters_[i]);
-      exp_avg_sq_[i] = zero_state(parameters_[i]);
-    }
-    ops::adamw_update_(parameters_[i], g, exp_avg_[i], exp_avg_sq_[i], ++steps_[i], options_);
+void SGD::update(std::size_t i, const Tensor& target, const Tensor& g, float grad_scale) {
+  const bool first = options_.momentum != 0.0f && !momentum_[i].defined();
+  if (first) momentum_[i] = new_state(i, target, false);  // the first step writes it whole
+  ops::sgd_update_(target, g, momentum_[i], first, options_, grad_scale);
+}
+
+AdamW::AdamW(NamedParameters parameters, ops::AdamWOptions options, NamedParameters masters)
+    : Optimizer(std::move(parameters), std::move(masters)),
+      options_(options),
+      exp_avg_(parameter_count()),
+      exp_avg_sq_(parameter_count()),
+      steps_(parameter_count(), 0) {}
+
+void AdamW::update(std::size_t i, const Tensor& target, const Tensor& g, float grad_scale) {
+  if (!exp_avg_[i].defined()) {
+    exp_avg_[i] = new_state(i, target, true);
+    exp_avg_sq_[i] = new_state(i, target, true);
   }
+  ops::adamw_update_(target, g, exp_avg_[i], exp_avg_sq_[i], ++steps_[i], options_, grad_scale);
 }
 
 }  // namespace tally::nn

@@ -15,8 +15,10 @@ namespace tally::ops {
 // Multiplies every element of `tensors` (floating, contiguous, on found_inf's device) by
 // inv_scale in place, and sets found_inf (a caller-owned f32 tensor of one element) to 1 when any
 // element is inf or NaN before or after scaling; found_inf is left as it was otherwise, so one
-// flag can gather several calls. Nothing is read back: the caller reads found_inf (item() waits
-// for the device). sim does nothing.
+// flag can gather several calls. With inv_scale 1 the tensors are only read: the check alone, for
+// 16-bit gradients that stay scaled because the optimizer divides them as it reads them (master
+// weights). Nothing is read back: the caller reads found_inf (item() waits for the device). sim
+// does nothing.
 void unscale_and_check_(std::span<const Tensor> tensors, float inv_scale, const Tensor& found_inf);
 
 // Whether a float is inf or NaN, by its exponent bits (immune to fast-math assumptions).
@@ -25,10 +27,12 @@ TALLY_HD bool non_finite(float v) {
 }
 
 // One element's unscale, shared by the CPU loop and the CUDA kernel: x *= inv_scale, returning
-// whether x was non-finite before or became so once stored in T.
+// whether x was non-finite before or became so once stored in T. Multiplying by 1 changes no
+// value, so x is then not written.
 template <typename T>
 TALLY_HD bool unscale_element(T& x, float inv_scale) {
   const float v = to_float(x);
+  if (inv_scale == 1.0f) return non_finite(v);
   x = from_float<T>(v * inv_scale);
   return non_finite(v) || non_finite(to_float(x));
 }

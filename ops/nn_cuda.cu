@@ -183,34 +183,20 @@ __global__ void embedding_backward_kernel(float* acc, const T* grad, const std::
 }
 
 // buffer is null without momentum.
-template <typename T>
-__global__ void sgd_kernel(T* param, const T* grad, T* buffer, std::int64_t n, SgdOptions o,
-                           bool first_step) {
+template <typename P, typename G>
+__global__ void sgd_kernel(P* param, const G* grad, P* buffer, std::int64_t n, SgdOptions o,
+                           bool first_step, float grad_scale) {
   for (std::int64_t i = thread_index(); i < n; i += grid_stride()) {
-    const float pv = to_float(param[i]);
-    float step = to_float(grad[i]) + o.weight_decay * pv;
-    if (buffer != nullptr) {
-      const float b =
-          first_step ? step : o.momentum * to_float(buffer[i]) + (1.0f - o.dampening) * step;
-      buffer[i] = from_float<T>(b);
-      step = o.nesterov ? step + o.momentum * b : b;
-    }
-    param[i] = from_float<T>(pv - o.lr * step);
+    sgd_element(param[i], grad[i], buffer != nullptr ? buffer + i : nullptr, o, first_step,
+                grad_scale);
   }
 }
 
-template <typename T>
-__global__ void adamw_kernel(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, std::int64_t n,
-                             float beta1, float beta2, float eps, float step_size,
-                             float bias_correction2_sqrt, float decay) {
+template <typename P, typename G>
+__global__ void adamw_kernel(P* param, const G* grad, P* exp_avg, P* exp_avg_sq, std::int64_t n,
+                             AdamWStep step) {
   for (std::int64_t i = thread_index(); i < n; i += grid_stride()) {
-    const float gv = to_float(grad[i]);
-    const float mv = beta1 * to_float(exp_avg[i]) + (1.0f - beta1) * gv;
-    const float vv = beta2 * to_float(exp_avg_sq[i]) + (1.0f - beta2) * gv * gv;
-    exp_avg[i] = from_float<T>(mv);
-    exp_avg_sq[i] = from_float<T>(vv);
-    const float denom = sqrtf(vv) / bias_correction2_sqrt + eps;
-    param[i] = from_float<T>(to_float(param[i]) * decay - step_size * mv / denom);
+    adamw_element(param[i], grad[i], exp_avg[i], exp_avg_sq[i], step);
   }
 }
 
@@ -402,30 +388,31 @@ void embedding_backward(const CudaStream& stream, const Tensor& out, const Tenso
 }
 
 void sgd_update(const CudaStream& stream, const Tensor& param, const Tensor& grad,
-                const Tensor& momentum_buffer, bool first_step, const SgdOptions& options) {
+                const Tensor& momentum_buffer, bool first_step, const SgdOptions& options,
+                float grad_scale) {
   const std::int64_t n = param.numel();
   if (n == 0) return;
-  dispatch_floating("sgd", param.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    T* buffer = options.momentum != 0.0f ? static_cast<T*>(momentum_buffer.raw_data()) : nullptr;
-    sgd_kernel<T><<<grid_for(n), kThreads, 0, stream_of(stream)>>>(
-        static_cast<T*>(param.raw_data()), static_cast<const T*>(grad.raw_data()), buffer, n,
-        options, first_step);
+  dispatch_update("sgd", param.dtype(), grad.dtype(), [&](auto p_zero, auto g_zero) {
+    using P = decltype(p_zero);
+    using G = decltype(g_zero);
+    P* buffer = options.momentum != 0.0f ? static_cast<P*>(momentum_buffer.raw_data()) : nullptr;
+    sgd_kernel<P, G><<<grid_for(n), kThreads, 0, stream_of(stream)>>>(
+        static_cast<P*>(param.raw_data()), static_cast<const G*>(grad.raw_data()), buffer, n,
+        options, first_step, grad_scale);
     CUDA_LAUNCH_CHECK();
   });
 }
 
 void adamw_update(const CudaStream& stream, const Tensor& param, const Tensor& grad,
-                  const Tensor& exp_avg, const Tensor& exp_avg_sq, float beta1, float beta2,
-                  float eps, float step_size, float bias_correction2_sqrt, float decay) {
+                  const Tensor& exp_avg, const Tensor& exp_avg_sq, const AdamWStep& step) {
   const std::int64_t n = param.numel();
   if (n == 0) return;
-  dispatch_floating("adamw", param.dtype(), [&](auto zero) {
-    using T = decltype(zero);
-    adamw_kernel<T><<<grid_for(n), kThreads, 0, stream_of(stream)>>>(
-        static_cast<T*>(param.raw_data()), static_cast<const T*>(grad.raw_data()),
-        static_cast<T*>(exp_avg.raw_data()), static_cast<T*>(exp_avg_sq.raw_data()), n, beta1,
-        beta2, eps, step_size, bias_correction2_sqrt, decay);
+  dispatch_update("adamw", param.dtype(), grad.dtype(), [&](auto p_zero, auto g_zero) {
+    using P = decltype(p_zero);
+    using G = decltype(g_zero);
+    adamw_kernel<P, G><<<grid_for(n), kThreads, 0, stream_of(stream)>>>(
+        static_cast<P*>(param.raw_data()), static_cast<const G*>(grad.raw_data()),
+        static_cast<P*>(exp_avg.raw_data()), static_cast<P*>(exp_avg_sq.raw_data()), n, step);
     CUDA_LAUNCH_CHECK();
   });
 }

@@ -9,6 +9,7 @@
 #include "core/cuda_context.h"
 #include "core/tensor.h"
 #include "ops/optim.h"
+#include "ops/optim_element.h"
 
 namespace tally::ops::cuda {
 
@@ -39,17 +40,17 @@ void embedding_forward(const CudaStream& stream, const Tensor& out, const Tensor
 void embedding_backward(const CudaStream& stream, const Tensor& out, const Tensor& acc,
                         const Tensor& grad, const Tensor& indices);
 
-// The fused updates of ops/optim.h, one kernel over contiguous tensors of one floating dtype.
+// The fused updates of ops/optim.h, one kernel over contiguous tensors whose dtypes the op has
+// checked (ops/optim_element.h).
 void sgd_update(const CudaStream& stream, const Tensor& param, const Tensor& grad,
-                const Tensor& momentum_buffer, bool first_step, const SgdOptions& options);
-// step_size = lr / (1 - beta1^step), bias_correction2_sqrt = sqrt(1 - beta2^step),
-// decay = 1 - lr * weight_decay, computed on the host.
+                const Tensor& momentum_buffer, bool first_step, const SgdOptions& options,
+                float grad_scale);
 void adamw_update(const CudaStream& stream, const Tensor& param, const Tensor& grad,
-                  const Tensor& exp_avg, const Tensor& exp_avg_sq, float beta1, float beta2,
-                  float eps, float step_size, float bias_correction2_sqrt, float decay);
+                  const Tensor& exp_avg, const Tensor& exp_avg_sq, const AdamWStep& step);
 
-// Every element of the contiguous floating tensors *= inv_scale, in place; found_inf (one f32
-// element) = 1 when any element is inf or NaN. One launch per group of tensors.
+// Every element of the contiguous floating tensors *= inv_scale, in place (only read with
+// inv_scale 1); found_inf (one f32 element) = 1 when any element is inf or NaN. One launch per
+// group of tensors.
 void unscale_and_check(const CudaStream& stream, std::span<const Tensor> tensors, float inv_scale,
                        const Tensor& found_inf);
 

@@ -4,96 +4,97 @@
 
 #include "ops/nn_cuda.h"
 #include "ops/op_util.h"
+#include "ops/optim_element.h"
 
 namespace tally::ops {
 namespace {
 
-void check_state(std::string_view op, const Tensor& param,
-                 std::initializer_list<const Tensor*> state) {
-  check_same_device(op, {&param});
+// The state has the parameter's shape and dtype; the gradient its shape and an accepted dtype
+// (ops/optim_element.h); all contiguous on one device.
+void check_update(std::string_view op, const Tensor& param, const Tensor& grad,
+                  std::initializer_list<const Tensor*> state) {
+  check_same_device(op, {&param, &grad});
   for (const Tensor* t : state) {
     check_same_device(op, {&param, t});
     check_same_dtype(op, {&param, t});
+  }
+  if (!param.is_contiguous())
+    throw UsageError(std::string(op) + ": parameter " + param.describe() + " is not contiguous");
+  if (!update_accepts(param.dtype(), grad.dtype())) {
+    throw UsageError(std::string(op) + ": gradient " + grad.describe() +
+                     " does not suit parameter " + param.describe() +
+                     " (expected its dtype, or f16 or bf16 beside f32)");
+  }
+  if (grad.shape() != param.shape() || !grad.is_contiguous()) {
+    throw UsageError(std::string(op) + ": gradient " + grad.describe() +
+                     " does not match parameter " + param.describe());
+  }
+  for (const Tensor* t : state) {
     if (t->shape() != param.shape() || !t->is_contiguous()) {
       throw UsageError(std::string(op) + ": state " + t->describe() + " does not match parameter " +
                        param.describe());
     }
   }
-  if (!param.is_contiguous())
-    throw UsageError(std::string(op) + ": parameter " + param.describe() + " is not contiguous");
 }
 
 }  // namespace
 
 void sgd_update_(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
-                 bool first_step, const SgdOptions& o) {
+                 bool first_step, const SgdOptions& o, float grad_scale) {
   const bool momentum = o.momentum != 0.0f;
   if (momentum) {
-    check_state("sgd", param, {&grad, &momentum_buffer});
+    check_update("sgd", param, grad, {&momentum_buffer});
   } else {
-    check_state("sgd", param, {&grad});
+    check_update("sgd", param, grad, {});
   }
   run_kernel(
       "sgd", param.device(),
       [&] {
-        dispatch_floating("sgd", param.dtype(), [&](auto zero) {
-          using T = decltype(zero);
-          T* p = param.data<T>();
-          const T* g = grad.data<T>();
-          T* buf = momentum ? momentum_buffer.data<T>() : nullptr;
+        dispatch_update("sgd", param.dtype(), grad.dtype(), [&](auto p_zero, auto g_zero) {
+          using P = decltype(p_zero);
+          using G = decltype(g_zero);
+          P* p = param.data<P>();
+          const G* g = grad.data<G>();
+          P* buf = momentum ? momentum_buffer.data<P>() : nullptr;
           const std::int64_t n = param.numel();
           for (std::int64_t i = 0; i < n; ++i) {
-            const float pv = to_float(p[i]);
-            float step = to_float(g[i]) + o.weight_decay * pv;
-            if (momentum) {
-              const float b =
-                  first_step ? step : o.momentum * to_float(buf[i]) + (1.0f - o.dampening) * step;
-              buf[i] = from_float<T>(b);
-              step = o.nesterov ? step + o.momentum * b : b;
-            }
-            p[i] = from_float<T>(pv - o.lr * step);
+            sgd_element(p[i], g[i], buf ? buf + i : nullptr, o, first_step, grad_scale);
           }
         });
       },
       [&](const auto& stream) {
-        cuda::sgd_update(stream, param, grad, momentum_buffer, first_step, o);
+        cuda::sgd_update(stream, param, grad, momentum_buffer, first_step, o, grad_scale);
       });
 }
 
 void adamw_update_(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
-                   const Tensor& exp_avg_sq, std::int64_t step, const AdamWOptions& o) {
-  check_state("adamw", param, {&grad, &exp_avg, &exp_avg_sq});
+                   const Tensor& exp_avg_sq, std::int64_t step, const AdamWOptions& o,
+                   float grad_scale) {
+  check_update("adamw", param, grad, {&exp_avg, &exp_avg_sq});
   if (step < 1) throw UsageError("adamw: step must count from 1, got " + std::to_string(step));
   const auto t = static_cast<double>(step);
-  const float step_size = o.lr / static_cast<float>(1.0 - std::pow(double(o.beta1), t));
-  const float bias_correction2_sqrt =
-      static_cast<float>(std::sqrt(1.0 - std::pow(double(o.beta2), t)));
-  const float decay = 1.0f - o.lr * o.weight_decay;
+  const AdamWStep s{o.beta1,
+                    o.beta2,
+                    o.eps,
+                    o.lr / static_cast<float>(1.0 - std::pow(double(o.beta1), t)),
+                    static_cast<float>(std::sqrt(1.0 - std::pow(double(o.beta2), t))),
+                    1.0f - o.lr * o.weight_decay,
+                    grad_scale};
   run_kernel(
       "adamw", param.device(),
       [&] {
-        dispatch_floating("adamw", param.dtype(), [&](auto zero) {
-          using T = decltype(zero);
-          T* p = param.data<T>();
-          const T* g = grad.data<T>();
-          T* m = exp_avg.data<T>();
-          T* v = exp_avg_sq.data<T>();
+        dispatch_update("adamw", param.dtype(), grad.dtype(), [&](auto p_zero, auto g_zero) {
+          using P = decltype(p_zero);
+          using G = decltype(g_zero);
+          P* p = param.data<P>();
+          const G* g = grad.data<G>();
+          P* m = exp_avg.data<P>();
+          P* v = exp_avg_sq.data<P>();
           const std::int64_t n = param.numel();
-          for (std::int64_t i = 0; i < n; ++i) {
-            const float gv = to_float(g[i]);
-            const float mv = o.beta1 * to_float(m[i]) + (1.0f - o.beta1) * gv;
-            const float vv = o.beta2 * to_float(v[i]) + (1.0f - o.beta2) * gv * gv;
-            m[i] = from_float<T>(mv);
-            v[i] = from_float<T>(vv);
-            const float denom = std::sqrt(vv) / bias_correction2_sqrt + o.eps;
-            p[i] = from_float<T>(to_float(p[i]) * decay - step_size * mv / denom);
-          }
+          for (std::int64_t i = 0; i < n; ++i) adamw_element(p[i], g[i], m[i], v[i], s);
         });
       },
-      [&](const auto& stream) {
-        cuda::adamw_update(stream, param, grad, exp_avg, exp_avg_sq, o.beta1, o.beta2, o.eps,
-                           step_size, bias_correction2_sqrt, decay);
-      });
+      [&](const auto& stream) { cuda::adamw_update(stream, param, grad, exp_avg, exp_avg_sq, s); });
 }
 
 }  // namespace tally::ops

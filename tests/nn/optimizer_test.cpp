@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "allocator/device_allocator.h"
+#include "allocator/error.h"
 #include "allocator/scope.h"
 #include "autograd/engine.h"
 #include "autograd/functions.h"
@@ -325,6 +326,122 @@ TEST(OptimizerState, IsAllocatedAtTheFirstStepUnderTheOptimizerTagInTheModuleSco
     }
   }
   EXPECT_EQ(optimizer_bytes(*allocator), 0) << "every optimizer's state is freed with it";
+}
+
+// ops::sgd_update_ and adamw_update_ as master weights use them: an f32 parameter updated from
+// gradients stored in 16 bits (or f32) multiplied by a loss scale of 1024, which grad_scale
+// divides out as each element is read. The references are fed exactly the gradients the update
+// reads (each stored value times 2^-10, an exact product), so the tolerance above holds; and each
+// case checks that the references fed the gradients still scaled end far away.
+constexpr float kLossScale = 1024.0f;
+
+struct MixedRun {
+  std::vector<Values> after;      // the parameter after each step
+  std::vector<Values> gradients;  // the gradients each step read, unscaled
+};
+
+// kSteps updates of an f32 parameter from gradient(t) * kLossScale stored in `grad_dtype`.
+MixedRun mixed_run(DType grad_dtype,
+                   const std::function<void(const Tensor& p, const Tensor& g, int t)>& update) {
+  const Tensor p = Tensor::from_values(kStart, {6});
+  MixedRun run;
+  for (int t = 1; t <= kSteps; ++t) {
+    std::vector<float> scaled = gradient(t);
+    for (float& v : scaled) v *= kLossScale;
+    const Tensor g = Tensor::from_values(scaled, {6}, grad_dtype);
+    update(p, g, t);
+    const std::vector<float> now = p.to_floats(), read = g.to_floats();
+    run.after.emplace_back(now.begin(), now.end());
+    run.gradients.emplace_back();
+    for (const float v : read) run.gradients.back().push_back(double(v) / double(kLossScale));
+  }
+  return run;
+}
+
+// `reference` from kStart over the given gradients, each multiplied by `factor`.
+template <typename Reference>
+std::vector<Values> reference_over(Reference reference, const std::vector<Values>& gradients,
+                                   double factor) {
+  Values p(kStart.begin(), kStart.end());
+  std::vector<Values> after;
+  for (const Values& g : gradients) {
+    Values scaled = g;
+    for (double& v : scaled) v *= factor;
+    reference.step(p, scaled);
+    after.push_back(p);
+  }
+  return after;
+}
+
+template <typename Reference>
+void expect_mixed_run_matches(const MixedRun& run, const Reference& reference,
+                              const std::string& what) {
+  SCOPED_TRACE(what);
+  const std::vector<Values> want = reference_over(reference, run.gradients, 1.0);
+  EXPECT_GT(distance(reference_over(reference, run.gradients, kLossScale), want), 100.0)
+      << "leaving the gradients scaled changes too little for the test to notice";
+  expect_within_tolerance(run.after, want);
+}
+
+TEST(MixedDtypeUpdate, SgdReadsScaledSixteenBitGradientsIntoAnF32Parameter) {
+  for (const SgdReference& reference :
+       {sgd(0.1f, 0.9f, 0.3f, 0.2f, false), sgd(0.1f, 0.9f, 0, 0.2f, true)}) {
+    for (const DType dtype : {DType::f32, DType::f16, DType::bf16}) {
+      const Tensor buffer = Tensor::empty({6}, DType::f32, Device::cpu(), Tag::optimizer);
+      const MixedRun run = mixed_run(dtype, [&](const Tensor& p, const Tensor& g, int t) {
+        ops::sgd_update_(p, g, buffer, t == 1, reference.o, 1.0f / kLossScale);
+      });
+      expect_mixed_run_matches(
+          run, reference,
+          std::string(dtype_name(dtype)) + (reference.o.nesterov ? " nesterov" : " dampening"));
+    }
+  }
+}
+
+TEST(MixedDtypeUpdate, AdamWReadsScaledSixteenBitGradientsIntoAnF32Parameter) {
+  // eps 1e-3 is on the scale of the smallest gradients, so that their scale matters.
+  const AdamWReference reference = adamw(0.05f, 0.8f, 0.95f, 1e-3f, 0.5f);
+  for (const DType dtype : {DType::f32, DType::f16, DType::bf16}) {
+    const Tensor m = Tensor::from_values(std::vector<float>(6, 0.0f), {6});
+    const Tensor v = Tensor::from_values(std::vector<float>(6, 0.0f), {6});
+    const MixedRun run = mixed_run(dtype, [&](const Tensor& p, const Tensor& g, int t) {
+      ops::adamw_update_(p, g, m, v, t, reference.o, 1.0f / kLossScale);
+    });
+    expect_mixed_run_matches(run, reference, std::string(dtype_name(dtype)));
+  }
+}
+
+// Only an f32 parameter takes a gradient of another dtype; the state keeps the parameter's.
+TEST(MixedDtypeUpdate, OtherPairsOfDtypesAreRefused) {
+  const auto tensor = [](DType dtype) {
+    return Tensor::from_values(std::vector<float>{1, 2}, {2}, dtype);
+  };
+  const ops::SgdOptions sgd_options;
+  const ops::AdamWOptions adamw_options;
+  const auto refused = [](const std::function<void()>& f, const std::string& part) {
+    try {
+      f();
+      ADD_FAILURE() << "accepted; expected an error mentioning " << part;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  refused([&] { ops::sgd_update_(tensor(DType::f16), tensor(DType::f32), {}, true, sgd_options); },
+          "sgd: gradient f32[2] on cpu does not suit parameter f16[2] on cpu");
+  refused([&] { ops::sgd_update_(tensor(DType::bf16), tensor(DType::f16), {}, true, sgd_options); },
+          "does not suit parameter bf16[2]");
+  refused(
+      [&] {
+        ops::adamw_update_(tensor(DType::f32), tensor(DType::f16), tensor(DType::f16),
+                           tensor(DType::f16), 1, adamw_options);
+      },
+      "adamw: dtype mismatch");
+  refused(
+      [&] {
+        ops::adamw_update_(tensor(DType::f32), tensor(DType::i32), tensor(DType::f32),
+                           tensor(DType::f32), 1, adamw_options);
+      },
+      "does not suit parameter f32[2]");
 }
 
 }  // namespace

@@ -81,6 +81,26 @@ TEST(LossScale, SixteenBitTensorsAreScaledInPlaceAndTheirOverflowCounts) {
   EXPECT_EQ(flag.item(), 1.0f);
 }
 
+// With inv_scale 1 (16-bit gradients that stay scaled for an optimizer with master weights) the
+// tensors are only read: an f16 NaN keeps its payload, which a store would make the canonical
+// 0x7e00, and still raises the flag.
+TEST(LossScale, AnInverseScaleOfOneOnlyChecks) {
+  const Tensor half = values({1.0f, 0.0f, -3.0f}, DType::f16);
+  half.data<Half>()[1].bits = 0x7c01;  // a NaN with payload 1
+  const Tensor found_inf = ops::zeros({1});
+  ops::unscale_and_check_(std::vector<Tensor>{half}, 1.0f, found_inf);
+  EXPECT_EQ(found_inf.item(), 1.0f);
+  EXPECT_EQ(half.data<Half>()[0].bits, 0x3c00);
+  EXPECT_EQ(half.data<Half>()[1].bits, 0x7c01);
+  EXPECT_EQ(half.data<Half>()[2].bits, 0xc200);
+
+  const Tensor finite = values({65504.0f, -0.5f}, DType::f16);
+  const Tensor flag = ops::zeros({1});
+  ops::unscale_and_check_(std::vector<Tensor>{finite}, 1.0f, flag);
+  EXPECT_EQ(flag.item(), 0.0f);
+  EXPECT_EQ(finite.to_floats(), (std::vector<float>{65504.0f, -0.5f}));
+}
+
 TEST(LossScale, NoTensorsAndEmptyTensorsLeaveTheFlagAlone) {
   const Tensor found_inf = ops::zeros({1});
   ops::unscale_and_check_({}, 0.5f, found_inf);
