@@ -1,6 +1,7 @@
 #include "autograd/autocast.h"
 
 #include <unordered_map>
+#include <vector>
 
 #include "allocator/error.h"
 #include "autograd/functions.h"
@@ -10,8 +11,14 @@ namespace tally {
 namespace {
 
 thread_local std::optional<DType> current_dtype;
-// Keyed by the parameter's storage: a parameter is a whole storage, alive while the model is.
-thread_local std::unordered_map<const Storage*, Tensor> cast_cache;
+// The copies in the order they were made, found by their parameter's storage (a parameter is a
+// whole storage, alive while the model is). Clearing frees them in that order, so that a trace is
+// the same on every run and device.
+struct CastCache {
+  std::unordered_map<const Storage*, std::size_t> index;
+  std::vector<Tensor> copies;
+};
+thread_local CastCache cast_cache;
 
 bool is_16_bit(DType dtype) {
   return dtype == DType::f16 || dtype == DType::bf16;
@@ -28,7 +35,10 @@ AutocastGuard::AutocastGuard(DType dtype) : previous_(current_dtype) {
 
 AutocastGuard::~AutocastGuard() {
   current_dtype = previous_;
-  if (!previous_) cast_cache.clear();
+  if (!previous_) {
+    cast_cache.index.clear();
+    cast_cache.copies.clear();
+  }
 }
 
 std::optional<DType> autocast_dtype() {
@@ -40,9 +50,10 @@ Tensor autocast_lower(const Tensor& x) {
     return x;
   }
   if (!(is_leaf(x) && requires_grad(x))) return cast(x, *current_dtype);
-  const auto [it, inserted] = cast_cache.try_emplace(x.storage().get());
-  if (inserted) it->second = cast(x, *current_dtype, Tag::cast_cache);
-  return it->second;
+  const auto [it, inserted] =
+      cast_cache.index.try_emplace(x.storage().get(), cast_cache.copies.size());
+  if (inserted) cast_cache.copies.push_back(cast(x, *current_dtype, Tag::cast_cache));
+  return cast_cache.copies[it->second];
 }
 
 Tensor autocast_f32(const Tensor& x) {
@@ -51,7 +62,7 @@ Tensor autocast_f32(const Tensor& x) {
 }
 
 std::size_t autocast_cache_size() {
-  return cast_cache.size();
+  return cast_cache.copies.size();
 }
 
 }  // namespace tally

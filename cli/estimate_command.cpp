@@ -31,7 +31,8 @@ std::string model_states_text(const nn::EstimateResult& r, const StepArgs& step)
   char line[256];
   std::snprintf(line, sizeof line, "model states after step %lld: %lld parameters, %s, %s\n",
                 static_cast<long long>(r.steps), static_cast<long long>(r.parameters),
-                step.precision.c_str(), step.train.optimizer.c_str());
+                std::string(nn::precision_name(step.train.precision)).c_str(),
+                step.train.optimizer.c_str());
   out += line;
   std::snprintf(line, sizeof line, "  %-10s %7s %15s %15s %15s\n", "", "B/param", "textbook B",
                 "requested B", "allocated B");
@@ -51,7 +52,8 @@ std::string model_states_text(const nn::EstimateResult& r, const StepArgs& step)
     }
     out += '\n';
   }
-  return out;
+  return out + "  " + std::string(nn::precision_name(step.train.precision)) + ": " +
+         std::string(nn::bytes_per_parameter_note(step.train.precision)) + "\n";
 }
 
 nlohmann::json model_states_json(const nn::EstimateResult& r) {
@@ -85,7 +87,7 @@ int run_estimate(EstimateArgs& args) {
     j["batch"] = step.train.batch;
     j["device"] = device.str();
     j["optimizer"] = step.train.optimizer;
-    j["precision"] = step.precision;
+    j["precision"] = nn::precision_name(step.train.precision);
     j["checkpoint"] = step.checkpoint;
     j["parameters"] = run.result.parameters;
     j["steps"] = run.result.steps;
@@ -98,9 +100,10 @@ int run_estimate(EstimateArgs& args) {
     return 0;
   }
   std::cout << "tally estimate: " << step.train.model << ", batch " << step.train.batch << ", "
-            << step.precision << ", " << step.train.optimizer << ", " << run.result.steps
-            << " step(s) on " << device.str() << plan_text(plan) << ", simulated in "
-            << static_cast<long long>(run.result.seconds * 1000.0 + 0.5) << " ms\n\n";
+            << nn::precision_name(step.train.precision) << ", " << step.train.optimizer << ", "
+            << run.result.steps << " step(s) on " << device.str() << plan_text(plan)
+            << ", simulated in " << static_cast<long long>(run.result.seconds * 1000.0 + 0.5)
+            << " ms\n\n";
   std::cout << format_memory_report(peak) << '\n';
   std::cout << model_states_text(run.result, step) << '\n';
   std::cout << footprint_text(plan, need, run);

@@ -69,9 +69,9 @@ int run_fit(FitArgs& args) {
     std::cout << j.dump() << '\n';
     return fits > 0 ? 0 : 1;
   }
-  std::cout << "tally fit: " << step.train.model << ", " << step.precision << ", "
-            << step.train.optimizer << ", on " << device.str() << plan_text(plan) << ", " << probes
-            << " simulated runs of " << step.steps << " step(s)\n";
+  std::cout << "tally fit: " << step.train.model << ", " << nn::precision_name(step.train.precision)
+            << ", " << step.train.optimizer << ", on " << device.str() << plan_text(plan) << ", "
+            << probes << " simulated runs of " << step.steps << " step(s)\n";
   if (fits == 0) {
     std::cout << "  no batch fits: batch 1 needs " << format_bytes(next.footprint.total) << '\n';
     return 1;

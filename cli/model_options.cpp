@@ -1,6 +1,8 @@
 #include "cli/model_options.h"
 
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "cli/flag_validators.h"
 #include "nn/models.h"
@@ -25,6 +27,16 @@ void add_model_options(CLI::App& sub, nn::TrainOptions& options) {
   sub.add_option("--seed", options.seed, "seed for initialisation and shuffling")
       ->check(whole_in(0, UINT64_MAX))
       ->capture_default_str();
+  std::map<std::string, nn::Precision> precisions;
+  for (const std::string& name : nn::precision_names()) {
+    precisions.emplace(name, nn::parse_precision(name));
+  }
+  sub.add_option("--precision", options.precision,
+                 "fp32; amp-fp16 or amp-bf16: autocast, f32 parameters and 16-bit matmuls and "
+                 "convolutions; fp16 or bf16: 16-bit parameters and gradients, f32 master weights "
+                 "in the optimizer (docs/precision.md)")
+      ->transform(CLI::CheckedTransformer(precisions))
+      ->default_str("fp32");
 }
 
 }  // namespace tally::cli

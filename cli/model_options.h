@@ -8,7 +8,7 @@
 
 namespace tally::cli {
 
-// --model, --batch, --optimizer, --momentum and --seed, writing into `options`.
+// --model, --batch, --optimizer, --momentum, --seed and --precision, writing into `options`.
 void add_model_options(CLI::App& sub, nn::TrainOptions& options);
 
 }  // namespace tally::cli

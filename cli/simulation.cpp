@@ -23,13 +23,8 @@ std::string row(const std::string& label, const std::string& value, const std::s
 }  // namespace
 
 Device StepArgs::resolve() {
-  // Mixed precision and checkpointing change what a step allocates: until tally has them, a
-  // prediction for them would be a guess, so they are refused rather than ignored.
-  if (precision != "fp32") {
-    throw UsageError("--precision " + precision +
-                     " needs mixed precision, which tally does not have yet "
-                     "(only fp32)");
-  }
+  // Checkpointing changes what a step allocates: until tally has it, a prediction for it would be
+  // a guess, so it is refused rather than ignored.
   if (checkpoint != "none") {
     throw UsageError("--checkpoint " + checkpoint +
                      " needs gradient checkpointing, which tally does not "
@@ -46,9 +41,6 @@ void add_step_options(CLI::App& sub, StepArgs& args) {
   add_model_options(sub, args.train);
   sub.add_option("--target", args.target, "the device sim mimics: cuda or cpu")
       ->check(CLI::IsMember({"cuda", "cpu"}))
-      ->capture_default_str();
-  sub.add_option("--precision", args.precision, "fp32 (fp16 and bf16 arrive with mixed precision)")
-      ->check(CLI::IsMember({"fp32", "fp16", "bf16"}))
       ->capture_default_str();
   sub.add_option("--checkpoint", args.checkpoint,
                  "gradient checkpointing policy: none (others arrive with checkpointing)")

@@ -18,20 +18,19 @@ namespace tally::cli {
 struct StepArgs {
   nn::TrainOptions train;
   std::string target = "cuda";
-  std::string precision = "fp32";
   std::string checkpoint = "none";
   // Two by default: the second step is the first in steady state, with the optimizer state the
   // first step created alive from its start (AdamW's moments raise the second step's peak).
   std::int64_t steps = 2;
   std::string alloc_conf;
 
-  // Checks what is not built yet (precisions other than fp32, checkpointing), fills the
-  // training options as tally train would, and returns the sim device of the target.
+  // Checks what is not built yet (checkpointing), fills the training options as tally train
+  // would, and returns the sim device of the target.
   Device resolve();
 };
 
-// --model, --batch, --optimizer, --momentum, --seed, --target, --precision, --checkpoint,
-// --steps and --alloc-conf, named as tally train names them.
+// add_model_options' flags, --target, --checkpoint, --steps and --alloc-conf, named as tally train
+// names them.
 void add_step_options(CLI::App& sub, StepArgs& args);
 
 struct SimRun {

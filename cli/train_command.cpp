@@ -101,10 +101,10 @@ int run_train(TrainArgs args) {
   const data::Dataset test_set = load(data::Split::test);
   if (!args.json) {
     std::cout << "tally train: " << o.model << " on " << args.dataset << " (" << train_set.n
-              << " train, " << test_set.n << " test), batch " << o.batch << ", " << o.optimizer
-              << " lr " << o.lr << ", " << o.device.str() << ", " << allocator->strategy_name()
-              << " allocator, " << ops::num_threads() << " BLAS thread(s), seed " << o.seed
-              << std::endl;
+              << " train, " << test_set.n << " test), batch " << o.batch << ", "
+              << nn::precision_name(o.precision) << ", " << o.optimizer << " lr " << o.lr << ", "
+              << o.device.str() << ", " << allocator->strategy_name() << " allocator, "
+              << ops::num_threads() << " BLAS thread(s), seed " << o.seed << std::endl;
   }
   ProgressPrinter progress;
   nn::TrainSummary summary;
@@ -137,6 +137,9 @@ int run_train(TrainArgs args) {
     j["device"] = o.device.str();
     j["batch"] = o.batch;
     j["optimizer"] = o.optimizer;
+    j["precision"] = nn::precision_name(o.precision);
+    j["loss_scale"] = summary.loss_scale;
+    j["skipped_steps"] = summary.skipped_steps;
     j["parameters"] = summary.parameters;
     j["steps"] = summary.steps;
     j["samples_per_s"] = summary.samples_per_s;
@@ -150,6 +153,11 @@ int run_train(TrainArgs args) {
   std::printf("\n%lld steps in %.1f s (%.0f samples/s), final loss %.4f\n",
               static_cast<long long>(summary.steps), summary.seconds, summary.samples_per_s,
               summary.final_loss);
+  if (nn::scales_loss(o.precision)) {
+    std::printf(
+        "loss scale %g after the last step, %lld step(s) skipped for inf or NaN gradients\n",
+        summary.loss_scale, static_cast<long long>(summary.skipped_steps));
+  }
   if (sim) {
     std::printf("no loss or accuracy on %s: it holds no data\n\n", o.device.str().c_str());
   } else {

@@ -9,12 +9,19 @@
 
 namespace tally::nn {
 
-std::array<std::int64_t, 3> textbook_bytes_per_parameter(const TrainOptions& options) {
-  const std::int64_t word = 4;  // fp32 weights, gradients and optimizer state
+std::vector<std::pair<Tag, std::int64_t>> textbook_bytes_per_parameter(
+    const TrainOptions& options) {
+  const std::int64_t word = 4;  // optimizer state is f32 in every arrangement
   std::int64_t optimizer = 0;
   if (options.optimizer == "adamw") optimizer = 2 * word;
   if (options.optimizer == "sgd" && options.momentum > 0.0f) optimizer = word;
-  return {word, word, optimizer};
+  if (keeps_master_weights(options.precision)) {
+    return {{Tag::parameter, 2}, {Tag::gradient, 2}, {Tag::optimizer, word + optimizer}};
+  }
+  std::vector<std::pair<Tag, std::int64_t>> states = {
+      {Tag::parameter, word}, {Tag::gradient, word}, {Tag::optimizer, optimizer}};
+  if (is_autocast(options.precision)) states.emplace_back(Tag::cast_cache, 2);
+  return states;
 }
 
 EstimateResult simulate_training(const TrainOptions& options, std::int64_t steps) {
@@ -27,27 +34,27 @@ EstimateResult simulate_training(const TrainOptions& options, std::int64_t steps
   // dataset of one batch's worth of samples and no pixels: sim batches are shapes only.
   manual_seed(options.seed);
   const auto start = std::chrono::steady_clock::now();
-  std::shared_ptr<Module> model = make_model(options.model, options.device);
-  std::unique_ptr<Optimizer> optimizer = make_optimizer(options, *model);
+  Learner learner = make_learner(options);
   data::Dataset shapes_only;
   shapes_only.n = options.batch;
   data::BatchLoader loader(shapes_only, train_loader_options(options));
   for (std::int64_t step = 0; step < steps; ++step) {
     const data::Batch batch = loader.next();
-    train_step(*model, *optimizer, batch.images, batch.labels);
+    train_step(learner, batch.images, batch.labels);
   }
   EstimateResult r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.parameters = model->parameter_count();
+  r.parameters = learner.model->parameter_count();
   r.steps = steps;
   const AllocatorStats stats = device_allocator(options.device)->stats();
-  const auto per_parameter = textbook_bytes_per_parameter(options);
-  const std::array<Tag, 3> tags{Tag::parameter, Tag::gradient, Tag::optimizer};
-  for (std::size_t i = 0; i < tags.size(); ++i) {
-    const BlockStats& b = stats.of(tags[i]);
-    r.model_states.push_back({tags[i], per_parameter[i], per_parameter[i] * r.parameters,
-                              b.requested_bytes.current, b.allocated_bytes.current,
-                              b.allocation.current});
+  for (const auto& [tag, per_parameter] : textbook_bytes_per_parameter(options)) {
+    const BlockStats& b = stats.of(tag);
+    // Autocast's copies are gone once a step is done: they are measured at their peak.
+    const auto at = [peak = tag == Tag::cast_cache](const Stat& s) {
+      return peak ? s.peak : s.current;
+    };
+    r.model_states.push_back({tag, per_parameter, per_parameter * r.parameters,
+                              at(b.requested_bytes), at(b.allocated_bytes), at(b.allocation)});
   }
   return r;
 }

@@ -7,8 +7,8 @@
 // stated policy of ops/sim_libraries.h.
 #pragma once
 
-#include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "allocator/event.h"
@@ -17,10 +17,11 @@
 
 namespace tally::nn {
 
-// What one kind of model state holds once a step is done, against the textbook's bytes per
-// parameter for its precision and optimizer.
+// What one kind of model state holds once a step is done (autocast's parameter copies: at their
+// peak, during a forward pass), against the textbook's bytes per parameter for its precision and
+// optimizer.
 struct ModelStateCheck {
-  Tag tag = Tag::parameter;  // parameter, gradient or optimizer
+  Tag tag = Tag::parameter;  // parameter, gradient, optimizer or cast_cache
   std::int64_t bytes_per_parameter = 0;
   std::int64_t textbook = 0;   // bytes_per_parameter * parameters
   std::int64_t requested = 0;  // live bytes asked for, with this tag
@@ -35,9 +36,11 @@ struct EstimateResult {
   double seconds = 0.0;                       // the simulated steps, wall time
 };
 
-// The textbook's bytes per parameter for each model state under `options` (fp32: weights 4,
-// gradients 4, SGD momentum 4, AdamW's two moments 8).
-std::array<std::int64_t, 3> textbook_bytes_per_parameter(const TrainOptions& options);
+// The textbook's bytes per parameter for each model state under `options`. fp32: weights 4,
+// gradients 4, SGD momentum 4, AdamW's two moments 8. amp-*: the same, plus 2 for autocast's
+// 16-bit copies of the weights during a forward pass. fp16, bf16: weights 2, gradients 2, and the
+// optimizer's f32 master weights 4 beside its state.
+std::vector<std::pair<Tag, std::int64_t>> textbook_bytes_per_parameter(const TrainOptions& options);
 
 // Builds options.model on options.device (a sim device, configured by the caller: its
 // allocator, with recording on, holds the trace and statistics), its optimizer and a batch, as

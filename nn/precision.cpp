@@ -63,4 +63,23 @@ bool scales_loss(Precision precision) {
   return precision == Precision::amp_fp16 || precision == Precision::fp16;
 }
 
+std::string_view bytes_per_parameter_note(Precision precision) {
+  switch (precision) {
+    case Precision::amp_fp16:
+    case Precision::amp_bf16:
+      return "autocast keeps parameters, gradients and optimizer state in f32 (4 B each) and "
+             "casts each weight to 16 bits (2 B) at its first use in a forward pass; the copies "
+             "are cached until the forward pass ends, and the ones backward needs live until it "
+             "has used them (cast_cache, measured at its peak)";
+    case Precision::fp16:
+    case Precision::bf16:
+      return "16-bit parameters and gradients (2 B each); the optimizer holds an f32 master copy "
+             "of every parameter (4 B) beside its f32 state, updates it and writes it back in 16 "
+             "bits";
+    case Precision::fp32:
+      break;
+  }
+  return "parameters, gradients and optimizer state in f32 (4 B each)";
+}
+
 }  // namespace tally::nn

@@ -30,4 +30,7 @@ bool keeps_master_weights(Precision precision);
 // amp-fp16, fp16: f16's range needs the loss scaled.
 bool scales_loss(Precision precision);
 
+// Where each byte per parameter goes in this arrangement, in a sentence or two for reports.
+std::string_view bytes_per_parameter_note(Precision precision);
+
 }  // namespace tally::nn

@@ -5,7 +5,9 @@
 
 #include "allocator/error.h"
 #include "allocator/scope.h"
+#include "autograd/autocast.h"
 #include "autograd/engine.h"
+#include "autograd/functions.h"
 #include "autograd/grad_mode.h"
 #include "autograd/nn_functions.h"
 #include "core/generator.h"
@@ -40,6 +42,23 @@ void check_hyperparameters(const TrainOptions& o) {
   }
 }
 
+// A forward pass as `precision` runs it: under autocast for the guard's lifetime (amp-*), on the
+// input cast to the parameters' 16-bit dtype (fp16, bf16), with the logits in f32 for the loss.
+class PrecisionForward {
+ public:
+  explicit PrecisionForward(Precision precision) : precision_(precision) {
+    if (is_autocast(precision)) autocast_.emplace(compute_dtype(precision));
+  }
+  Tensor logits(Module& model, const Tensor& images) const {
+    const bool half = keeps_master_weights(precision_);
+    return model.call(half ? cast(images, compute_dtype(precision_)) : images, "");
+  }
+
+ private:
+  Precision precision_;
+  std::optional<AutocastGuard> autocast_;
+};
+
 }  // namespace
 
 float default_lr(std::string_view optimizer) {
@@ -50,20 +69,21 @@ float default_weight_decay(std::string_view optimizer) {
   return optimizer == "adamw" ? 1e-2f : 0.0f;
 }
 
-std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Module& model) {
+std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Module& model,
+                                          NamedParameters masters) {
   check_hyperparameters(options);
   if (options.optimizer == "sgd") {
     ops::SgdOptions sgd;
     sgd.lr = options.lr;
     sgd.momentum = options.momentum;
     sgd.weight_decay = options.weight_decay;
-    return std::make_unique<SGD>(model.named_parameters(), sgd);
+    return std::make_unique<SGD>(model.named_parameters(), sgd, std::move(masters));
   }
   if (options.optimizer == "adamw") {
     ops::AdamWOptions adamw;
     adamw.lr = options.lr;
     adamw.weight_decay = options.weight_decay;
-    return std::make_unique<AdamW>(model.named_parameters(), adamw);
+    return std::make_unique<AdamW>(model.named_parameters(), adamw, std::move(masters));
   }
   throw UsageError("unknown optimizer '" + options.optimizer + "' (expected sgd or adamw)");
 }
@@ -77,24 +97,49 @@ data::LoaderOptions train_loader_options(const TrainOptions& options) {
   return loader;
 }
 
-float train_step(Module& model, Optimizer& optimizer, const Tensor& images, const Tensor& labels) {
+Learner make_learner(const TrainOptions& options) {
+  Learner learner;
+  learner.precision = options.precision;
+  learner.model = make_model(options.model, options.device);
+  NamedParameters masters;
+  if (keeps_master_weights(options.precision)) {
+    masters = learner.model->convert_parameters(compute_dtype(options.precision));
+  }
+  learner.optimizer = make_optimizer(options, *learner.model, std::move(masters));
+  if (scales_loss(options.precision)) learner.scaler.emplace();
+  return learner;
+}
+
+float train_step(Module& model, Optimizer& optimizer, const Tensor& images, const Tensor& labels,
+                 Precision precision, GradScaler* scaler) {
   optimizer.zero_grad();
   Tensor loss;
   {
     PhaseGuard phase(Phase::forward);
-    const Tensor logits = model.call(images, "");
+    const PrecisionForward forward(precision);
+    const Tensor logits = forward.logits(model, images);
     MemoryScope scope("loss");
-    loss = cross_entropy(logits, labels);
+    loss = cross_entropy(cast(logits, DType::f32), labels);
   }
   {
     PhaseGuard phase(Phase::backward);
-    backward(loss);
+    backward(scaler ? scaler->scale(loss) : loss);
   }
   {
     PhaseGuard phase(Phase::optimizer);
-    optimizer.step();
+    if (scaler) {
+      scaler->step(optimizer);
+      scaler->update();
+    } else {
+      optimizer.step();
+    }
   }
   return loss.device().kind == DeviceKind::sim ? 0.0f : loss.item();
+}
+
+float train_step(Learner& learner, const Tensor& images, const Tensor& labels) {
+  return train_step(*learner.model, *learner.optimizer, images, labels, learner.precision,
+                    learner.scaler ? &*learner.scaler : nullptr);
 }
 
 std::vector<std::pair<std::string, double>> parameter_norms(const Module& model) {
@@ -107,7 +152,8 @@ std::vector<std::pair<std::string, double>> parameter_norms(const Module& model)
   return norms;
 }
 
-double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch, Device device) {
+double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch, Device device,
+                Precision precision) {
   NoGradGuard no_grad;
   PhaseGuard phase(Phase::eval);
   model.set_training(false);
@@ -119,7 +165,7 @@ double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch,
   std::int64_t correct = 0, seen = 0;
   for (std::int64_t i = 0; i < loader.batches_per_epoch(); ++i) {
     const data::Batch b = loader.next();
-    const Tensor logits = model.call(b.images, "");
+    const Tensor logits = PrecisionForward(precision).logits(model, b.images);
     const ops::MaxResult best = ops::max(logits, 1);
     if (device.kind != DeviceKind::sim) {
       const std::vector<float> predicted = best.indices.to_floats();
@@ -137,19 +183,19 @@ TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,
                    const std::function<void(const Progress&)>& on_progress) {
   check_options(options);
   manual_seed(options.seed);
-  std::shared_ptr<Module> model = make_model(options.model, options.device);
-  std::unique_ptr<Optimizer> optimizer = make_optimizer(options, *model);
+  Learner learner = make_learner(options);
+  Module& model = *learner.model;
   data::BatchLoader loader(train_set, train_loader_options(options));
 
   const std::int64_t per_epoch = loader.batches_per_epoch();
   const std::int64_t total = options.steps > 0 ? options.steps : per_epoch * options.epochs;
   const std::int64_t epochs = (total + per_epoch - 1) / per_epoch;
   TrainSummary summary;
-  summary.parameters = model->parameter_count();
+  summary.parameters = model.parameter_count();
   const auto start = Clock::now();
   for (std::int64_t step = 1; step <= total; ++step) {
     const data::Batch batch = loader.next();
-    summary.final_loss = train_step(*model, *optimizer, batch.images, batch.labels);
+    summary.final_loss = train_step(learner, batch.images, batch.labels);
     summary.steps = step;
     if (on_progress) {
       const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -158,11 +204,16 @@ TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,
     }
   }
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (options.device.kind != DeviceKind::sim) summary.parameter_norms = parameter_norms(*model);
-  optimizer->zero_grad();  // evaluation needs no gradients: free them first
+  if (options.device.kind != DeviceKind::sim) summary.parameter_norms = parameter_norms(model);
+  if (learner.scaler) {
+    summary.loss_scale = learner.scaler->get_scale();
+    summary.skipped_steps = learner.scaler->skipped_steps();
+  }
+  learner.optimizer->zero_grad();  // evaluation needs no gradients: free them first
   summary.samples_per_s =
       summary.seconds > 0 ? static_cast<double>(total * options.batch) / summary.seconds : 0.0;
-  summary.test_accuracy = evaluate(*model, test_set, options.batch, options.device);
+  summary.test_accuracy =
+      evaluate(model, test_set, options.batch, options.device, options.precision);
   return summary;
 }
 

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,8 +12,10 @@
 
 #include "nn/data/fashion_mnist.h"
 #include "nn/data/loader.h"
+#include "nn/grad_scaler.h"
 #include "nn/module.h"
 #include "nn/optimizer.h"
+#include "nn/precision.h"
 
 namespace tally::nn {
 
@@ -26,6 +29,7 @@ struct TrainOptions {
   float momentum = 0.0f;
   float weight_decay = 0.0f;
   std::uint64_t seed = 0;
+  Precision precision = Precision::fp32;
   Device device = Device::cpu();
 };
 
@@ -45,6 +49,8 @@ struct TrainSummary {
   double samples_per_s = 0.0;
   float final_loss = 0.0f;
   double test_accuracy = 0.0;
+  float loss_scale = 1.0f;         // the loss scaler's scale after the last step (1 without one)
+  std::int64_t skipped_steps = 0;  // steps the loss scaler skipped for an inf or NaN gradient
   // After the last step: parameter_norms() of the model; empty on sim, which holds no data.
   std::vector<std::pair<std::string, double>> parameter_norms;
 };
@@ -54,24 +60,46 @@ struct TrainSummary {
 float default_lr(std::string_view optimizer);
 float default_weight_decay(std::string_view optimizer);
 
-// "sgd" or "adamw" over the model's parameters. Unknown names, and an lr that is not positive and
+// "sgd" or "adamw" over the model's parameters (updating `masters` instead when given, as
+// Module::convert_parameters returns them). Unknown names, and an lr that is not positive and
 // finite, a momentum outside [0, 1) or a weight decay that is negative or not finite, throw a
 // one-line usage error.
-std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Module& model);
+std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Module& model,
+                                          NamedParameters masters = {});
+
+// What a training step updates, set up for options.precision: the model (for fp16 and bf16 with
+// 16-bit parameters, its f32 originals handed to the optimizer as master weights), the optimizer,
+// and for the fp16 arrangements a loss scaler with GradScaler's defaults.
+struct Learner {
+  std::shared_ptr<Module> model;
+  std::unique_ptr<Optimizer> optimizer;
+  Precision precision = Precision::fp32;
+  std::optional<GradScaler> scaler;
+};
+
+// Builds options.model on options.device, converts it for options.precision and makes its
+// optimizer, in the order train() does.
+Learner make_learner(const TrainOptions& options);
 
 // How train() draws its batches: options.batch samples at a time on options.device, shuffled
 // with options.seed, the last partial batch dropped.
 data::LoaderOptions train_loader_options(const TrainOptions& options);
 
-// One training step; returns the loss. Gradients of the previous step are dropped first.
-float train_step(Module& model, Optimizer& optimizer, const Tensor& images, const Tensor& labels);
+// One training step; returns the loss (0 on sim). Gradients of the previous step are dropped
+// first. The forward pass runs as `precision` says: under autocast for amp-*, on the input cast
+// to 16 bits for fp16 and bf16 (whose logits are cast to f32 for the loss). With a scaler, the
+// loss is scaled before backward and the step may be skipped.
+float train_step(Module& model, Optimizer& optimizer, const Tensor& images, const Tensor& labels,
+                 Precision precision = Precision::fp32, GradScaler* scaler = nullptr);
+float train_step(Learner& learner, const Tensor& images, const Tensor& labels);
 
 // The L2 norm of each of the model's named parameters, summed on the host in double.
 std::vector<std::pair<std::string, double>> parameter_norms(const Module& model);
 
 // Fraction of `dataset` classified correctly, in batches of `batch`, without gradients, in phase
-// eval.
-double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch, Device device);
+// eval, with the forward pass of `precision`.
+double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch, Device device,
+                Precision precision = Precision::fp32);
 
 TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,
                    const data::Dataset& test_set,

@@ -96,7 +96,17 @@ expect 0 "report written" -- train --model mlp --steps 1 --dataset synthetic --d
 
 expect_one_line_error estimate --model resnet
 expect_one_line_error estimate --target tpu
-expect_one_line_error estimate --precision fp16
+expect_one_line_error estimate --precision fp8
+expect_one_line_error train --precision half
+# Each arrangement's bytes per parameter: the textbook's, to the byte (AdamW, cnn: 225034).
+expect 0 "^  parameter +2 +450068 +450068 .*requested = textbook" -- \
+  estimate --precision fp16 --model cnn --optimizer adamw
+expect 0 "^  optimizer +12 +2700408 +2700408 .*requested = textbook" -- \
+  estimate --precision bf16 --model cnn --optimizer adamw
+expect 0 "^  cast_cache +2 +450068 +450068 .*requested = textbook" -- \
+  estimate --precision amp-fp16 --model cnn --batch 256
+expect 0 "^  amp-fp16: autocast keeps parameters, gradients and optimizer state in f32" -- \
+  estimate --precision amp-fp16 --model cnn --batch 256
 expect_one_line_error estimate --checkpoint every-2
 expect_one_line_error estimate --device-preset v100
 

@@ -1,8 +1,11 @@
 // sim's promise: the unchanged model, loss, backward and optimizer on sim:cpu request exactly
 // what they request on cpu — every event's action, requested and allocated bytes, tag, scope
 // and phase, in the same order — so the peaks agree to the byte. For every zoo model, with both
-// optimizers, over two steps (the second is the first with optimizer state alive throughout).
+// optimizers, in every precision, over two steps (the second is the first with optimizer state
+// alive throughout).
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "step_trace.h"
 
@@ -11,7 +14,12 @@ namespace {
 
 struct Case {
   std::string model, optimizer;
+  nn::Precision precision;
 };
+
+void PrintTo(const Case& c, std::ostream* out) {
+  *out << c.model << " " << c.optimizer << " " << nn::precision_name(c.precision);
+}
 
 class SimExactness : public ::testing::TestWithParam<Case> {};
 
@@ -21,8 +29,9 @@ TEST_P(SimExactness, SimCpuTraceEqualsTheCpuTraceEventForEvent) {
   config.record = true;
   const auto cpu_allocator = configure_device(Device::cpu(), config);
   const auto sim_allocator = configure_device(sim, config);
-  test::run_steps(GetParam().model, GetParam().optimizer, Device::cpu(), 2);
-  test::run_steps(GetParam().model, GetParam().optimizer, sim, 2);
+  const Case& run = GetParam();
+  test::run_steps(run.model, run.optimizer, Device::cpu(), 2, 32, run.precision);
+  test::run_steps(run.model, run.optimizer, sim, 2, 32, run.precision);
 
   const auto on_cpu = test::step_events(cpu_allocator->trace());
   const auto on_sim = test::step_events(sim_allocator->trace());
@@ -40,13 +49,19 @@ TEST_P(SimExactness, SimCpuTraceEqualsTheCpuTraceEventForEvent) {
 std::vector<Case> cases() {
   std::vector<Case> out;
   for (const std::string& model : nn::model_names()) {
-    for (const char* optimizer : {"sgd", "adamw"}) out.push_back({model, optimizer});
+    for (const char* optimizer : {"sgd", "adamw"}) {
+      for (const std::string& precision : nn::precision_names()) {
+        out.push_back({model, optimizer, nn::parse_precision(precision)});
+      }
+    }
   }
   return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, SimExactness, ::testing::ValuesIn(cases()), [](const auto& info) {
-  return info.param.model + "_" + info.param.optimizer;
+  std::string precision(nn::precision_name(info.param.precision));
+  std::replace(precision.begin(), precision.end(), '-', '_');
+  return info.param.model + "_" + info.param.optimizer + "_" + precision;
 });
 
 }  // namespace

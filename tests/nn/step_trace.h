@@ -47,11 +47,12 @@ struct StepsResult {
   std::vector<std::vector<float>> gradients;   // the last step's, by parameter; empty on sim
 };
 
-// `steps` training steps of `model` with `optimizer` on `device`, whose allocator the caller
-// configured with recording on: seed, model, optimizer, loader and steps, as tally train runs
-// them.
+// `steps` training steps of `model` with `optimizer` in `precision` on `device`, whose allocator
+// the caller configured with recording on: seed, model, optimizer, loader and steps, as tally
+// train runs them.
 inline StepsResult run_steps(const std::string& model_name, const std::string& optimizer,
-                             Device device, int steps, std::int64_t batch = 32) {
+                             Device device, int steps, std::int64_t batch = 32,
+                             nn::Precision precision = nn::Precision::fp32) {
   static const data::Dataset dataset = data::synthetic_fashion_mnist(data::Split::test);
   manual_seed(11);
   nn::TrainOptions options;
@@ -59,8 +60,9 @@ inline StepsResult run_steps(const std::string& model_name, const std::string& o
   options.optimizer = optimizer;
   options.lr = nn::default_lr(optimizer);
   options.momentum = 0.9f;
-  const auto model = nn::make_model(model_name, device);
-  const auto opt = nn::make_optimizer(options, *model);
+  options.device = device;
+  options.precision = precision;
+  nn::Learner learner = nn::make_learner(options);
   data::LoaderOptions loader_options;
   loader_options.batch_size = batch;
   loader_options.device = device;
@@ -68,10 +70,10 @@ inline StepsResult run_steps(const std::string& model_name, const std::string& o
   StepsResult r;
   for (int i = 0; i < steps; ++i) {
     const data::Batch b = loader.next();
-    r.losses.push_back(nn::train_step(*model, *opt, b.images, b.labels));
+    r.losses.push_back(nn::train_step(learner, b.images, b.labels));
   }
   if (device.kind != DeviceKind::sim) {
-    for (const Tensor& p : model->parameters()) {
+    for (const Tensor& p : learner.model->parameters()) {
       r.parameters.push_back(p.to_floats());
       r.gradients.push_back(grad(p).to_floats());
     }
