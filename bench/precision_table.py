@@ -42,7 +42,10 @@ def run(args, model, precision):
         str(args.steps), "--batch", str(args.batch), "--optimizer", args.optimizer,
         "--threads", str(args.threads), "--precision", precision, "--json"
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    except OSError as error:
+        sys.exit(f"cannot run {args.tally}: {error}")
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} exited {done.returncode}: {done.stderr.strip()}")
     try:
