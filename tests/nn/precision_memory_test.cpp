@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <numeric>
-#include <ostream>
 #include <string>
 #include <vector>
 
@@ -112,14 +111,7 @@ Figures hand_computed(const std::string& model, nn::Precision precision) {
   return f;
 }
 
-struct Case {
-  std::string model;
-  nn::Precision precision;
-};
-
-std::ostream& operator<<(std::ostream& os, const Case& c) {
-  return os << c.model << ' ' << nn::precision_name(c.precision);
-}
+using Case = test::PrecisionCase;
 
 class PrecisionMemory : public ::testing::TestWithParam<Case> {};
 
@@ -140,23 +132,9 @@ TEST_P(PrecisionMemory, OneStepPeaksPerTagMatchHandComputedFigures) {
   EXPECT_EQ(peak(Tag::communication), 0);
 }
 
-std::vector<Case> cases() {
-  std::vector<Case> out;
-  for (const std::string& model : nn::model_names()) {
-    for (const std::string& name : nn::precision_names()) {
-      out.push_back({model, nn::parse_precision(name)});
-    }
-  }
-  return out;
-}
-
-INSTANTIATE_TEST_SUITE_P(Arrangements, PrecisionMemory, ::testing::ValuesIn(cases()),
-                         [](const auto& info) {
-                           std::string name = info.param.model + "_" +
-                                              std::string(nn::precision_name(info.param.precision));
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Arrangements, PrecisionMemory,
+                         ::testing::ValuesIn(test::precision_cases(true)),
+                         test::precision_case_name);
 
 // What 16-bit ops save is exactly half of what the same ops save in fp32: every one of those
 // outputs is a whole number of 512-byte blocks in both at batch 8, so the halving survives the
