@@ -285,7 +285,7 @@ done
 # Each 16-bit arrangement on mlp, whose GEMMs run on tensor cores through cuBLAS (cnn's 16-bit
 # convolutions are in the gpu tests); gpu_compare.py gives 16-bit runs their own tolerance.
 for precision in amp-fp16 amp-bf16 fp16 bf16; do
-  train_row "train mlp $precision 10 steps, cuda vs cpu" "mlp-$precision" --model mlp --steps 10 \
+  train_row "mlp $precision 10 steps, cuda vs cpu" "mlp-$precision" --model mlp --steps 10 \
     --precision "$precision" "${common[@]}"
 done
 
