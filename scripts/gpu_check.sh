@@ -2,7 +2,7 @@
 # The GPU kit (docs/gpu.md): every check of tally's CUDA backend in one call, for a GPU machine
 # with no internet and little time. It runs, in this order: tally info --device cuda; every test
 # labelled gpu; the op table's max relative error per op and dtype; train on cuda against cpu for
-# mlp and cnn (loss and parameters); sim:cuda against cuda, trace for trace, with the cuDNN
+# mlp and cnn, and for mlp in each 16-bit precision arrangement (loss and parameters); sim:cuda against cuda, trace for trace, with the cuDNN
 # choices the cuda run recorded; the memory outside tally's allocator after a run; GEMM against
 # bare cuBLAS and elementwise bandwidth against a device copy; a training step against PyTorch.
 # It ends with one summary table, also written as markdown (summary.md) beside the full logs.
@@ -262,19 +262,31 @@ train() {  # train NAME ARGS...: tally train ... --json into $tmp/NAME.json, log
 }
 verdict_of() { case "$1" in 0) echo ok ;; *) echo FAIL ;; esac; }
 common=(--dataset synthetic --seed 7 --batch 128)
-for model in mlp cnn; do
-  args=(--model "$model" --steps 20 "${common[@]}")
-  train "$model-cpu" "${args[@]}" --device cpu
+# train_row LABEL NAME ARGS...: tally train ARGS on cpu and on cuda ($tmp/NAME-cpu.json,
+# $tmp/NAME-cuda.json), compared into the row LABEL; without a GPU, on cpu twice.
+train_row() {
+  local label="$1" name="$2" verdict line
+  shift 2
+  train "$name-cpu" "$@" --device cpu
   if [ -n "$gpu" ]; then
-    train "$model-cuda" "${args[@]}" --device cuda
-    line="$(compare train "$tmp/$model-cuda.json" "$tmp/$model-cpu.json")"
-    row "train $model 20 steps, cuda vs cpu" "$(verdict_of $?)" "$line"
+    train "$name-cuda" "$@" --device cuda
+    line="$(compare train "$tmp/$name-cuda.json" "$tmp/$name-cpu.json")"
+    row "$label" "$(verdict_of $?)" "$line"
   else
-    train "$model-cpu2" "${args[@]}" --device cpu
+    train "$name-cpu2" "$@" --device cpu
     verdict=skip
-    line="$(compare train "$tmp/$model-cpu.json" "$tmp/$model-cpu2.json")" || verdict=FAIL
-    row "train $model 20 steps, cuda vs cpu" "$verdict" "$no_gpu; cpu vs cpu rehearsed: $line"
+    line="$(compare train "$tmp/$name-cpu.json" "$tmp/$name-cpu2.json")" || verdict=FAIL
+    row "$label" "$verdict" "$no_gpu; cpu vs cpu rehearsed: $line"
   fi
+}
+for model in mlp cnn; do
+  train_row "train $model 20 steps, cuda vs cpu" "$model" --model "$model" --steps 20 "${common[@]}"
+done
+# Each 16-bit arrangement on mlp, whose GEMMs run on tensor cores through cuBLAS (cnn's 16-bit
+# convolutions are in the gpu tests); gpu_compare.py gives 16-bit runs their own tolerance.
+for precision in amp-fp16 amp-bf16 fp16 bf16; do
+  train_row "mlp $precision 10 steps, cuda vs cpu" "mlp-$precision" --model mlp --steps 10 \
+    --precision "$precision" "${common[@]}"
 done
 
 # ---------------------------------------------------------------- 5. sim:cuda against cuda

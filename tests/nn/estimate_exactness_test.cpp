@@ -1,8 +1,8 @@
 // estimate's promise, to the byte: simulate_training() on sim:cpu peaks exactly where train() on
 // cpu peaks in its training steps (its evaluation apart, allocator/peak_analysis.h), in
-// allocated, reserved and requested bytes, for every zoo model, optimizer, batch and allocator
-// configuration. The whole grid is labelled slow; a representative slice runs everywhere,
-// sanitizers included.
+// allocated, reserved and requested bytes, for every zoo model, optimizer, batch, allocator
+// configuration and precision arrangement. The whole grid is labelled slow; a representative slice
+// runs everywhere, sanitizers included.
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -28,6 +28,7 @@ struct Case {
   std::int64_t batch;
   std::string alloc_conf;   // as --alloc-conf takes it; "" for the default caching allocator
   bool must_retry = false;  // the limit is low enough that the cache gives segments back
+  nn::Precision precision = nn::Precision::fp32;
 };
 
 std::string case_name(const Case& c) {
@@ -39,7 +40,12 @@ std::string case_name(const Case& c) {
   for (char& ch : optimizer) {
     if (ch == '-') ch = '_';
   }
-  return c.model + "_" + optimizer + "_batch" + std::to_string(c.batch) + "_" + conf;
+  std::string precision(nn::precision_name(c.precision));
+  for (char& ch : precision) {
+    if (ch == '-') ch = '_';
+  }
+  return c.model + "_" + optimizer + "_batch" + std::to_string(c.batch) + "_" + conf + "_" +
+         precision;
 }
 
 std::ostream& operator<<(std::ostream& os, const Case& c) {
@@ -55,6 +61,7 @@ nn::TrainOptions options_of(const Case& c, Device device) {
   o.weight_decay = nn::default_weight_decay(o.optimizer);
   o.batch = c.batch;
   o.steps = 2;
+  o.precision = c.precision;
   o.device = device;
   return o;
 }
@@ -118,14 +125,17 @@ TEST_P(EstimateExactness, SimulatedStepsPeakExactlyWhereTrainingStepsOnCpuPeak) 
 // Batches that are not powers of two, both optimizers (SGD with and without momentum), and
 // every allocator configuration --alloc-conf offers: caching with and without a split limit
 // (PyTorch's max_split_size_mb, which must exceed 20), the cudaMalloc-like direct strategy, and
-// a memory limit low enough that a cnn step at batch 257 empties the cache and retries.
+// a memory limit low enough that a cnn step at batch 257 empties the cache and retries; in every
+// precision arrangement.
 std::vector<Case> grid() {
   std::vector<Case> out;
   for (const std::string& model : nn::model_names()) {
     for (const char* optimizer : {"sgd", "sgd-momentum", "adamw"}) {
       for (const std::int64_t batch : {1, 3, 100, 257}) {
         for (const char* conf : {"", "max_split_size_mb:21", "strategy:direct", "limit:96MiB"}) {
-          out.push_back({model, optimizer, batch, conf});
+          for (const std::string& precision : nn::precision_names()) {
+            out.push_back({model, optimizer, batch, conf, false, nn::parse_precision(precision)});
+          }
         }
       }
     }
@@ -140,7 +150,14 @@ std::vector<Case> representative() {
           {"cnn", "adamw", 3, ""},
           {"cnn", "sgd-momentum", 1, "strategy:direct"},
           // Reserves 110 MiB unlimited (allocating 68.5 MiB): under 96 MiB, the cache retries.
-          {"cnn", "sgd", 257, "limit:96MiB", true}};
+          {"cnn", "sgd", 257, "limit:96MiB", true},
+          // Each other arrangement once, on both models, with both kinds of optimizer state.
+          {"mlp", "adamw", 3, "", false, nn::Precision::amp_fp16},
+          {"cnn", "sgd-momentum", 3, "max_split_size_mb:21", false, nn::Precision::amp_bf16},
+          {"mlp", "sgd-momentum", 100, "strategy:direct", false, nn::Precision::fp16},
+          {"cnn", "adamw", 1, "", false, nn::Precision::bf16},
+          {"cnn", "adamw", 100, "", false, nn::Precision::fp16},
+          {"mlp", "sgd", 1, "", false, nn::Precision::amp_fp16}};
 }
 
 const auto kName = [](const auto& info) { return case_name(info.param); };

@@ -2,6 +2,8 @@
 // event for event in everything but time, address, device and stream.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <optional>
 #include <ostream>
 #include <string>
@@ -43,6 +45,7 @@ inline std::vector<StepEvent> step_events(const Trace& trace) {
 
 struct StepsResult {
   std::vector<float> losses;                   // 0 on sim
+  std::vector<std::vector<float>> initial;     // the parameters before the first step; empty on sim
   std::vector<std::vector<float>> parameters;  // after the last step; empty on sim
   std::vector<std::vector<float>> gradients;   // the last step's, by parameter; empty on sim
 };
@@ -68,6 +71,9 @@ inline StepsResult run_steps(const std::string& model_name, const std::string& o
   loader_options.device = device;
   data::BatchLoader loader(dataset, loader_options);
   StepsResult r;
+  if (device.kind != DeviceKind::sim) {
+    for (const Tensor& p : learner.model->parameters()) r.initial.push_back(p.to_floats());
+  }
   for (int i = 0; i < steps; ++i) {
     const data::Batch b = loader.next();
     r.losses.push_back(nn::train_step(learner, b.images, b.labels));
@@ -79,6 +85,37 @@ inline StepsResult run_steps(const std::string& model_name, const std::string& o
     }
   }
   return r;
+}
+
+// A zoo model in a precision arrangement, as parameterised tests take them.
+struct PrecisionCase {
+  std::string model;
+  nn::Precision precision;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const PrecisionCase& c) {
+  return os << c.model << ' ' << nn::precision_name(c.precision);
+}
+
+// Every zoo model in every arrangement, fp32 included or not.
+inline std::vector<PrecisionCase> precision_cases(bool with_fp32) {
+  std::vector<PrecisionCase> out;
+  for (const std::string& model : nn::model_names()) {
+    for (const std::string& name : nn::precision_names()) {
+      const nn::Precision precision = nn::parse_precision(name);
+      if (with_fp32 || precision != nn::Precision::fp32) out.push_back({model, precision});
+    }
+  }
+  return out;
+}
+
+// "cnn_amp_fp16": a test name, which takes no '-'.
+inline std::string precision_case_name(const ::testing::TestParamInfo<PrecisionCase>& info) {
+  std::string name = info.param.model + "_" + std::string(nn::precision_name(info.param.precision));
+  for (char& ch : name) {
+    if (ch == '-') ch = '_';
+  }
+  return name;
 }
 
 }  // namespace tally::test

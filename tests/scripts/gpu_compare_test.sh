@@ -21,9 +21,10 @@ check() {  # check CODE PATTERN ARGS...: exit code and a pattern in the one line
 }
 
 # Two training summaries: equal, within the tolerance (1e-3), and beyond it.
-run() {  # run FILE LOSS NORM
-  printf '{"device": "x", "final_loss": %s, "test_accuracy": 0.5, "%s": 1048576, "%s": %s}\n' \
-    "$2" peak_allocated_bytes parameter_norms "{\"fc.weight\": $3, \"fc.bias\": 1.0}" >"$work/$1"
+run() {  # run FILE LOSS NORM [PRECISION]
+  printf '{"device": "x", "final_loss": %s, "test_accuracy": 0.5, "%s": 1048576, "%s": %s%s}\n' \
+    "$2" peak_allocated_bytes parameter_norms "{\"fc.weight\": $3, \"fc.bias\": 1.0}" \
+    "${4:+, \"precision\": \"$4\"}" >"$work/$1"
 }
 run a.json 0.5 2.0
 run b.json 0.5 2.0
@@ -38,6 +39,19 @@ check 1 "^DIFFERS" train "$work/a.json" "$work/e.json"
 echo '{"device": "x", "final_loss": 0.5}' >"$work/no-norms.json"
 check 1 "parameter_norms missing" train "$work/a.json" "$work/no-norms.json"
 check 2 "^unreadable: .*missing.json" train "$work/a.json" "$work/missing.json"
+# 16-bit runs: 5e-3 apart is within f16's 16 * 2^-11 (7.8e-3), 5e-2 within bf16's 16 * 2^-8
+# (6.2e-2) and not f16's; runs in different precisions are not compared.
+run f16-a.json 0.5 2.0 fp16
+run f16-b.json 0.5 2.01 fp16
+run f16-c.json 0.5 2.1 fp16
+run amp-f16.json 0.5 2.0 amp-fp16
+run bf16-a.json 0.5 2.0 amp-bf16
+run bf16-b.json 0.5 2.1 amp-bf16
+check 0 "^ok: .*params max rel 5.0e-03 \(fc.weight\), tolerance 7.8e-03" train \
+  "$work/f16-a.json" "$work/f16-b.json"
+check 0 "^ok: .*tolerance 6.2e-02" train "$work/bf16-a.json" "$work/bf16-b.json"
+check 1 "^DIFFERS: .*params max rel 4.8e-02" train "$work/f16-c.json" "$work/f16-a.json"
+check 1 "precision fp16 vs amp-fp16" train "$work/f16-a.json" "$work/amp-f16.json"
 
 # Traces: cpu against sim:cpu is exact; a changed size, a dropped event and a non-trace are not.
 args=(train --model mlp --steps 1 --batch 8 --dataset synthetic --json)
