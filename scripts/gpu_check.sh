@@ -2,9 +2,10 @@
 # The GPU kit (docs/gpu.md): every check of tally's CUDA backend in one call, for a GPU machine
 # with no internet and little time. It runs, in this order: tally info --device cuda; every test
 # labelled gpu; the op table's max relative error per op and dtype; train on cuda against cpu for
-# mlp and cnn, and for mlp in each 16-bit precision arrangement (loss and parameters); sim:cuda against cuda, trace for trace, with the cuDNN
-# choices the cuda run recorded; the memory outside tally's allocator after a run; GEMM against
-# bare cuBLAS and elementwise bandwidth against a device copy; a training step against PyTorch.
+# mlp and cnn, and for mlp in each 16-bit precision arrangement (loss and parameters); sim:cuda
+# against cuda, trace for trace, with the cuDNN choices the cuda run recorded; the memory outside
+# tally's allocator after a run; GEMM against bare cuBLAS and elementwise bandwidth against a
+# device copy; a training step against PyTorch.
 # It ends with one summary table, also written as markdown (summary.md) beside the full logs.
 #
 #   scripts/gpu_check.sh [--rehearse] [--prebuilt DIR] [--build DIR] [--deps DIR] [LOG_DIR]
