@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Trains mlp and cnn on the CPU in every precision arrangement; prints one table of their memory.
+"""Trains mlp and cnn in every precision arrangement; prints one table of their memory and time.
 
-Usage: precision_table.py [TALLY] [--models mlp,cnn] [--optimizer adamw|sgd] [--batch B]
-                          [--steps N] [--threads T] [--rounds R]
+Usage: precision_table.py [TALLY] [--device cpu|cuda] [--models mlp,cnn] [--optimizer adamw|sgd]
+                          [--batch B] [--steps N] [--threads T] [--rounds R]
 
 For every model and every arrangement (fp32, amp-fp16, amp-bf16, fp16, bf16) it runs
-`TALLY train --dataset synthetic --steps N --precision P --json` in its own process and prints,
+`TALLY train --dataset synthetic --steps N --precision P --json` on the device (cpu by default;
+scripts/gpu_check.sh runs it on cuda) in its own process and prints,
 at the peak of the training steps (train's `by_tag_at_peak`, not its evaluation's): the bytes
 allocated per tag (parameter, gradient, optimizer, activation, cast_cache, temporary), the total
 peak allocated, where it happened (phase and module scope), and the time per training step, also
@@ -40,7 +41,8 @@ def run(args, model, precision):
     command = [
         args.tally, "train", "--model", model, "--dataset", "synthetic", "--steps",
         str(args.steps), "--batch", str(args.batch), "--optimizer", args.optimizer,
-        "--threads", str(args.threads), "--precision", precision, "--json"
+        "--threads", str(args.threads), "--precision", precision, "--device", args.device,
+        "--json"
     ]
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -73,6 +75,7 @@ def memory(summary):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tally", nargs="?", default="build/bin/tally")
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--models", default="mlp,cnn")
     parser.add_argument("--optimizer", default="adamw", choices=("adamw", "sgd"))
     parser.add_argument("--batch", type=int, default=128)
@@ -98,7 +101,8 @@ def main():
             fastest[case] = min(ms, fastest.get(case, ms))
 
     header = ["model", "precision", *TAGS, "peak", "peak at", "ms/step", "vs fp32"]
-    print(f"tally train --dataset synthetic --optimizer {args.optimizer} --batch {args.batch} "
+    print(f"tally train --device {args.device} --dataset synthetic --optimizer {args.optimizer} "
+          f"--batch {args.batch} "
           f"--steps {args.steps} --threads {args.threads}; MiB allocated at the training peak; "
           f"ms/step: the lowest of {args.rounds} round(s)")
     print()

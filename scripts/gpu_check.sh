@@ -18,7 +18,7 @@
 #   --build DIR     where to build from source when there is no pack (default build-check)
 #   --deps DIR      .deb files (scripts/gpu_prepare.sh debs) for building from source (default .deps)
 #
-# LOG_DIR defaults to $OUT, else /tmp/tally-gpu-check: seven files, all of which come back from a
+# LOG_DIR defaults to $OUT, else /tmp/tally-gpu-check: eight files, all of which come back from a
 # device run. Every step runs under a deadline (GPU_CHECK_BUDGET seconds, default 270) so that
 # the summary is always printed. Exit status: 0 when every check that ran passed, 1 otherwise, 2
 # when there is no GPU (and no --rehearse).
@@ -362,6 +362,36 @@ elif [ -x "$bin/tally_train_step_bench" ]; then
     row "$model b$batch step vs pytorch" info \
       "$ratio (target <= 1, $verdict); tally $tally_ms ms, torch $torch_ms ms"
   done < <(grep -E '^(mlp|cnn) +[0-9]+ +[0-9]+ +[0-9.]+ ' "$bench_log")
+fi
+
+# ---------------------------------------------------------------- 9. the precision table
+# Peak and time per arrangement (bench/precision_table.py); without a GPU, mlp on the cpu.
+precision_rows() {  # precision_rows VERDICT PREFIX: one row per model from $logs/precision.md
+  local model
+  for model in mlp cnn; do
+    line="$(awk -F' *[|] *' -v m="$model" '$2 == m { printf "%s %s MiB %s; ", $3, $10, $13 }' \
+      "$logs/precision.md")"
+    [ -z "$line" ] || row "precision table, $model" "$1" "$2peak and time vs fp32: ${line%; }"
+  done
+}
+say "-- precision table ($(left)s left)"
+printf '#!/bin/sh\nLD_LIBRARY_PATH=%q exec %q "$@"\n' "$tally_ld" "$(cd "$bin" && pwd)/tally" \
+  >"$tmp/tally"
+chmod +x "$tmp/tally"
+if [ -z "$gpu" ]; then
+  if step 10 60 python3 bench/precision_table.py "$tmp/tally" --models mlp --steps 2 --batch 32 \
+    >"$logs/precision.md" 2>&1; then
+    precision_rows skip "$no_gpu; cpu rehearsed: "
+  else
+    row "precision table" FAIL "cpu rehearsal exit $? (precision.md)"
+  fi
+else
+  if step 20 90 python3 bench/precision_table.py "$tmp/tally" --device cuda --steps 5 \
+    >"$logs/precision.md" 2>&1; then
+    precision_rows info ""
+  else
+    row "precision table" FAIL "exit $? (precision.md)"
+  fi
 fi
 
 # ---------------------------------------------------------------- errors swallowed in cleanup
