@@ -266,15 +266,16 @@ common=(--dataset synthetic --seed 7 --batch 128)
 # train_row LABEL NAME ARGS...: tally train ARGS on cpu and on cuda ($tmp/NAME-cpu.json,
 # $tmp/NAME-cuda.json), compared into the row LABEL; without a GPU, on cpu twice.
 train_row() {
-  local label="$1" name="$2" verdict line
+  local label="$1" name="$2" verdict line second=cuda
   shift 2
-  train "$name-cpu" "$@" --device cpu
-  if [ -n "$gpu" ]; then
-    train "$name-cuda" "$@" --device cuda
+  [ -n "$gpu" ] || second=cpu2
+  train "$name-cpu" "$@" --device cpu && train "$name-$second" "$@" --device "${second%2}"
+  if [ $? -eq 124 ]; then  # a run the deadline stopped or never started has nothing to compare
+    row "$label" FAIL "out of time: the budget (GPU_CHECK_BUDGET) ran out (run.log)"
+  elif [ -n "$gpu" ]; then
     line="$(compare train "$tmp/$name-cuda.json" "$tmp/$name-cpu.json")"
     row "$label" "$(verdict_of $?)" "$line"
   else
-    train "$name-cpu2" "$@" --device cpu
     verdict=skip
     line="$(compare train "$tmp/$name-cpu.json" "$tmp/$name-cpu2.json")" || verdict=FAIL
     row "$label" "$verdict" "$no_gpu; cpu vs cpu rehearsed: $line"
