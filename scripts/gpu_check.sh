@@ -271,7 +271,7 @@ train_row() {
   [ -n "$gpu" ] || second=cpu2
   train "$name-cpu" "$@" --device cpu && train "$name-$second" "$@" --device "${second%2}"
   if [ $? -eq 124 ]; then  # a run the deadline stopped or never started has nothing to compare
-    row "$label" FAIL "out of time: the budget (GPU_CHECK_BUDGET) ran out (run.log)"
+    row "$label" FAIL "timed out: a run passed its 90 s limit or the budget ran out (run.log)"
   elif [ -n "$gpu" ]; then
     line="$(compare train "$tmp/$name-cuda.json" "$tmp/$name-cpu.json")"
     row "$label" "$(verdict_of $?)" "$line"
