@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite in every configuration CI checks:
-#   build/         CUDA enabled when a toolkit is found (TALLY_CUDA=AUTO)
-#   build-nocuda/  CUDA off: what a machine without any CUDA toolkit builds
+#   build/         CUDA enabled when a toolkit is found (TALLY_CUDA=AUTO); every test but the slow
+#                  ones, which run on the CPU alone and so once, in build-nocuda
+#   build-nocuda/  CUDA off: what a machine without any CUDA toolkit builds; every test
 #   build-asan/    every test but the slow ones under AddressSanitizer + UndefinedBehaviorSanitizer
 # GPU tests (label gpu) skip, saying why, when no device is present. Exits non-zero when any
 # configuration fails to build or any test fails; the last line sums up all of them.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
@@ -37,7 +38,7 @@ run_config() {  # run_config DIR CTEST_FILTER CMAKE_ARGS...
   if [ "${PIPESTATUS[0]}" -ne 0 ]; then status=1; fi
 }
 
-run_config build ""
+run_config build "-LE slow"
 run_config build-nocuda "" -DTALLY_CUDA=OFF -DTALLY_BUILD_BENCH=OFF
 run_config build-asan "-LE slow" -DTALLY_CUDA=OFF -DTALLY_SANITIZE=ON -DTALLY_BUILD_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo
