@@ -5,6 +5,7 @@
 
 #include "allocator/error.h"
 #include "autograd/functions.h"
+#include "autograd/segment_frame.h"
 #include "autograd/variable.h"
 
 namespace tally {
@@ -50,6 +51,13 @@ Tensor autocast_lower(const Tensor& x) {
     return x;
   }
   if (!(is_leaf(x) && requires_grad(x))) return cast(x, *current_dtype);
+  // A copy made inside a checkpointed segment's forward has no tape to its parameter, so it must
+  // not be handed to an op outside the segment: it is used once and freed.
+  const bool discarding =
+      detail::segment_frame && detail::segment_frame->mode == detail::SegmentFrame::Mode::discard;
+  if (discarding && !cast_cache.index.contains(x.storage().get())) {
+    return cast(x, *current_dtype, Tag::cast_cache);
+  }
   const auto [it, inserted] =
       cast_cache.index.try_emplace(x.storage().get(), cast_cache.copies.size());
   if (inserted) cast_cache.copies.push_back(cast(x, *current_dtype, Tag::cast_cache));

@@ -2,6 +2,7 @@
 
 #include <queue>
 #include <unordered_map>
+#include <utility>
 
 #include "allocator/error.h"
 #include "autograd/variable.h"
@@ -16,9 +17,8 @@ struct LaterFirst {
 
 }  // namespace
 
-void backward(const Tensor& root, const Tensor& grad) {
+void backward(const Tensor& root, Tensor seed) {
   if (!requires_grad(root)) throw UsageError("backward: the tensor does not require a gradient");
-  Tensor seed = grad;
   if (!seed.defined()) {
     if (root.numel() != 1)
       throw UsageError("backward: a gradient is needed for non-scalar " + root.describe());
@@ -50,8 +50,7 @@ void backward(const Tensor& root, const Tensor& grad) {
   }
 
   std::unordered_map<Node*, Tensor> buffers;
-  buffers[start.get()] = seed;
-  seed = Tensor();
+  buffers[start.get()] = std::move(seed);
   std::priority_queue<Node*, std::vector<Node*>, LaterFirst> ready;
   ready.push(start.get());
   while (!ready.empty()) {
@@ -69,8 +68,7 @@ void backward(const Tensor& root, const Tensor& grad) {
                          " was already released by an earlier backward");
       }
       ScopeRestore scope(node->scope);
-      grads = node->backward(incoming);
-      incoming = Tensor();
+      grads = node->backward(std::move(incoming));
     }
     if (!node->reusable) node->backward = nullptr;  // frees what the node saved
     for (std::size_t i = 0; i < node->inputs.size(); ++i) {

@@ -7,8 +7,9 @@
 
 namespace tally {
 
-// Backpropagates from `root`; `grad` defaults to ones for a one-element root. The tape it ran
-// through is released: a second backward through it is an error.
-void backward(const Tensor& root, const Tensor& grad = Tensor());
+// Backpropagates from `root`; `grad` defaults to ones for a one-element root and is released as
+// soon as the root's node has used it. The tape it ran through is released: a second backward
+// through it is an error.
+void backward(const Tensor& root, Tensor grad = Tensor());
 
 }  // namespace tally

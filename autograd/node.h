@@ -17,8 +17,9 @@ namespace tally {
 struct Node;
 
 // Given the gradient of a node's output, the gradients of its inputs (undefined where an input
-// needs none).
-using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad)>;
+// needs none). The gradient is handed over, so a function that runs a backward of its own (a
+// checkpointed segment) can free it as early as the engine would.
+using BackwardFn = std::function<std::vector<Tensor>(Tensor grad)>;
 
 struct Node {
   std::string name;

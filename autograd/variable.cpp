@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "allocator/error.h"
+#include "autograd/segment_frame.h"
 #include "ops/elementwise.h"
 
 namespace tally {
@@ -56,7 +57,43 @@ std::shared_ptr<Node> accumulator_of(Tensor& leaf) {
   return meta.grad_accumulator;
 }
 
+// A recomputed segment must save what its forward would have saved, in the same order.
+void check_recomputed(detail::SegmentFrame& frame, const Tensor& t) {
+  const std::vector<detail::SavedTensorMeta>& log = *frame.saved;
+  const detail::SavedTensorMeta now = detail::saved_meta(t);
+  const std::string where = "checkpoint: segment '" + frame.segment + "' recomputed differently: ";
+  if (frame.next >= log.size()) {
+    throw UsageError(where + "its forward saved " + std::to_string(log.size()) +
+                     " tensor(s), the recomputation saves more (" + detail::describe(now) + ")");
+  }
+  const detail::SavedTensorMeta& then = log[frame.next];
+  if (now.defined != then.defined || now.shape != then.shape || now.dtype != then.dtype) {
+    throw UsageError(where + "saved tensor " + std::to_string(frame.next) + " was " +
+                     detail::describe(then) + " in forward, is " + detail::describe(now));
+  }
+  ++frame.next;
+}
+
 }  // namespace
+
+namespace detail {
+
+SavedTensorMeta saved_meta(const Tensor& t) {
+  if (!t.defined()) return {};
+  return {true, t.shape(), t.dtype()};
+}
+
+std::string describe(const SavedTensorMeta& meta) {
+  if (!meta.defined) return "none";
+  std::string out = std::string(dtype_name(meta.dtype)) + "[";
+  for (std::size_t i = 0; i < meta.shape.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += std::to_string(meta.shape[i]);
+  }
+  return out + "]";
+}
+
+}  // namespace detail
 
 bool requires_grad(const Tensor& t) {
   return t.autograd_meta() && t.autograd_meta()->requires_grad;
@@ -92,12 +129,23 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs) {
 }
 
 Tensor save(const Tensor& t) {
+  if (detail::SegmentFrame* frame = detail::segment_frame) {
+    if (frame->mode == detail::SegmentFrame::Mode::discard) {
+      frame->saved->push_back(detail::saved_meta(t));
+      return Tensor();
+    }
+    check_recomputed(*frame, t);
+  }
   if (t.defined() && t.tag() == Tag::temporary) t.storage()->retag(Tag::activation);
   return t.detach();
 }
 
 void record(std::string_view name, Tensor& output, std::span<const Tensor* const> inputs,
             BackwardFn backward) {
+  if (detail::segment_frame && detail::segment_frame->mode == detail::SegmentFrame::Mode::discard) {
+    meta_of(output).requires_grad = true;
+    return;
+  }
   auto node = std::make_shared<Node>();
   node->name = name;
   node->sequence = next_sequence++;
@@ -114,6 +162,22 @@ void record(std::string_view name, Tensor& output, std::span<const Tensor* const
   AutogradMeta& meta = meta_of(output);
   meta.requires_grad = true;
   meta.grad_fn = std::move(node);
+}
+
+Tensor gradient_sink(const Tensor& t, std::shared_ptr<Tensor> slot) {
+  Tensor out = t.detach();
+  auto node = std::make_shared<Node>();
+  node->name = "gradient_sink";
+  node->sequence = next_sequence++;
+  node->scope = current_scope();
+  node->backward = [slot = std::move(slot)](Tensor g) {
+    *slot = std::move(g);
+    return std::vector<Tensor>{};
+  };
+  AutogradMeta& meta = meta_of(out);
+  meta.requires_grad = true;
+  meta.grad_fn = std::move(node);
+  return out;
 }
 
 }  // namespace tally

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <memory>
 #include <span>
 #include <string_view>
 
@@ -24,6 +25,11 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs);
 // A handle to `t` for a backward function to keep: detached (no reference back to the tape)
 // and, when `t` is an op's temporary output, retagged as an activation.
 Tensor save(const Tensor& t);
+
+// An alias of `t` that is the start of its own tape: a backward reaching it stores the gradient
+// that arrives (summed over its uses) in *slot instead of passing it on. A recomputed segment's
+// inputs are sinks, so that the checkpoint node can return their gradients.
+Tensor gradient_sink(const Tensor& t, std::shared_ptr<Tensor> slot);
 
 // Records `output` as produced by `inputs` through `backward`. Call only when needs_grad().
 void record(std::string_view name, Tensor& output, std::span<const Tensor* const> inputs,

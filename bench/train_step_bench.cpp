@@ -126,7 +126,7 @@ Options parse(int argc, char** argv) {
   }
   const std::vector<std::string> names = tally::nn::model_names();
   if (std::find(names.begin(), names.end(), o.model) == names.end()) {
-    usage_error("unknown model '" + o.model + "' (expected mlp or cnn)");
+    usage_error("unknown model '" + o.model + "' (see tally info)");
   }
   return o;
 }

@@ -88,7 +88,7 @@ int run_estimate(EstimateArgs& args) {
     j["device"] = device.str();
     j["optimizer"] = step.train.optimizer;
     j["precision"] = nn::precision_name(step.train.precision);
-    j["checkpoint"] = step.checkpoint;
+    j["checkpoint"] = checkpoint_json(step.train, run.result);
     j["parameters"] = run.result.parameters;
     j["steps"] = run.result.steps;
     j["simulated_seconds"] = run.result.seconds;
@@ -100,12 +100,13 @@ int run_estimate(EstimateArgs& args) {
     return 0;
   }
   std::cout << "tally estimate: " << step.train.model << ", batch " << step.train.batch << ", "
-            << nn::precision_name(step.train.precision) << ", " << step.train.optimizer << ", "
-            << run.result.steps << " step(s) on " << device.str() << plan_text(plan)
-            << ", simulated in " << static_cast<long long>(run.result.seconds * 1000.0 + 0.5)
-            << " ms\n\n";
+            << nn::precision_name(step.train.precision) << ", " << step.train.optimizer
+            << ", checkpoint " << step.train.checkpoint.name() << ", " << run.result.steps
+            << " step(s) on " << device.str() << plan_text(plan) << ", simulated in "
+            << static_cast<long long>(run.result.seconds * 1000.0 + 0.5) << " ms\n\n";
   std::cout << format_memory_report(peak) << '\n';
   std::cout << model_states_text(run.result, step) << '\n';
+  std::cout << checkpoint_text(step.train, run.result) << '\n';
   std::cout << footprint_text(plan, need, run);
   if (!args.trace.empty()) std::cout << "trace written to " << args.trace << '\n';
   if (!args.report.empty()) std::cout << "report written to " << args.report << '\n';

@@ -4,12 +4,13 @@
 #include <map>
 #include <string>
 
+#include "allocator/error.h"
 #include "cli/flag_validators.h"
 #include "nn/models.h"
 
 namespace tally::cli {
 
-void add_model_options(CLI::App& sub, nn::TrainOptions& options) {
+void add_model_options(CLI::App& sub, nn::TrainOptions& options, bool* checkpoint_auto) {
   sub.add_option("--model", options.model, "model from the zoo")
       ->check(CLI::IsMember(nn::model_names()))
       ->capture_default_str();
@@ -37,6 +38,32 @@ void add_model_options(CLI::App& sub, nn::TrainOptions& options) {
                  "in the optimizer (docs/precision.md)")
       ->transform(CLI::CheckedTransformer(precisions))
       ->default_str("fp32");
+  sub.add_option_function<std::string>(
+         "--checkpoint",
+         [&options, checkpoint_auto](const std::string& text) {
+           if (checkpoint_auto) *checkpoint_auto = text == "auto";
+           if (!checkpoint_auto || text != "auto") {
+             options.checkpoint = nn::parse_checkpoint_policy(text);
+           }
+         },
+         std::string(checkpoint_auto ? "auto: the policy with the least recomputation that fits; "
+                                     : "") +
+             "gradient checkpointing over the model's blocks: none, every:K (segments of K "
+             "blocks, all but the last recomputed in backward), sqrt, or blocks:LIST such as "
+             "blocks:0,2,5-7 (docs/checkpointing.md)")
+      ->check(CLI::Validator(
+          [checkpoint_auto](std::string& text) -> std::string {
+            if (checkpoint_auto && text == "auto") return "";
+            try {
+              nn::parse_checkpoint_policy(text);
+              return "";
+            } catch (const UsageError& e) {
+              return e.what();
+            }
+          },
+          "POLICY"))
+      ->type_name("POLICY")
+      ->default_str("none");
 }
 
 }  // namespace tally::cli

@@ -1,5 +1,7 @@
 #include "cli/simulation.h"
 
+#include <cstdio>
+
 #include "allocator/error.h"
 #include "allocator/units.h"
 #include "cli/flag_validators.h"
@@ -23,13 +25,6 @@ std::string row(const std::string& label, const std::string& value, const std::s
 }  // namespace
 
 Device StepArgs::resolve() {
-  // Checkpointing changes what a step allocates: until tally has it, a prediction for it would be
-  // a guess, so it is refused rather than ignored.
-  if (checkpoint != "none") {
-    throw UsageError("--checkpoint " + checkpoint +
-                     " needs gradient checkpointing, which tally does not "
-                     "have yet (only none)");
-  }
   // Learning rates change no byte; these are tally train's defaults.
   train.lr = nn::default_lr(train.optimizer);
   train.weight_decay = nn::default_weight_decay(train.optimizer);
@@ -37,13 +32,10 @@ Device StepArgs::resolve() {
   return train.device;
 }
 
-void add_step_options(CLI::App& sub, StepArgs& args) {
-  add_model_options(sub, args.train);
+void add_step_options(CLI::App& sub, StepArgs& args, bool checkpoint_auto) {
+  add_model_options(sub, args.train, checkpoint_auto ? &args.checkpoint_auto : nullptr);
   sub.add_option("--target", args.target, "the device sim mimics: cuda or cpu")
       ->check(CLI::IsMember({"cuda", "cpu"}))
-      ->capture_default_str();
-  sub.add_option("--checkpoint", args.checkpoint,
-                 "gradient checkpointing policy: none (others arrive with checkpointing)")
       ->capture_default_str();
   sub.add_option("--steps", args.steps, "training steps to simulate")
       ->check(whole_in(1, 1000))
@@ -79,6 +71,40 @@ Footprint footprint(const SimPlan& plan, const SimRun& run) {
   f.fits = run.oom.empty();
   if (plan.limited()) f.margin = static_cast<std::int64_t>(plan.memory) - f.total;
   return f;
+}
+
+double recompute_fraction(const nn::EstimateResult& r) {
+  const auto at = [&r](Phase phase) {
+    return static_cast<double>(r.flops[static_cast<std::size_t>(phase)]);
+  };
+  const double step = at(Phase::forward) + at(Phase::backward);
+  return step > 0 ? at(Phase::recompute) / step : 0.0;
+}
+
+std::string checkpoint_text(const nn::TrainOptions& train, const nn::EstimateResult& r) {
+  std::int64_t checkpointed = 0;
+  for (const nn::BlockSegment& s : r.segments) checkpointed += s.checkpointed;
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "checkpoint %s: %lld of %lld blocks recomputed in backward, in %lld segment(s); "
+                "%+.1f%% GEMM and convolution FLOPs over none\n",
+                train.checkpoint.name().c_str(),
+                static_cast<long long>(nn::recomputed_blocks(r.segments)),
+                static_cast<long long>(r.blocks), static_cast<long long>(checkpointed),
+                100.0 * recompute_fraction(r));
+  return line;
+}
+
+nlohmann::json checkpoint_json(const nn::TrainOptions& train, const nn::EstimateResult& r) {
+  nlohmann::json flops;
+  for (const Phase phase : {Phase::forward, Phase::backward, Phase::recompute}) {
+    flops[std::string(phase_name(phase))] = r.flops[static_cast<std::size_t>(phase)];
+  }
+  return {{"policy", train.checkpoint.name()},
+          {"blocks", r.blocks},
+          {"recomputed_blocks", nn::recomputed_blocks(r.segments)},
+          {"step_flops", flops},
+          {"recompute_fraction", recompute_fraction(r)}};
 }
 
 std::string plan_text(const SimPlan& plan) {

@@ -18,20 +18,19 @@ namespace tally::cli {
 struct StepArgs {
   nn::TrainOptions train;
   std::string target = "cuda";
-  std::string checkpoint = "none";
+  bool checkpoint_auto = false;  // fit --checkpoint auto
   // Two by default: the second step is the first in steady state, with the optimizer state the
   // first step created alive from its start (AdamW's moments raise the second step's peak).
   std::int64_t steps = 2;
   std::string alloc_conf;
 
-  // Checks what is not built yet (checkpointing), fills the training options as tally train
-  // would, and returns the sim device of the target.
+  // Fills the training options as tally train would, and returns the sim device of the target.
   Device resolve();
 };
 
-// add_model_options' flags, --target, --checkpoint, --steps and --alloc-conf, named as tally train
-// names them.
-void add_step_options(CLI::App& sub, StepArgs& args);
+// add_model_options' flags (--checkpoint auto too when `checkpoint_auto`), --target, --steps and
+// --alloc-conf, named as tally train names them.
+void add_step_options(CLI::App& sub, StepArgs& args, bool checkpoint_auto = false);
 
 struct SimRun {
   nn::EstimateResult result;
@@ -54,6 +53,14 @@ struct Footprint {
 };
 
 Footprint footprint(const SimPlan& plan, const SimRun& run);
+
+// What a run's checkpoint policy recomputes: the last step's GEMM and convolution FLOPs in phase
+// recompute over those of its forward and backward (a step of policy none does exactly those).
+double recompute_fraction(const nn::EstimateResult& r);
+// "checkpoint sqrt: 26 of 32 blocks recomputed in backward, in 5 segments; +27.1% GEMM and
+// convolution FLOPs over none" and the like, with a line break.
+std::string checkpoint_text(const nn::TrainOptions& train, const nn::EstimateResult& r);
+nlohmann::json checkpoint_json(const nn::TrainOptions& train, const nn::EstimateResult& r);
 
 // ", as h100-80gb (NVIDIA H100 80GB HBM3, 79.65 GiB)" and the like; empty for unlimited sim:cpu.
 std::string plan_text(const SimPlan& plan);

@@ -102,9 +102,13 @@ int run_train(TrainArgs args) {
   if (!args.json) {
     std::cout << "tally train: " << o.model << " on " << args.dataset << " (" << train_set.n
               << " train, " << test_set.n << " test), batch " << o.batch << ", "
-              << nn::precision_name(o.precision) << ", " << o.optimizer << " lr " << o.lr << ", "
-              << o.device.str() << ", " << allocator->strategy_name() << " allocator, "
-              << ops::num_threads() << " BLAS thread(s), seed " << o.seed << std::endl;
+              << nn::precision_name(o.precision)
+              << (o.checkpoint.kind == nn::CheckpointPolicy::Kind::none
+                      ? ""
+                      : ", checkpoint " + o.checkpoint.name())
+              << ", " << o.optimizer << " lr " << o.lr << ", " << o.device.str() << ", "
+              << allocator->strategy_name() << " allocator, " << ops::num_threads()
+              << " BLAS thread(s), seed " << o.seed << std::endl;
   }
   ProgressPrinter progress;
   nn::TrainSummary summary;
@@ -138,6 +142,7 @@ int run_train(TrainArgs args) {
     j["batch"] = o.batch;
     j["optimizer"] = o.optimizer;
     j["precision"] = nn::precision_name(o.precision);
+    j["checkpoint"] = o.checkpoint.name();
     j["loss_scale"] = summary.loss_scale;
     j["skipped_steps"] = summary.skipped_steps;
     j["parameters"] = summary.parameters;

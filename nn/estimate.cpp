@@ -40,9 +40,13 @@ EstimateResult simulate_training(const TrainOptions& options, std::int64_t steps
   data::BatchLoader loader(shapes_only, train_loader_options(options));
   for (std::int64_t step = 0; step < steps; ++step) {
     const data::Batch batch = loader.next();
+    ops::reset_flop_count();
     train_step(learner, batch.images, batch.labels);
   }
   EstimateResult r;
+  r.flops = ops::flop_count();
+  r.blocks = static_cast<std::int64_t>(checkpoint_target(*learner.model).blocks().size());
+  r.segments = plan_segments(options.checkpoint, r.blocks);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.parameters = learner.model->parameter_count();
   r.steps = steps;
@@ -57,6 +61,12 @@ EstimateResult simulate_training(const TrainOptions& options, std::int64_t steps
                               at(b.requested_bytes), at(b.allocated_bytes), at(b.allocation)});
   }
   return r;
+}
+
+std::int64_t recomputed_blocks(const std::vector<BlockSegment>& segments) {
+  std::int64_t n = 0;
+  for (const BlockSegment& s : segments) n += s.checkpointed ? s.end - s.begin : 0;
+  return n;
 }
 
 }  // namespace tally::nn

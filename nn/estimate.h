@@ -13,7 +13,9 @@
 
 #include "allocator/event.h"
 #include "allocator/stats.h"
+#include "nn/checkpoint_policy.h"
 #include "nn/trainer.h"
+#include "ops/flop_count.h"
 
 namespace tally::nn {
 
@@ -34,7 +36,13 @@ struct EstimateResult {
   std::int64_t steps = 0;
   std::vector<ModelStateCheck> model_states;  // after the last step
   double seconds = 0.0;                       // the simulated steps, wall time
+  std::int64_t blocks = 0;                    // the model's blocks, as checkpoint policies count
+  std::vector<BlockSegment> segments;         // options.checkpoint's cut of them
+  ops::FlopCount flops{};  // the last step's GEMM and convolution FLOPs, by phase
 };
+
+// Blocks in the checkpointed segments: recomputed once per step.
+std::int64_t recomputed_blocks(const std::vector<BlockSegment>& segments);
 
 // The textbook's bytes per parameter for each model state under `options`. fp32: weights 4,
 // gradients 4, SGD momentum 4, AdamW's two moments 8. amp-*: the same, plus 2 for autocast's

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "allocator/scope.h"
 #include "autograd/conv_functions.h"
 #include "autograd/functions.h"
 #include "autograd/nn_functions.h"
@@ -103,6 +104,28 @@ Tensor Dropout::forward(const Tensor& x) {
 
 std::string Dropout::describe() const {
   return "Dropout(" + std::to_string(p_) + ")";
+}
+
+ResidualBlock::ResidualBlock(std::int64_t dim, float p, Device device) : dim_(dim), p_(p) {
+  // Each layer's parameters are allocated in the scope of its path below this block's.
+  {
+    MemoryScope scope("fc1");
+    register_module("fc1", std::make_shared<Linear>(dim, dim, true, device));
+  }
+  register_module("act", std::make_shared<ReLU>());
+  register_module("dropout", std::make_shared<Dropout>(p));
+  MemoryScope scope("fc2");
+  register_module("fc2", std::make_shared<Linear>(dim, dim, true, device));
+}
+
+Tensor ResidualBlock::forward(const Tensor& x) {
+  Tensor h = x;
+  for (const auto& [name, layer] : children()) h = layer->call(h, name);
+  return add(x, h);
+}
+
+std::string ResidualBlock::describe() const {
+  return "ResidualBlock(" + std::to_string(dim_) + ", dropout " + std::to_string(p_) + ")";
 }
 
 }  // namespace tally::nn

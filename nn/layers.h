@@ -96,4 +96,17 @@ class Dropout : public Module {
   float p_;
 };
 
+// x + fc2(dropout(relu(fc1(x)))): Linear(dim, dim), ReLU, Dropout(p), Linear(dim, dim) with a
+// skip connection, the repeated block of deep-mlp. Its layers are named fc1, act, dropout, fc2.
+class ResidualBlock : public Module {
+ public:
+  ResidualBlock(std::int64_t dim, float p, Device device = Device::cpu());
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+
+ private:
+  std::int64_t dim_;
+  float p_;
+};
+
 }  // namespace tally::nn

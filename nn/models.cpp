@@ -46,16 +46,36 @@ std::shared_ptr<Module> cnn(Device device) {
   return model;
 }
 
+// Deep enough for checkpointing to matter on a CPU: 32 blocks hold 67 M of its 68 M parameters.
+std::shared_ptr<Module> deep_mlp(Device device) {
+  constexpr std::int64_t kWidth = 1024, kBlocks = 32;
+  auto blocks = std::make_shared<Sequential>();
+  for (std::int64_t i = 0; i < kBlocks; ++i) {
+    append<ResidualBlock>(*blocks, "blocks", kWidth, 0.1f, device);
+  }
+  auto model = std::make_shared<Sequential>();
+  model->add("flatten", std::make_shared<Flatten>());
+  {
+    MemoryScope scope("stem");
+    model->add("stem", std::make_shared<Linear>(784, kWidth, true, device));
+  }
+  model->add("blocks", blocks);
+  MemoryScope scope("head");
+  model->add("head", std::make_shared<Linear>(kWidth, 10, true, device));
+  return model;
+}
+
 }  // namespace
 
 std::vector<std::string> model_names() {
-  return {"mlp", "cnn"};
+  return {"mlp", "cnn", "deep-mlp"};
 }
 
 std::shared_ptr<Module> make_model(std::string_view name, Device device) {
   if (name == "mlp") return mlp(device);
   if (name == "cnn") return cnn(device);
-  throw UsageError("unknown model '" + std::string(name) + "' (expected mlp or cnn)");
+  if (name == "deep-mlp") return deep_mlp(device);
+  throw UsageError("unknown model '" + std::string(name) + "' (expected mlp, cnn or deep-mlp)");
 }
 
 }  // namespace tally::nn

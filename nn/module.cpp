@@ -4,6 +4,7 @@
 
 #include "allocator/error.h"
 #include "allocator/scope.h"
+#include "autograd/checkpoint.h"
 #include "autograd/variable.h"
 #include "ops/elementwise.h"
 
@@ -89,8 +90,64 @@ void Module::set_training(bool training) {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor out = x;
-  for (const auto& [name, child] : children()) out = child->call(out, name);
+  if (segments_.empty()) {
+    for (const auto& [name, child] : children()) out = child->call(out, name);
+    return out;
+  }
+  const std::string here = scope_name(current_scope());
+  for (const BlockSegment& segment : segments_) {
+    const auto run = [this, segment](const std::vector<Tensor>& inputs) {
+      Tensor y = inputs[0];
+      for (std::int64_t i = segment.begin; i < segment.end; ++i) {
+        y = blocks_[i].second->call(y, blocks_[i].first);
+      }
+      return y;
+    };
+    if (!segment.checkpointed) {
+      out = run({out});
+      continue;
+    }
+    std::string name = (here.empty() ? "" : here + ".") + blocks_[segment.begin].first;
+    if (segment.end - segment.begin > 1) name += " to " + blocks_[segment.end - 1].first;
+    out = checkpoint(run, {out}, std::move(name));
+  }
   return out;
+}
+
+std::vector<std::pair<std::string, Module*>> Sequential::blocks() const {
+  std::vector<std::pair<std::string, Module*>> out;
+  for (const auto& [name, child] : children()) {
+    if (const auto* inner = dynamic_cast<const Sequential*>(child.get())) {
+      for (const auto& [path, block] : inner->blocks()) out.emplace_back(name + "." + path, block);
+    } else {
+      out.emplace_back(name, child.get());
+    }
+  }
+  return out;
+}
+
+void Sequential::set_checkpoint(const CheckpointPolicy& policy) {
+  std::vector<std::pair<std::string, Module*>> blocks = this->blocks();
+  std::vector<BlockSegment> segments =
+      plan_segments(policy, static_cast<std::int64_t>(blocks.size()));
+  if (policy.kind == CheckpointPolicy::Kind::none) {
+    blocks.clear();
+    segments.clear();
+  }
+  blocks_ = std::move(blocks);
+  segments_ = std::move(segments);
+}
+
+Sequential& checkpoint_target(Module& model) {
+  auto* top = dynamic_cast<Sequential*>(&model);
+  if (top) {
+    for (const auto& [name, child] : top->children()) {
+      if (name != "blocks") continue;
+      if (auto* blocks = dynamic_cast<Sequential*>(child.get())) return *blocks;
+    }
+    return *top;
+  }
+  throw UsageError("checkpointing: the model is not a Sequential of blocks");
 }
 
 }  // namespace tally::nn

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "nn/checkpoint_policy.h"
 
 namespace tally::nn {
 
@@ -36,6 +37,11 @@ class Module {
   // model converted before), is a usage error, and the model is left as it was.
   std::vector<std::pair<std::string, Tensor>> convert_parameters(DType dtype);
 
+  // The submodules, with their names, in registration order.
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const {
+    return children_;
+  }
+
   void set_training(bool training);
   bool training() const { return training_; }
 
@@ -46,9 +52,6 @@ class Module {
   M& register_module(std::string name, std::shared_ptr<M> module) {
     children_.emplace_back(std::move(name), module);
     return *module;
-  }
-  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const {
-    return children_;
   }
 
  private:
@@ -78,6 +81,23 @@ class Sequential : public Module {
   std::size_t size() const { return children().size(); }
   Tensor forward(const Tensor& x) override;
   std::string describe() const override { return "Sequential"; }
+
+  // The blocks checkpoint policies count: the children in order, each child that is itself a
+  // Sequential replaced by its own blocks, with their paths below this module ("features.3").
+  std::vector<std::pair<std::string, Module*>> blocks() const;
+  // From now on, forward runs the blocks in the segments `policy` cuts them into, each
+  // checkpointed segment through checkpoint() (autograd/checkpoint.h), each block in the scope of
+  // its path as before. An invalid policy for this many blocks is a usage error.
+  void set_checkpoint(const CheckpointPolicy& policy);
+
+ private:
+  std::vector<std::pair<std::string, Module*>> blocks_;  // empty: children run as they are
+  std::vector<BlockSegment> segments_;
 };
+
+// The Sequential whose blocks a checkpoint policy counts in a zoo model: its child `blocks` when
+// it has one (a model of repeated blocks), otherwise the model itself (a sequential model). A
+// usage error for any other model.
+Sequential& checkpoint_target(Module& model);
 
 }  // namespace tally::nn

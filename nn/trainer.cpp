@@ -101,6 +101,9 @@ Learner make_learner(const TrainOptions& options) {
   Learner learner;
   learner.precision = options.precision;
   learner.model = make_model(options.model, options.device);
+  if (options.checkpoint.kind != CheckpointPolicy::Kind::none) {
+    checkpoint_target(*learner.model).set_checkpoint(options.checkpoint);
+  }
   NamedParameters masters;
   if (keeps_master_weights(options.precision)) {
     masters = learner.model->convert_parameters(compute_dtype(options.precision));

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "nn/checkpoint_policy.h"
 #include "nn/data/fashion_mnist.h"
 #include "nn/data/loader.h"
 #include "nn/grad_scaler.h"
@@ -30,6 +31,7 @@ struct TrainOptions {
   float weight_decay = 0.0f;
   std::uint64_t seed = 0;
   Precision precision = Precision::fp32;
+  CheckpointPolicy checkpoint;  // over the model's blocks (nn/checkpoint_policy.h)
   Device device = Device::cpu();
 };
 
@@ -77,8 +79,8 @@ struct Learner {
   std::optional<GradScaler> scaler;
 };
 
-// Builds options.model on options.device, converts it for options.precision and makes its
-// optimizer, in the order train() does.
+// Builds options.model on options.device, sets its checkpoint policy, converts it for
+// options.precision and makes its optimizer, in the order train() does.
 Learner make_learner(const TrainOptions& options);
 
 // How train() draws its batches: options.batch samples at a time on options.device, shuffled

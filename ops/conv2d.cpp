@@ -9,6 +9,7 @@
 #include "ops/conv2d_cuda.h"
 #include "ops/cuda_libraries.h"
 #include "ops/elementwise.h"
+#include "ops/flop_count.h"
 #include "ops/op_util.h"
 #include "ops/sim_libraries.h"
 
@@ -23,6 +24,9 @@ struct ConvGeometry {
 
   std::int64_t rows() const { return c * kh * kw; }  // of the column buffer: the GEMM's K
   std::int64_t cols() const { return oh * ow; }      // of the column buffer: one output plane
+  // Of the forward pass, and of each of dx and dweight: one multiply-add per weight per output
+  // position per image.
+  std::uint64_t flops() const { return 2ULL * static_cast<std::uint64_t>(n * o * cols() * rows()); }
 };
 
 ConvGeometry geometry(std::string_view op, const Shape& x, const Shape& w, std::int64_t stride,
@@ -181,6 +185,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::in
   }
   const Device device = x.device();
   Tensor out = Tensor::empty({g.n, g.o, g.oh, g.ow}, x.dtype(), device);
+  count_flops(g.flops());
   // The host's rule (ops/conv2d.h): BLAS reads a dense f32 weight, and unfolds each image into the
   // column buffer. Under the library rule cuDNN reads dense operands of their own dtype, and the
   // workspace it takes inside the call (ops/conv2d_cuda.h) replaces the column buffer.
@@ -252,6 +257,7 @@ Conv2dGrads conv2d_backward(const Tensor& grad, const Tensor& x, const Tensor& w
   if (need_w) r.weight = Tensor::empty(weight.shape(), dtype, device);
   if (need_b) r.bias = Tensor::empty({grad.shape()[1]}, dtype, device);
   if (!need_x && !need_w && !need_b) return r;
+  count_flops(g.flops() * (need_x + need_w));
   // The host's rule (ops/conv2d.h): BLAS reads dense f32 copies, dweight sums in f32, and one
   // column buffer serves both GEMMs. Under the library rule cuDNN reads dense operands of their
   // own dtype and writes the gradients directly; the workspace each pass takes inside its call

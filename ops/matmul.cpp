@@ -4,6 +4,7 @@
 
 #include "ops/cuda_libraries.h"
 #include "ops/elementwise.h"
+#include "ops/flop_count.h"
 #include "ops/matmul_cuda.h"
 #include "ops/op_util.h"
 #include "ops/sim_libraries.h"
@@ -97,6 +98,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const Tensor ar = blas_ready(widen ? cast(a2, DType::f32) : a2, la);
   const Tensor br = blas_ready(widen ? cast(b, DType::f32) : b, lb);
   const Tensor c = widen ? Tensor::empty(c_shape, DType::f32, a.device()) : out.view(c_shape);
+  count_flops(2 * static_cast<std::uint64_t>(c.numel()) *
+              static_cast<std::uint64_t>(ar.shape().back()));
   run_kernel(
       "matmul", a.device(), [&] { gemm(c, ar, la, br, lb, batched); },
       [&](const auto& stream) {

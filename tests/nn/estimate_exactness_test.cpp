@@ -18,6 +18,7 @@
 #include "nn/estimate.h"
 #include "nn/models.h"
 #include "nn/trainer.h"
+#include "step_trace.h"
 
 namespace tally {
 namespace {
@@ -129,7 +130,7 @@ TEST_P(EstimateExactness, SimulatedStepsPeakExactlyWhereTrainingStepsOnCpuPeak) 
 // precision arrangement.
 std::vector<Case> grid() {
   std::vector<Case> out;
-  for (const std::string& model : nn::model_names()) {
+  for (const std::string& model : test::grid_models()) {
     for (const char* optimizer : {"sgd", "sgd-momentum", "adamw"}) {
       for (const std::int64_t batch : {1, 3, 100, 257}) {
         for (const char* conf : {"", "max_split_size_mb:21", "strategy:direct", "limit:96MiB"}) {

@@ -140,7 +140,7 @@ INSTANTIATE_TEST_SUITE_P(Arrangements, PrecisionMemory,
 // outputs is a whole number of 512-byte blocks in both at batch 8, so the halving survives the
 // rounding. The measured peaks less the activations whose size does not change with precision.
 TEST(PrecisionMemory, ActivationsSavedBy16BitOpsAreHalfOfFp32s) {
-  for (const std::string& model : nn::model_names()) {
+  for (const std::string& model : test::grid_models()) {
     std::int64_t measured[2];
     for (const nn::Precision precision : {nn::Precision::fp32, nn::Precision::bf16}) {
       const auto allocator = configure_device(Device::cpu(), {});

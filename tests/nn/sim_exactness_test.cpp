@@ -48,7 +48,7 @@ TEST_P(SimExactness, SimCpuTraceEqualsTheCpuTraceEventForEvent) {
 
 std::vector<Case> cases() {
   std::vector<Case> out;
-  for (const std::string& model : nn::model_names()) {
+  for (const std::string& model : test::grid_models()) {
     for (const char* optimizer : {"sgd", "adamw"}) {
       for (const std::string& precision : nn::precision_names()) {
         out.push_back({model, optimizer, nn::parse_precision(precision)});
