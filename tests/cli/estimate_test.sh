@@ -86,6 +86,27 @@ else
   fi
 fi
 expect 0 "largest batch that fits: [0-9]+" -- fit --model mlp --budget 8GiB --device-preset l4-24gb
+
+# fit --checkpoint auto: the plan fits, and no candidate that recomputes less does, at the batch
+# given and at the largest batch found.
+for batch_flag in "--batch 6000" ""; do
+  # shellcheck disable=SC2086  # the flag and its value, or nothing
+  plan=$("$tally" fit --model deep-mlp --checkpoint auto --budget 2GiB $batch_flag --json)
+  if ! /usr/bin/python3 -c "
+import json, sys
+d = json.loads(sys.argv[1])
+chosen = next(c for c in d['candidates'] if c['policy'] == d['checkpoint'])
+assert chosen['fits'], 'the plan does not fit'
+assert d['checkpoint'] != 'none', 'deep-mlp fits 2 GiB without checkpointing?'
+cheaper = [c for c in d['candidates'] if c['recompute_fraction'] < chosen['recompute_fraction']]
+assert cheaper and not any(c['fits'] for c in cheaper), 'a cheaper candidate fits'
+assert len(d['candidates']) == 63, len(d['candidates'])
+" "$plan"; then
+    fail "fit --checkpoint auto $batch_flag: $plan"
+  fi
+done
+expect 0 "plan: checkpoint every:[0-9]+, recomputation \+[0-9.]+% GEMM and convolution FLOPs" -- \
+  fit --model deep-mlp --checkpoint auto --budget 2GiB
 expect 1 "no batch fits" -- fit --model cnn --budget 100MiB
 
 # Past a preset's memory, a sim run fails as a device does.
@@ -108,6 +129,21 @@ expect 0 "^  cast_cache +2 +450068 +450068 .*requested = textbook" -- \
 expect 0 "^  amp-fp16: autocast keeps parameters, gradients and optimizer state in f32" -- \
   estimate --precision amp-fp16 --model cnn --batch 256
 expect_one_line_error estimate --checkpoint every-2
+expect_one_line_error estimate --checkpoint every:0
+expect_one_line_error estimate --checkpoint auto
+expect_one_line_error train --checkpoint auto
+expect_error 2 "block 9 does not exist \(the model has 6 blocks, 0 to 5\)" -- \
+  estimate --model mlp --checkpoint blocks:9
+expect_error 2 "every:11: K is above the model's 10 blocks" -- \
+  estimate --model cnn --checkpoint every:11
+expect_error 2 "--batch goes with --checkpoint auto" -- fit --budget 1GiB --batch 8
+# What a policy recomputes: 30 of deep-mlp's 32 blocks under sqrt (segments of 6, the last, of
+# 2, plain), their forward GEMMs again: 30/32 of a third of the step's FLOPs, less the stem's and
+# head's share.
+expect 0 "^checkpoint sqrt: 30 of 32 blocks recomputed in backward, in 5 segment\(s\); \+31\.0% " \
+  -- estimate --model deep-mlp --checkpoint sqrt
+expect 0 "^checkpoint none: 0 of 6 blocks recomputed in backward, in 0 segment\(s\); \+0\.0% " \
+  -- estimate --model mlp
 expect_one_line_error estimate --device-preset v100
 
 # Every numeric flag of estimate and fit refuses nan, inf, -inf and values out of its range, in
