@@ -2,13 +2,17 @@
 // line, so that bench/compare_torch.py can set it beside the same step in PyTorch run in another
 // process.
 //
-//   tally_train_step_bench --model mlp|cnn --batch B --threads T --warmup W --steps N
-//                          [--device cpu|cuda[:N]] [--seed S] [--breakdown]
+//   tally_train_step_bench --model mlp|cnn|deep-mlp --batch B --threads T --warmup W --steps N
+//                          [--device cpu|cuda[:N]] [--seed S] [--checkpoint POLICY] [--breakdown]
 //
 // prints
 //
 //   model=mlp batch=256 threads=1 steps=50 median_ms=... p10_ms=... p90_ms=... min_ms=...
-//   loss=... device=cpu
+//   loss=... device=cpu checkpoint=none activation_peak_bytes=... allocated_peak_bytes=...
+//   reserved_peak_bytes=...
+//
+// (the peaks: the device allocator's over all the steps, warm-up included), so that
+// bench/checkpoint_table.py can set policies beside each other.
 //
 // and, with --breakdown, the medians of the step's phases timed separately (forward with the
 // loss, backward, optimizer) from a second run of the same length. Plain std::chrono rather than
@@ -34,6 +38,7 @@
 #include "autograd/nn_functions.h"
 #include "core/cuda_context.h"
 #include "core/device.h"
+#include "core/device_registry.h"
 #include "core/generator.h"
 #include "core/tensor.h"
 #include "nn/models.h"
@@ -56,6 +61,7 @@ struct Options {
   std::int64_t steps = 30;
   std::uint64_t seed = 0;
   tally::Device device;
+  tally::nn::CheckpointPolicy checkpoint;
   bool breakdown = false;
 };
 
@@ -90,7 +96,7 @@ Options parse(int argc, char** argv) {
       std::printf(
           "usage: tally_train_step_bench [--model mlp|cnn] [--batch B] [--threads T]\n"
           "                              [--warmup W] [--steps N] [--device cpu|cuda[:N]]\n"
-          "                              [--seed S] [--breakdown]\n"
+          "                              [--seed S] [--checkpoint POLICY] [--breakdown]\n"
           "Times W warm-up and N measured nn::train_step calls on the device (SGD, lr 0.01,\n"
           "fixed random inputs [B,1,28,28] and labels) and prints median_ms, p10_ms, p90_ms,\n"
           "min_ms.\n");
@@ -120,6 +126,12 @@ Options parse(int argc, char** argv) {
       }
     } else if (flag == "--seed") {
       o.seed = static_cast<std::uint64_t>(parse_int(flag, value, 0));
+    } else if (flag == "--checkpoint") {
+      try {
+        o.checkpoint = tally::nn::parse_checkpoint_policy(value);
+      } catch (const std::exception& error) {
+        usage_error(error.what());
+      }
     } else {
       usage_error("unknown flag '" + std::string(flag) + "' (see --help)");
     }
@@ -184,6 +196,9 @@ int run(const Options& o) {
   tally::ops::set_num_threads(o.threads);
   tally::manual_seed(o.seed);
   const std::shared_ptr<tally::nn::Module> model = tally::nn::make_model(o.model, device);
+  if (o.checkpoint.kind != tally::nn::CheckpointPolicy::Kind::none) {
+    tally::nn::checkpoint_target(*model).set_checkpoint(o.checkpoint);
+  }
   tally::nn::TrainOptions train;
   train.device = device;
   train.model = o.model;
@@ -219,12 +234,17 @@ int run(const Options& o) {
     return 1;
   }
   std::sort(times.begin(), times.end());
+  const tally::AllocatorStats stats = tally::device_allocator(device)->stats();
   std::printf(
       "model=%s batch=%lld threads=%d steps=%lld median_ms=%.4f p10_ms=%.4f p90_ms=%.4f "
-      "min_ms=%.4f loss=%.5f device=%s\n",
+      "min_ms=%.4f loss=%.5f device=%s checkpoint=%s activation_peak_bytes=%lld "
+      "allocated_peak_bytes=%lld reserved_peak_bytes=%lld\n",
       o.model.c_str(), static_cast<long long>(o.batch), o.threads, static_cast<long long>(o.steps),
       percentile(times, 50.0), percentile(times, 10.0), percentile(times, 90.0), times.front(),
-      loss, device.str().c_str());
+      loss, device.str().c_str(), o.checkpoint.name().c_str(),
+      static_cast<long long>(stats.of(tally::Tag::activation).allocated_bytes.peak),
+      static_cast<long long>(stats.total.allocated_bytes.peak),
+      static_cast<long long>(stats.reserved_bytes.peak));
 
   if (o.breakdown) {
     std::vector<double> forward, backward, step;
