@@ -20,6 +20,7 @@ std::vector<nn::CheckpointPolicy> candidate_policies(std::int64_t blocks) {
     add(first);
   }
   for (std::int64_t k = 2; k < blocks; ++k) add({Kind::every, k, {}});
+  add({Kind::sqrt, 0, {}});
   return out;
 }
 

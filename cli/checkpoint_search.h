@@ -12,9 +12,9 @@
 namespace tally::cli {
 
 // For n blocks: none; blocks:0 to blocks:0-(n-1), checkpointing the first m blocks one by one
-// (the finest trade: each adds one block's recomputation); and every:K for K from 2 to n - 1.
-// Policies that cut the blocks into the same segments appear once (every:1 is blocks:0-(n-2);
-// sqrt is every:ceil(sqrt(n))).
+// (the finest trade: each adds one block's recomputation); every:K for K from 2 to n - 1; and
+// sqrt. Policies that cut the blocks into the same segments appear once (every:1 is
+// blocks:0-(n-2)).
 std::vector<nn::CheckpointPolicy> candidate_policies(std::int64_t blocks);
 
 struct PolicyRun {

@@ -114,15 +114,25 @@ std::vector<BlockSegment> plan_segments(const CheckpointPolicy& policy, std::int
     if (next < blocks) out.push_back({next, blocks, false});
     return out;
   }
-  std::int64_t k = policy.every;
+  std::vector<BlockSegment> out;
   if (policy.kind == Kind::sqrt) {
-    k = 1;
-    while (k * k < blocks) ++k;
-  } else if (k > blocks) {
+    // ceil(sqrt(n)) segments of n / segments blocks, the remainder spread over the last ones:
+    // the plain last segment is then among the largest, and recomputes nothing.
+    std::int64_t count = 1;
+    while (count * count < blocks) ++count;
+    const std::int64_t base = blocks / count, larger_from = count - blocks % count;
+    for (std::int64_t i = 0, begin = 0; i < count; ++i) {
+      const std::int64_t size = base + (i >= larger_from ? 1 : 0);
+      out.push_back({begin, begin + size, i + 1 < count});
+      begin += size;
+    }
+    return out;
+  }
+  const std::int64_t k = policy.every;
+  if (k > blocks) {
     throw UsageError("--checkpoint " + policy.name() + ": K is above the model's " +
                      std::to_string(blocks) + " blocks");
   }
-  std::vector<BlockSegment> out;
   for (std::int64_t begin = 0; begin < blocks; begin += k) {
     out.push_back({begin, std::min(begin + k, blocks), true});
   }

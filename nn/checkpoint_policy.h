@@ -35,7 +35,8 @@ struct BlockSegment {
 // - none: one plain segment;
 // - every:K: segments of K blocks, each checkpointed but the last, which backward needs first
 //   (as torch.utils.checkpoint.checkpoint_sequential); K above the block count is an error;
-// - sqrt: every:K with K = ceil(sqrt(blocks)), Chen et al.'s sqrt(n) segments;
+// - sqrt: Chen et al.'s sqrt(n) segments: ceil(sqrt(blocks)) segments of as equal sizes as can be,
+//   the larger ones last, each checkpointed but the last (32 blocks: 5, 5, 5, 5, 6, 6);
 // - blocks:LIST: each listed block a checkpointed segment of its own, the blocks between them
 //   plain; an index outside [0, blocks) is a usage error.
 std::vector<BlockSegment> plan_segments(const CheckpointPolicy& policy, std::int64_t blocks);

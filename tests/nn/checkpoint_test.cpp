@@ -42,11 +42,16 @@ TEST(CheckpointPolicy, CutsBlocksAsDocumented) {
   EXPECT_EQ(plan_segments(parse_checkpoint_policy("every:1"), 3),
             (S{{0, 1, true}, {1, 2, true}, {2, 3, false}}));
   EXPECT_EQ(plan_segments(parse_checkpoint_policy("every:5"), 5), (S{{0, 5, false}}));
-  // sqrt of 32 blocks: segments of ceil(sqrt(32)) = 6.
-  const S sqrt32 = plan_segments(parse_checkpoint_policy("sqrt"), 32);
-  ASSERT_EQ(sqrt32.size(), 6u);
-  EXPECT_EQ(sqrt32[4], (BlockSegment{24, 30, true}));
-  EXPECT_EQ(sqrt32[5], (BlockSegment{30, 32, false}));
+  // sqrt of 32 blocks: 6 segments, 5, 5, 5, 5, 6 and 6 blocks; of 10: 4 segments, 2, 2, 3, 3.
+  EXPECT_EQ(plan_segments(parse_checkpoint_policy("sqrt"), 32), (S{{0, 5, true},
+                                                                   {5, 10, true},
+                                                                   {10, 15, true},
+                                                                   {15, 20, true},
+                                                                   {20, 26, true},
+                                                                   {26, 32, false}}));
+  EXPECT_EQ(plan_segments(parse_checkpoint_policy("sqrt"), 10),
+            (S{{0, 2, true}, {2, 4, true}, {4, 7, true}, {7, 10, false}}));
+  EXPECT_EQ(plan_segments(parse_checkpoint_policy("sqrt"), 1), (S{{0, 1, false}}));
   EXPECT_EQ(
       plan_segments(parse_checkpoint_policy("blocks:1,3-4"), 6),
       (S{{0, 1, false}, {1, 2, true}, {2, 3, false}, {3, 4, true}, {4, 5, true}, {5, 6, false}}));
@@ -156,9 +161,10 @@ TEST(CheckpointMemory, DeepMlpActivationPeaksMatchTheHandComputedFigures) {
   // pass is the peak: recomputing one block adds 2 rows and a mask once block 31, the head's
   // input and the loss's are gone.
   EXPECT_EQ(activation_peak("every:1"), 31 * kRow + kBlock + kRow + kLoss);
-  // sqrt: segments of 6 blocks, the last two blocks plain. The peak is recomputing blocks 24-29:
-  // the 5 kept inputs, and the segment's internals, 6 blocks less its input, which is kept.
-  EXPECT_EQ(activation_peak("sqrt"), 5 * kRow + 6 * kBlock - kRow);
+  // sqrt: segments of 5, 5, 5, 5, 6 and 6 blocks, the last plain. The end of the forward pass is
+  // the peak: 5 kept inputs and the last 6 blocks' saved tensors; recomputing blocks 20-25 later
+  // holds the same 6 blocks less a row (block 20's input, kept already) and no head or loss.
+  EXPECT_EQ(activation_peak("sqrt"), 5 * kRow + 6 * kBlock + kRow + kLoss);
 }
 
 }  // namespace
