@@ -350,12 +350,14 @@ else
 fi
 
 # ---------------------------------------------------------------- 8. a step against PyTorch
-if [ -z "$gpu" ]; then
-  row "step vs pytorch" skip "$no_gpu"
-elif [ -x "$bin/tally_train_step_bench" ]; then
+if [ -x "$bin/tally_train_step_bench" ]; then
   printf '#!/bin/sh\nLD_LIBRARY_PATH=%q exec %q "$@"\n' "$tally_ld" \
     "$(cd "$bin" && pwd)/tally_train_step_bench" >"$tmp/tally_train_step_bench"
   chmod +x "$tmp/tally_train_step_bench"
+fi
+if [ -z "$gpu" ]; then
+  row "step vs pytorch" skip "$no_gpu"
+elif [ -x "$tmp/tally_train_step_bench" ]; then
   step 30 90 python3 bench/compare_torch.py "$tmp/tally_train_step_bench" --device cuda \
     --models mlp,cnn --warmup 10 --steps 30 --rounds 2 >>"$bench_log" 2>&1 ||
     row "step vs pytorch" FAIL "compare_torch exit $? (bench.log)"
@@ -392,6 +394,35 @@ else
     precision_rows info ""
   else
     row "precision table" FAIL "exit $? (precision.md)"
+  fi
+fi
+
+# ---------------------------------------------------------------- 10. the checkpoint table
+# deep-mlp's activation peak and step time per policy against none (bench/checkpoint_table.py);
+# without a GPU, a small batch on the cpu.
+checkpoint_row() {  # checkpoint_row VERDICT PREFIX: one row from $logs/checkpoint.md
+  local line
+  line="$(awk -F' *[|] *' '$2 != "none" && $2 ~ /^(every|sqrt|blocks)/ {
+    printf "%s activation %s, time %s; ", $2, $4, $8 }' "$logs/checkpoint.md")"
+  [ -z "$line" ] || row "checkpoint table, deep-mlp" "$1" "$2vs none: ${line%; }"
+}
+say "-- checkpoint table ($(left)s left)"
+if [ ! -x "$tmp/tally_train_step_bench" ]; then
+  row "checkpoint table" FAIL "not built ($bin/tally_train_step_bench)"
+elif [ -z "$gpu" ]; then
+  if step 10 60 python3 bench/checkpoint_table.py "$tmp/tally_train_step_bench" --batch 8 \
+    --warmup 0 --steps 1 --policies none,sqrt >"$logs/checkpoint.md" 2>&1; then
+    checkpoint_row skip "$no_gpu; cpu rehearsed: "
+  else
+    row "checkpoint table" FAIL "cpu rehearsal exit $? (checkpoint.md)"
+  fi
+else
+  if step 20 90 python3 bench/checkpoint_table.py "$tmp/tally_train_step_bench" --device cuda \
+    --batch 1024 --warmup 2 --steps 10 --rounds 2 --policies none,every:1,sqrt,every:4 \
+    >"$logs/checkpoint.md" 2>&1; then
+    checkpoint_row info ""
+  else
+    row "checkpoint table" FAIL "exit $? (checkpoint.md)"
   fi
 fi
 
