@@ -18,8 +18,9 @@ the script stops. The exit status is non-zero only when a run could not be made 
 """
 
 import argparse
-import subprocess
 import sys
+
+from run_command import stdout_of
 
 MIB = 1 << 20
 MEMORY = ("activation_peak_bytes", "allocated_peak_bytes", "reserved_peak_bytes")
@@ -32,13 +33,7 @@ def run(args, policy):
         "--warmup", str(args.warmup), "--steps", str(args.steps), "--threads", str(args.threads),
         "--device", args.device
     ]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-    except OSError as error:
-        sys.exit(f"cannot run {args.bench}: {error}")
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} exited {done.returncode}: {done.stderr.strip()}")
-    lines = [line for line in done.stdout.splitlines() if "median_ms=" in line]
+    lines = [line for line in stdout_of(command).splitlines() if "median_ms=" in line]
     if not lines:
         sys.exit(f"{' '.join(command)} printed no median_ms line")
     fields = dict(item.split("=", 1) for item in lines[-1].split())

@@ -28,8 +28,9 @@ The exit status is non-zero only when a run could not be made or read.
 
 import argparse
 import json
-import subprocess
 import sys
+
+from run_command import stdout_of
 
 PRECISIONS = ("fp32", "amp-fp16", "amp-bf16", "fp16", "bf16")
 TAGS = ("parameter", "gradient", "optimizer", "activation", "cast_cache", "temporary")
@@ -45,13 +46,7 @@ def run(args, model, precision):
         "--json"
     ]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-    except OSError as error:
-        sys.exit(f"cannot run {args.tally}: {error}")
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} exited {done.returncode}: {done.stderr.strip()}")
-    try:
-        return json.loads(done.stdout)
+        return json.loads(stdout_of(command))
     except json.JSONDecodeError as error:
         sys.exit(f"{' '.join(command)} printed no JSON summary: {error}")
 
