@@ -107,26 +107,37 @@ int run_fit(FitArgs& args) {
     prober.run({}, 1);
     policies = candidate_policies(prober.blocks());
   }
-  // Whether any policy fits `batch`: the leanest at the last batch probed is tried first.
+  // Whether any policy fits `batch`: the leanest at the last batch probed is tried first, and a
+  // policy that did not fit a smaller batch is not tried (a larger batch never takes less).
   std::vector<nn::CheckpointPolicy> order = policies;
+  std::map<std::string, std::int64_t> fails_from;
   const auto probe = [&](std::int64_t batch) {
     Probe p{batch, false, {}, {}};
     std::vector<PolicyRun> runs;
     for (const auto& policy : order) {
+      const auto failed = fails_from.find(policy.name());
+      if (failed != fails_from.end() && failed->second <= batch) continue;
       runs.push_back(prober.run(policy, batch));
+      if (!runs.back().footprint.fits) fails_from[policy.name()] = batch;
       if (runs.back().footprint.fits) {
         p.fits = true;
         p.plan = runs.back();
         break;
       }
     }
-    if (!p.fits) {
+    if (!p.fits && !runs.empty()) {
       std::stable_sort(runs.begin(), runs.end(), [](const PolicyRun& a, const PolicyRun& b) {
         return a.footprint.total < b.footprint.total;
       });
       p.plan = runs.front();
-      order.clear();
-      for (const PolicyRun& r : runs) order.push_back(r.policy);
+      std::vector<nn::CheckpointPolicy> leanest_first;
+      for (const PolicyRun& r : runs) leanest_first.push_back(r.policy);
+      for (const auto& policy : order) {
+        if (std::find(leanest_first.begin(), leanest_first.end(), policy) == leanest_first.end()) {
+          leanest_first.push_back(policy);
+        }
+      }
+      order = std::move(leanest_first);
     }
     p.footprint = p.plan.footprint;
     return p;
@@ -151,6 +162,8 @@ int run_fit(FitArgs& args) {
     candidates = run_all(prober, policies, fits > 0 ? fits : next.batch);
     chosen = cheapest_fitting(candidates);
     if (chosen) best.footprint = chosen->footprint;
+    // What the next batch needs: its leanest candidate's footprint, all of them run.
+    if (next.batch > 0) next.footprint = run_all(prober, policies, next.batch).front().footprint;
   }
 
   if (args.json) {

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <map>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,10 @@ std::vector<Case> cases() {
           {"mlp", "blocks:1,3"}, {"cnn", "every:2"},
           {"cnn", "sqrt"},       {"cnn", "blocks:0,3-4,7"},
           {"deep-mlp", "sqrt"},  {"deep-mlp", "blocks:0,5-7,31"}};
+}
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.model << ' ' << c.policy;
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
