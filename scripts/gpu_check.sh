@@ -5,7 +5,7 @@
 # mlp and cnn, and for mlp in each 16-bit precision arrangement (loss and parameters); sim:cuda
 # against cuda, trace for trace, with the cuDNN choices the cuda run recorded; the memory outside
 # tally's allocator after a run; GEMM against bare cuBLAS and elementwise bandwidth against a
-# device copy; a training step against PyTorch.
+# device copy; a training step against PyTorch; the precision table; deep-mlp's checkpoint table.
 # It ends with one summary table, also written as markdown (summary.md) beside the full logs.
 #
 #   scripts/gpu_check.sh [--rehearse] [--prebuilt DIR] [--build DIR] [--deps DIR] [LOG_DIR]
@@ -18,7 +18,7 @@
 #   --build DIR     where to build from source when there is no pack (default build-check)
 #   --deps DIR      .deb files (scripts/gpu_prepare.sh debs) for building from source (default .deps)
 #
-# LOG_DIR defaults to $OUT, else /tmp/tally-gpu-check: eight files, all of which come back from a
+# LOG_DIR defaults to $OUT, else /tmp/tally-gpu-check: nine files, all of which come back from a
 # device run. Every step runs under a deadline (GPU_CHECK_BUDGET seconds, default 270) so that
 # the summary is always printed. Exit status: 0 when every check that ran passed, 1 otherwise, 2
 # when there is no GPU (and no --rehearse).
