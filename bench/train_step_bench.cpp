@@ -208,8 +208,9 @@ int run(const Options& o) {
   const std::unique_ptr<tally::nn::Optimizer> optimizer = tally::nn::make_optimizer(train, *model);
 
   // Fixed inputs reused every step: data loading is not part of the step being compared. Drawn on
-  // the CPU, so that every device trains on the same values.
-  const tally::Tensor images = tally::ops::randn({o.batch, 1, 28, 28}).to(device);
+  // the CPU, so that every device trains on the same values; tagged other, as a loader's batch is.
+  const tally::Tensor images =
+      tally::ops::randn({o.batch, 1, 28, 28}, tally::Device::cpu(), tally::Tag::other).to(device);
   std::mt19937_64 rng(o.seed);
   std::uniform_int_distribution<int> label(0, kClasses - 1);
   std::vector<float> label_values(static_cast<std::size_t>(o.batch));
