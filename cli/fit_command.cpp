@@ -118,12 +118,12 @@ int run_fit(FitArgs& args) {
       const auto failed = fails_from.find(policy.name());
       if (failed != fails_from.end() && failed->second <= batch) continue;
       runs.push_back(prober.run(policy, batch));
-      if (!runs.back().footprint.fits) fails_from[policy.name()] = batch;
       if (runs.back().footprint.fits) {
         p.fits = true;
         p.plan = runs.back();
         break;
       }
+      fails_from[policy.name()] = batch;
     }
     if (!p.fits && !runs.empty()) {
       std::stable_sort(runs.begin(), runs.end(), [](const PolicyRun& a, const PolicyRun& b) {
