@@ -3,7 +3,6 @@
 // step, in GEMM and convolution FLOPs measured on sim (cli/simulation.h: recompute_fraction).
 #pragma once
 
-#include <functional>
 #include <vector>
 
 #include "cli/simulation.h"

@@ -4,6 +4,7 @@
 // deep-mlp's activation peak under none, every:1 and sqrt equal to the figures computed by hand.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstring>
 #include <map>
 #include <ostream>
