@@ -31,8 +31,7 @@ struct FitArgs {
 struct Probe {
   std::int64_t batch = 0;
   bool fits = false;
-  Footprint footprint;
-  PolicyRun plan;  // the policy of the step that fit (or the leanest that did not)
+  PolicyRun plan;  // the step that fit (or the leanest that did not): its policy and footprint
 };
 
 // Simulated steps, each policy at each batch at most once.
@@ -112,7 +111,7 @@ int run_fit(FitArgs& args) {
   std::vector<nn::CheckpointPolicy> order = policies;
   std::map<std::string, std::int64_t> fails_from;
   const auto probe = [&](std::int64_t batch) {
-    Probe p{batch, false, {}, {}};
+    Probe p{batch, false, {}};
     std::vector<PolicyRun> runs;
     for (const auto& policy : order) {
       const auto failed = fails_from.find(policy.name());
@@ -139,7 +138,6 @@ int run_fit(FitArgs& args) {
       }
       order = std::move(leanest_first);
     }
-    p.footprint = p.plan.footprint;
     return p;
   };
   // The largest batch known to fit, and the smallest known not to (batch 0: none yet).
@@ -161,9 +159,9 @@ int run_fit(FitArgs& args) {
   if (step.checkpoint_auto) {
     candidates = run_all(prober, policies, fits > 0 ? fits : next.batch);
     chosen = cheapest_fitting(candidates);
-    if (chosen) best.footprint = chosen->footprint;
+    if (chosen) best.plan = *chosen;
     // What the next batch needs: its leanest candidate's footprint, all of them run.
-    if (next.batch > 0) next.footprint = run_all(prober, policies, next.batch).front().footprint;
+    if (next.batch > 0) next.plan = run_all(prober, policies, next.batch).front();
   }
 
   if (args.json) {
@@ -171,7 +169,7 @@ int run_fit(FitArgs& args) {
                      {"optimizer", step.train.optimizer}, {"budget_bytes", plan.memory},
                      {"max_batch", args.max_batch},       {"batch", fits},
                      {"probes", prober.count()}};
-    if (fits > 0) j["footprint"] = footprint_json(plan, best.footprint);
+    if (fits > 0) j["footprint"] = footprint_json(plan, best.plan.footprint);
     j["checkpoint"] = chosen ? chosen->policy.name() : step.train.checkpoint.name();
     if (step.checkpoint_auto) {
       nlohmann::json list = nlohmann::json::array();
@@ -184,7 +182,7 @@ int run_fit(FitArgs& args) {
       j["candidates"] = list;
       if (chosen) j["recompute_fraction"] = chosen->recompute;
     }
-    if (next.batch > 0) j["next_batch_footprint"] = footprint_json(plan, next.footprint);
+    if (next.batch > 0) j["next_batch_footprint"] = footprint_json(plan, next.plan.footprint);
     std::cout << j.dump() << '\n';
     return fits > 0 ? 0 : 1;
   }
@@ -197,7 +195,7 @@ int run_fit(FitArgs& args) {
   }
   if (fits == 0) {
     std::cout << "  no batch fits: batch " << next.batch << " needs "
-              << format_bytes(next.footprint.total) << '\n';
+              << format_bytes(next.plan.footprint.total) << '\n';
     return 1;
   }
   if (args.batch_given) {
@@ -210,13 +208,13 @@ int run_fit(FitArgs& args) {
     std::cout << "  plan: checkpoint " << chosen->policy.name() << ", recomputation "
               << percent(chosen->recompute) << " GEMM and convolution FLOPs over none\n";
   }
-  std::cout << "  it takes " << format_bytes(best.footprint.total) << " ("
-            << format_bytes(best.footprint.reserved_peak) << " reserved by the allocator + "
-            << format_bytes(best.footprint.overhead) << " context and libraries), leaving "
-            << format_bytes(best.footprint.margin) << '\n';
+  std::cout << "  it takes " << format_bytes(best.plan.footprint.total) << " ("
+            << format_bytes(best.plan.footprint.reserved_peak) << " reserved by the allocator + "
+            << format_bytes(best.plan.footprint.overhead) << " context and libraries), leaving "
+            << format_bytes(best.plan.footprint.margin) << '\n';
   if (next.batch > 0) {
-    std::cout << "  batch " << next.batch << " would need " << format_bytes(next.footprint.total)
-              << '\n';
+    std::cout << "  batch " << next.batch << " would need "
+              << format_bytes(next.plan.footprint.total) << '\n';
   }
   if (chosen) {
     // The plan, and the cheaper candidates that do not fit: none and the few nearest the plan.
