@@ -30,9 +30,15 @@ struct Node {
   bool reusable = false;                      // a leaf's accumulator runs in every backward
 };
 
+// How backward hands a leaf its gradient, in place of storing the first and adding the rest:
+// called once per backward that reaches the leaf, with the leaf's gradient slot and the gradient
+// summed over the leaf's uses.
+using GradAccumulateHook = std::function<void(Tensor& grad, const Tensor& incoming)>;
+
 struct AutogradMeta {
   bool requires_grad = false;
   Tensor grad;
+  GradAccumulateHook accumulate_hook;  // empty: the default accumulation
   std::shared_ptr<Node> grad_fn;           // the op that produced this tensor; null for leaves
   std::shared_ptr<Node> grad_accumulator;  // a leaf's node that accumulates into `grad`
 };

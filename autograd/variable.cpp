@@ -44,7 +44,9 @@ std::shared_ptr<Node> accumulator_of(Tensor& leaf) {
     std::weak_ptr<AutogradMeta> weak = leaf.autograd_meta();
     node->backward = [weak](const Tensor& g) -> std::vector<Tensor> {
       if (auto target = weak.lock()) {
-        if (!target->grad.defined()) {
+        if (target->accumulate_hook) {
+          target->accumulate_hook(target->grad, g);
+        } else if (!target->grad.defined()) {
           target->grad = owned_gradient(g);
         } else {
           ops::axpby_(target->grad, 1.0f, g, 1.0f);
@@ -114,6 +116,11 @@ Tensor grad(const Tensor& t) {
 
 void zero_grad(Tensor& t) {
   if (t.autograd_meta()) t.autograd_meta()->grad = Tensor();
+}
+
+void set_grad_accumulate_hook(Tensor& t, GradAccumulateHook hook) {
+  if (!is_leaf(t)) throw UsageError("set_grad_accumulate_hook: only leaf tensors accumulate");
+  meta_of(t).accumulate_hook = std::move(hook);
 }
 
 bool is_leaf(const Tensor& t) {

@@ -17,6 +17,9 @@ Tensor& set_requires_grad(Tensor& t, bool value = true);
 // The accumulated gradient of a leaf (undefined before the first backward).
 Tensor grad(const Tensor& t);
 void zero_grad(Tensor& t);  // drops the gradient, freeing its memory
+// Replaces how backward accumulates into leaf `t` (node.h); an empty hook restores the default.
+// Data parallelism uses it to write gradients into its communication buckets.
+void set_grad_accumulate_hook(Tensor& t, GradAccumulateHook hook);
 bool is_leaf(const Tensor& t);
 
 // True when grad mode is on and any input requires a gradient: the op must record a node.

@@ -38,8 +38,9 @@ std::string model_states_text(const nn::EstimateResult& r, const StepArgs& step)
                 "requested B", "allocated B");
   out += line;
   for (const nn::ModelStateCheck& m : r.model_states) {
-    std::snprintf(line, sizeof line, "  %-10s %7lld %15lld %15lld %15lld  ",
-                  std::string(tag_name(m.tag)).c_str(),
+    const std::string name =
+        std::string(tag_name(m.tag)) + (m.measured != m.tag ? "*" : "");
+    std::snprintf(line, sizeof line, "  %-10s %7lld %15lld %15lld %15lld  ", name.c_str(),
                   static_cast<long long>(m.bytes_per_parameter), static_cast<long long>(m.textbook),
                   static_cast<long long>(m.requested), static_cast<long long>(m.allocated));
     out += line;
@@ -52,14 +53,22 @@ std::string model_states_text(const nn::EstimateResult& r, const StepArgs& step)
     }
     out += '\n';
   }
-  return out + "  " + std::string(nn::precision_name(step.train.precision)) + ": " +
+  out += "  " + std::string(nn::precision_name(step.train.precision)) + ": " +
          std::string(nn::bytes_per_parameter_note(step.train.precision)) + "\n";
+  if (step.parallel.active()) {
+    out += "  * gradient: DDP keeps the gradients in its buckets, tagged communication\n";
+    if (step.parallel.zero == 1) {
+      out += "  optimizer: ZeRO-1 holds this rank's shard alone, textbook / world size\n";
+    }
+  }
+  return out;
 }
 
 nlohmann::json model_states_json(const nn::EstimateResult& r) {
   nlohmann::json states = nlohmann::json::array();
   for (const nn::ModelStateCheck& m : r.model_states) {
     states.push_back({{"tag", tag_name(m.tag)},
+                      {"measured_tag", tag_name(m.measured)},
                       {"bytes_per_parameter", m.bytes_per_parameter},
                       {"textbook_bytes", m.textbook},
                       {"requested_bytes", m.requested},
@@ -89,6 +98,15 @@ int run_estimate(EstimateArgs& args) {
     j["optimizer"] = step.train.optimizer;
     j["precision"] = nn::precision_name(step.train.precision);
     j["checkpoint"] = checkpoint_json(step.train, run.result);
+    if (step.parallel.active()) {
+      const BlockStats& buckets = run.stats.of(Tag::communication);
+      j["parallel"] = {{"world_size", *step.parallel.world_size},
+                       {"rank", step.parallel.rank},
+                       {"zero", step.parallel.zero},
+                       {"bucket_mb", step.parallel.bucket_mb},
+                       {"buckets", buckets.allocation.peak},
+                       {"bucket_bytes", buckets.requested_bytes.peak}};
+    }
     j["parameters"] = run.result.parameters;
     j["steps"] = run.result.steps;
     j["simulated_seconds"] = run.result.seconds;
@@ -107,6 +125,14 @@ int run_estimate(EstimateArgs& args) {
   std::cout << format_memory_report(peak) << '\n';
   std::cout << model_states_text(run.result, step) << '\n';
   std::cout << checkpoint_text(step.train, run.result) << '\n';
+  if (step.parallel.active()) {
+    const BlockStats& buckets = run.stats.of(Tag::communication);
+    std::cout << parallel_text(step.parallel, *step.parallel.world_size, step.parallel.rank)
+              << ": " << buckets.allocation.peak << " gradient bucket(s), "
+              << format_bytes(static_cast<std::size_t>(buckets.requested_bytes.peak))
+              << " tagged communication; MPI's and NCCL's own buffers are outside the "
+                 "allocator\n\n";
+  }
   std::cout << footprint_text(plan, need, run);
   if (!args.trace.empty()) std::cout << "trace written to " << args.trace << '\n';
   if (!args.report.empty()) std::cout << "report written to " << args.report << '\n';

@@ -29,6 +29,15 @@ Device StepArgs::resolve() {
   train.lr = nn::default_lr(train.optimizer);
   train.weight_decay = nn::default_weight_decay(train.optimizer);
   train.device = Device::sim(target == "cpu" ? SimTarget::cpu : SimTarget::cuda);
+  if (parallel.active()) {
+    const int world = *parallel.world_size;
+    if (parallel.rank >= world) {
+      throw UsageError("--rank " + std::to_string(parallel.rank) + " is not a rank of a world of " +
+                       std::to_string(world));
+    }
+    auto group = std::make_shared<dist::LocalProcessGroup>(train.device, parallel.rank, world);
+    train.data_parallel = dist::data_parallel(std::move(group), parallel.ddp_options(), train);
+  }
   return train.device;
 }
 
@@ -42,6 +51,7 @@ void add_step_options(CLI::App& sub, StepArgs& args, bool checkpoint_auto) {
       ->capture_default_str();
   sub.add_option("--alloc-conf", args.alloc_conf,
                  "allocator configuration, e.g. strategy:caching,max_split_size_mb:64");
+  add_world_options(sub, args.parallel);
 }
 
 SimRun simulate(const SimPlan& plan, const AllocatorConfig& config, nn::TrainOptions train,

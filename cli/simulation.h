@@ -10,6 +10,7 @@
 
 #include "allocator/event.h"
 #include "allocator/stats.h"
+#include "cli/parallel_options.h"
 #include "cli/sim_options.h"
 #include "nn/estimate.h"
 
@@ -23,13 +24,15 @@ struct StepArgs {
   // first step created alive from its start (AdamW's moments raise the second step's peak).
   std::int64_t steps = 2;
   std::string alloc_conf;
+  ParallelArgs parallel;  // --world-size and what goes with it
 
-  // Fills the training options as tally train would, and returns the sim device of the target.
+  // Fills the training options as tally train would (under DDP on a LocalProcessGroup standing
+  // for rank --rank of --world-size), and returns the sim device of the target.
   Device resolve();
 };
 
-// add_model_options' flags (--checkpoint auto too when `checkpoint_auto`), --target, --steps and
-// --alloc-conf, named as tally train names them.
+// add_model_options' flags (--checkpoint auto too when `checkpoint_auto`), --target, --steps,
+// --alloc-conf and the world options (cli/parallel_options.h), named as tally train names them.
 void add_step_options(CLI::App& sub, StepArgs& args, bool checkpoint_auto = false);
 
 struct SimRun {

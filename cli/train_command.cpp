@@ -2,7 +2,11 @@
 // test accuracy and the memory report (or one JSON object with --json).
 #include <unistd.h>
 
+#include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -16,9 +20,11 @@
 #include "cli/flag_validators.h"
 #include "cli/memory_report.h"
 #include "cli/model_options.h"
+#include "cli/parallel_options.h"
 #include "cli/report_html.h"
 #include "cli/sim_options.h"
 #include "core/device_registry.h"
+#include "distributed/world.h"
 #include "nn/data/fashion_mnist.h"
 #include "nn/data/synthetic.h"
 #include "nn/trainer.h"
@@ -40,12 +46,22 @@ struct TrainArgs {
   std::string report;
   std::string conv_log;
   SimArgs sim;
+  ParallelArgs parallel;
   bool sim_given = false;             // any of the sim options on the command line
   std::optional<float> lr;            // omitted: the optimizer's default
   std::optional<float> weight_decay;  // likewise
   int threads = 0;
   bool json = false;
 };
+
+// "trace.csv" for rank 1 of several: "trace.rank1.csv", so that each rank writes its own.
+std::string rank_path(const std::string& path, int rank, int world_size) {
+  if (path.empty() || world_size == 1) return path;
+  const std::filesystem::path p(path);
+  return (p.parent_path() / (p.stem().string() + ".rank" + std::to_string(rank) +
+                             p.extension().string()))
+      .string();
+}
 
 // Redrawn in place on a terminal; on a pipe or file, one line per tenth of the run.
 class ProgressPrinter {
@@ -90,6 +106,22 @@ int run_train(TrainArgs args) {
   }
   const auto allocator = sim ? configure_sim(resolve_sim(args.sim, o.device), config)
                              : configure_device(o.device, config);
+  int rank = 0, world_size = 1;
+  if (args.parallel.ddp) {
+    if (sim) {
+      throw UsageError("--ddp runs on cpu or cuda; for one rank of a job on sim, use tally "
+                       "estimate --world-size");
+    }
+    const auto timeout = std::chrono::milliseconds(std::llround(args.parallel.timeout_s * 1e3));
+    auto group = dist::world_group(o.device, timeout);
+    rank = group->rank();
+    world_size = group->size();
+    o.data_parallel = dist::data_parallel(std::move(group), args.parallel.ddp_options(), o);
+  }
+  args.trace = rank_path(args.trace, rank, world_size);
+  args.report = rank_path(args.report, rank, world_size);
+  // Under DDP rank 0 alone speaks, but every rank writes its files and, with --json, its object.
+  const bool quiet = rank != 0;
 
   const auto dir =
       args.data_dir.empty() ? data::fashion_mnist_dir() : std::filesystem::path(args.data_dir);
@@ -99,7 +131,7 @@ int run_train(TrainArgs args) {
   };
   const data::Dataset train_set = load(data::Split::train);
   const data::Dataset test_set = load(data::Split::test);
-  if (!args.json) {
+  if (!args.json && !quiet) {
     std::cout << "tally train: " << o.model << " on " << args.dataset << " (" << train_set.n
               << " train, " << test_set.n << " test), batch " << o.batch << ", "
               << nn::precision_name(o.precision)
@@ -108,12 +140,15 @@ int run_train(TrainArgs args) {
                       : ", checkpoint " + o.checkpoint.name())
               << ", " << o.optimizer << " lr " << o.lr << ", " << o.device.str() << ", "
               << allocator->strategy_name() << " allocator, " << ops::num_threads()
-              << " BLAS thread(s), seed " << o.seed << std::endl;
+              << " BLAS thread(s), seed " << o.seed
+              << (args.parallel.ddp ? ", " + parallel_text(args.parallel, world_size, rank) : "")
+              << std::endl;
   }
   ProgressPrinter progress;
   nn::TrainSummary summary;
   try {
-    summary = nn::train(o, train_set, test_set, std::ref(progress));
+    summary = nn::train(o, train_set, test_set,
+                        quiet ? std::function<void(const nn::Progress&)>() : std::ref(progress));
   } catch (const OutOfMemoryError&) {
     // The trace up to the failure is what explains it.
     if (!args.trace.empty()) write_trace_csv(allocator->trace(), args.trace);
@@ -143,6 +178,13 @@ int run_train(TrainArgs args) {
     j["optimizer"] = o.optimizer;
     j["precision"] = nn::precision_name(o.precision);
     j["checkpoint"] = o.checkpoint.name();
+    if (args.parallel.ddp) {
+      j["world_size"] = world_size;
+      j["rank"] = rank;
+      j["zero"] = args.parallel.zero;
+      j["bucket_mb"] = args.parallel.bucket_mb;
+      j["overlap"] = !args.parallel.no_overlap;
+    }
     j["loss_scale"] = summary.loss_scale;
     j["skipped_steps"] = summary.skipped_steps;
     j["parameters"] = summary.parameters;
@@ -155,6 +197,7 @@ int run_train(TrainArgs args) {
     std::cout << j.dump() << '\n';
     return 0;
   }
+  if (quiet) return 0;
   std::printf("\n%lld steps in %.1f s (%.0f samples/s), final loss %.4f\n",
               static_cast<long long>(summary.steps), summary.seconds, summary.samples_per_s,
               summary.final_loss);
@@ -215,6 +258,7 @@ Command add_train_command(CLI::App& app) {
                   "or arithmetic")
       ->capture_default_str();
   add_sim_options(*sub, args->sim);
+  add_ddp_options(*sub, args->parallel);
   sub->add_option("--threads", args->threads, "BLAS threads (default: OpenBLAS's choice)")
       ->check(whole_in(1, 1024));
   sub->add_option("--alloc-conf", args->alloc_conf,

@@ -36,8 +36,8 @@ EstimateResult simulate_training(const TrainOptions& options, std::int64_t steps
   const auto start = std::chrono::steady_clock::now();
   Learner learner = make_learner(options);
   data::Dataset shapes_only;
-  shapes_only.n = options.batch;
-  data::BatchLoader loader(shapes_only, train_loader_options(options));
+  shapes_only.n = options.batch * (learner.parallel ? learner.parallel->world_size() : 1);
+  data::BatchLoader loader(shapes_only, train_loader_options(options, learner.parallel.get()));
   for (std::int64_t step = 0; step < steps; ++step) {
     const data::Batch batch = loader.next();
     ops::reset_flop_count();
@@ -51,13 +51,17 @@ EstimateResult simulate_training(const TrainOptions& options, std::int64_t steps
   r.parameters = learner.model->parameter_count();
   r.steps = steps;
   const AllocatorStats stats = device_allocator(options.device)->stats();
+  const DataParallel* parallel = learner.parallel.get();
   for (const auto& [tag, per_parameter] : textbook_bytes_per_parameter(options)) {
-    const BlockStats& b = stats.of(tag);
+    const Tag measured = parallel && tag == Tag::gradient ? Tag::communication : tag;
+    const std::int64_t shards =
+        parallel && tag == Tag::optimizer ? parallel->optimizer_shards() : 1;
+    const BlockStats& b = stats.of(measured);
     // Autocast's copies are gone once a step is done: they are measured at their peak.
     const auto at = [peak = tag == Tag::cast_cache](const Stat& s) {
       return peak ? s.peak : s.current;
     };
-    r.model_states.push_back({tag, per_parameter, per_parameter * r.parameters,
+    r.model_states.push_back({tag, measured, per_parameter, per_parameter * r.parameters / shards,
                               at(b.requested_bytes), at(b.allocated_bytes), at(b.allocation)});
   }
   return r;

@@ -24,8 +24,11 @@ namespace tally::nn {
 // optimizer.
 struct ModelStateCheck {
   Tag tag = Tag::parameter;  // parameter, gradient, optimizer or cast_cache
-  std::int64_t bytes_per_parameter = 0;
-  std::int64_t textbook = 0;   // bytes_per_parameter * parameters
+  // The tag its bytes carry: `tag`, except for gradients under data parallelism, which live in
+  // the communication buckets.
+  Tag measured = Tag::parameter;
+  std::int64_t bytes_per_parameter = 0;  // for optimizer state under ZeRO-1: before sharding
+  std::int64_t textbook = 0;   // bytes_per_parameter * parameters (/ the optimizer's shards)
   std::int64_t requested = 0;  // live bytes asked for, with this tag
   std::int64_t allocated = 0;  // after the allocator's rounding
   std::int64_t blocks = 0;     // live blocks with this tag

@@ -23,27 +23,49 @@ void check_master(const std::string& name, const Tensor& parameter, const std::s
 
 }  // namespace
 
-Optimizer::Optimizer(NamedParameters parameters, NamedParameters masters) {
-  if (!masters.empty() && masters.size() != parameters.size()) {
-    throw UsageError("optimizer: " + std::to_string(masters.size()) + " master weights for " +
-                     std::to_string(parameters.size()) + " parameters");
-  }
+Optimizer::Optimizer(NamedParameters parameters, NamedParameters masters,
+                     std::vector<Tensor> gradients)
+    : gradients_(std::move(gradients)) {
+  const auto check_count = [&](std::size_t n, const char* what) {
+    if (n != 0 && n != parameters.size()) {
+      throw UsageError("optimizer: " + std::to_string(n) + " " + what + " for " +
+                       std::to_string(parameters.size()) + " parameters");
+    }
+  };
+  check_count(masters.size(), "master weights");
+  check_count(gradients_.size(), "gradients");
   for (std::size_t i = 0; i < parameters.size(); ++i) {
     auto& [name, tensor] = parameters[i];
     if (!masters.empty()) {
       check_master(name, tensor, masters[i].first, masters[i].second);
       masters_.push_back(std::move(masters[i].second));
     }
+    if (!gradients_.empty() && (gradients_[i].shape() != tensor.shape() ||
+                                gradients_[i].device() != tensor.device())) {
+      throw UsageError("optimizer: gradient " + gradients_[i].describe() + " given for '" + name +
+                       "', " + tensor.describe());
+    }
     const std::size_t dot = name.rfind('.');
     scopes_.push_back(dot == std::string::npos ? std::string() : name.substr(0, dot));
+    names_.push_back(name);
     parameters_.push_back(std::move(tensor));
   }
+}
+
+NamedParameters Optimizer::master_weights() const {
+  NamedParameters named;
+  for (std::size_t i = 0; i < masters_.size(); ++i) named.emplace_back(names_[i], masters_[i]);
+  return named;
+}
+
+Tensor Optimizer::gradient(std::size_t i) const {
+  return gradients_.empty() ? grad(parameters_[i]) : gradients_[i];
 }
 
 void Optimizer::step() {
   NoGradGuard no_grad;
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    const Tensor g = grad(parameters_[i]);
+    const Tensor g = gradient(i);
     if (!g.defined()) continue;
     if (masters_.empty()) {
       update(i, parameters_[i], g, grad_scale_);
@@ -61,8 +83,8 @@ void Optimizer::zero_grad() {
 
 std::vector<Tensor> Optimizer::gradients() const {
   std::vector<Tensor> grads;
-  for (const Tensor& p : parameters_) {
-    Tensor g = grad(p);
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    Tensor g = gradient(i);
     if (g.defined()) grads.push_back(std::move(g));
   }
   return grads;
@@ -79,8 +101,9 @@ Tensor Optimizer::new_state(std::size_t i, const Tensor& target, bool zeroed) co
   return t;
 }
 
-SGD::SGD(NamedParameters parameters, ops::SgdOptions options, NamedParameters masters)
-    : Optimizer(std::move(parameters), std::move(masters)),
+SGD::SGD(NamedParameters parameters, ops::SgdOptions options, NamedParameters masters,
+         std::vector<Tensor> gradients)
+    : Optimizer(std::move(parameters), std::move(masters), std::move(gradients)),
       options_(options),
       momentum_(parameter_count()) {}
 
@@ -90,8 +113,9 @@ void SGD::update(std::size_t i, const Tensor& target, const Tensor& g, float gra
   ops::sgd_update_(target, g, momentum_[i], first, options_, grad_scale);
 }
 
-AdamW::AdamW(NamedParameters parameters, ops::AdamWOptions options, NamedParameters masters)
-    : Optimizer(std::move(parameters), std::move(masters)),
+AdamW::AdamW(NamedParameters parameters, ops::AdamWOptions options, NamedParameters masters,
+             std::vector<Tensor> gradients)
+    : Optimizer(std::move(parameters), std::move(masters), std::move(gradients)),
       options_(options),
       exp_avg_(parameter_count()),
       exp_avg_sq_(parameter_count()),

@@ -23,9 +23,12 @@ class Optimizer {
  public:
   // Parameters with their paths (Module::named_parameters()): each one's state is allocated in
   // the scope of its module, so the memory report attributes it there. `masters` is empty, or
-  // one f32 tensor per parameter with its path and shape, in the same order, on its device; a
-  // mismatch is a usage error.
-  explicit Optimizer(NamedParameters parameters, NamedParameters masters = {});
+  // one f32 tensor per parameter with its path and shape, in the same order, on its device.
+  // `gradients` is empty (each parameter's gradient is its autograd gradient), or one tensor per
+  // parameter, shaped like it, that step() reads instead: ZeRO-1 updates pieces of parameters
+  // from pieces of its reduced buckets. A mismatch is a usage error.
+  explicit Optimizer(NamedParameters parameters, NamedParameters masters = {},
+                     std::vector<Tensor> gradients = {});
   virtual ~Optimizer() = default;
   // Updates every parameter that has a gradient (through its master when there are masters),
   // with grad mode off, then sets the gradient scale back to 1.
@@ -37,6 +40,8 @@ class Optimizer {
   // Where the parameters live (cpu for an optimizer without any).
   Device device() const;
   bool has_master_weights() const { return !masters_.empty(); }
+  // The master weights with their parameters' paths (empty without them).
+  NamedParameters master_weights() const;
   // The next step() multiplies every gradient element by `scale` as it reads it: how GradScaler
   // unscales the gradients of an optimizer with master weights, which stay scaled in 16 bits
   // (dividing them in place could flush small ones to zero).
@@ -52,17 +57,22 @@ class Optimizer {
   // A new state tensor shaped like `target` (its dtype, on its device), tagged optimizer, in
   // parameter i's module scope; zeroed when `zeroed`.
   Tensor new_state(std::size_t i, const Tensor& target, bool zeroed) const;
+  // Parameter i's gradient: given at construction, else its autograd gradient (may be undefined).
+  Tensor gradient(std::size_t i) const;
 
  private:
   std::vector<Tensor> parameters_;
   std::vector<Tensor> masters_;  // empty, or one per parameter
+  std::vector<Tensor> gradients_;  // empty, or one per parameter, read instead of grad()
+  std::vector<std::string> names_;
   std::vector<std::string> scopes_;
   float grad_scale_ = 1.0f;
 };
 
 class SGD : public Optimizer {
  public:
-  SGD(NamedParameters parameters, ops::SgdOptions options, NamedParameters masters = {});
+  SGD(NamedParameters parameters, ops::SgdOptions options, NamedParameters masters = {},
+      std::vector<Tensor> gradients = {});
 
  private:
   void update(std::size_t i, const Tensor& target, const Tensor& g, float grad_scale) override;
@@ -73,7 +83,8 @@ class SGD : public Optimizer {
 
 class AdamW : public Optimizer {
  public:
-  AdamW(NamedParameters parameters, ops::AdamWOptions options, NamedParameters masters = {});
+  AdamW(NamedParameters parameters, ops::AdamWOptions options, NamedParameters masters = {},
+        std::vector<Tensor> gradients = {});
 
  private:
   void update(std::size_t i, const Tensor& target, const Tensor& g, float grad_scale) override;

@@ -71,29 +71,41 @@ float default_weight_decay(std::string_view optimizer) {
 
 std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Module& model,
                                           NamedParameters masters) {
+  return make_optimizer(options, model.named_parameters(), std::move(masters), {});
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, NamedParameters parameters,
+                                          NamedParameters masters, std::vector<Tensor> gradients) {
   check_hyperparameters(options);
   if (options.optimizer == "sgd") {
     ops::SgdOptions sgd;
     sgd.lr = options.lr;
     sgd.momentum = options.momentum;
     sgd.weight_decay = options.weight_decay;
-    return std::make_unique<SGD>(model.named_parameters(), sgd, std::move(masters));
+    return std::make_unique<SGD>(std::move(parameters), sgd, std::move(masters),
+                                 std::move(gradients));
   }
   if (options.optimizer == "adamw") {
     ops::AdamWOptions adamw;
     adamw.lr = options.lr;
     adamw.weight_decay = options.weight_decay;
-    return std::make_unique<AdamW>(model.named_parameters(), adamw, std::move(masters));
+    return std::make_unique<AdamW>(std::move(parameters), adamw, std::move(masters),
+                                   std::move(gradients));
   }
   throw UsageError("unknown optimizer '" + options.optimizer + "' (expected sgd or adamw)");
 }
 
-data::LoaderOptions train_loader_options(const TrainOptions& options) {
+data::LoaderOptions train_loader_options(const TrainOptions& options,
+                                         const DataParallel* parallel) {
   data::LoaderOptions loader;
   loader.batch_size = options.batch;
   loader.seed = options.seed;
   loader.drop_last = true;
   loader.device = options.device;
+  if (parallel) {
+    loader.shards = parallel->world_size();
+    loader.shard = parallel->rank();
+  }
   return loader;
 }
 
@@ -110,11 +122,12 @@ Learner make_learner(const TrainOptions& options) {
   }
   learner.optimizer = make_optimizer(options, *learner.model, std::move(masters));
   if (scales_loss(options.precision)) learner.scaler.emplace();
+  if (options.data_parallel) learner.parallel = options.data_parallel(learner);
   return learner;
 }
 
 float train_step(Module& model, Optimizer& optimizer, const Tensor& images, const Tensor& labels,
-                 Precision precision, GradScaler* scaler) {
+                 Precision precision, GradScaler* scaler, DataParallel* parallel) {
   optimizer.zero_grad();
   Tensor loss;
   {
@@ -127,6 +140,7 @@ float train_step(Module& model, Optimizer& optimizer, const Tensor& images, cons
   {
     PhaseGuard phase(Phase::backward);
     backward(scaler ? scaler->scale(loss) : loss);
+    if (parallel) parallel->finish_backward();
   }
   {
     PhaseGuard phase(Phase::optimizer);
@@ -136,13 +150,14 @@ float train_step(Module& model, Optimizer& optimizer, const Tensor& images, cons
     } else {
       optimizer.step();
     }
+    if (parallel) parallel->finish_step();
   }
   return loss.device().kind == DeviceKind::sim ? 0.0f : loss.item();
 }
 
 float train_step(Learner& learner, const Tensor& images, const Tensor& labels) {
   return train_step(*learner.model, *learner.optimizer, images, labels, learner.precision,
-                    learner.scaler ? &*learner.scaler : nullptr);
+                    learner.scaler ? &*learner.scaler : nullptr, learner.parallel.get());
 }
 
 std::vector<std::pair<std::string, double>> parameter_norms(const Module& model) {
@@ -156,7 +171,7 @@ std::vector<std::pair<std::string, double>> parameter_norms(const Module& model)
 }
 
 double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch, Device device,
-                Precision precision) {
+                Precision precision, DataParallel* parallel) {
   NoGradGuard no_grad;
   PhaseGuard phase(Phase::eval);
   model.set_training(false);
@@ -164,10 +179,15 @@ double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch,
   options.batch_size = batch;
   options.shuffle = false;
   options.device = device;
+  if (parallel) {
+    options.shards = parallel->world_size();
+    options.shard = parallel->rank();
+  }
   data::BatchLoader loader(dataset, options);
   std::int64_t correct = 0, seen = 0;
   for (std::int64_t i = 0; i < loader.batches_per_epoch(); ++i) {
     const data::Batch b = loader.next();
+    if (b.labels.numel() == 0) continue;  // a shard of a last batch smaller than the world
     const Tensor logits = PrecisionForward(precision).logits(model, b.images);
     const ops::MaxResult best = ops::max(logits, 1);
     if (device.kind != DeviceKind::sim) {
@@ -178,6 +198,11 @@ double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch,
     seen += b.labels.numel();
   }
   model.set_training(true);
+  if (parallel) {
+    const std::vector<double> sums = parallel->sum_on_host(
+        {static_cast<double>(correct), static_cast<double>(seen)});
+    return sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+  }
   return seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
 }
 
@@ -188,7 +213,8 @@ TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,
   manual_seed(options.seed);
   Learner learner = make_learner(options);
   Module& model = *learner.model;
-  data::BatchLoader loader(train_set, train_loader_options(options));
+  DataParallel* parallel = learner.parallel.get();
+  data::BatchLoader loader(train_set, train_loader_options(options, parallel));
 
   const std::int64_t per_epoch = loader.batches_per_epoch();
   const std::int64_t total = options.steps > 0 ? options.steps : per_epoch * options.epochs;
@@ -199,6 +225,10 @@ TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,
   for (std::int64_t step = 1; step <= total; ++step) {
     const data::Batch batch = loader.next();
     summary.final_loss = train_step(learner, batch.images, batch.labels);
+    if (parallel && options.device.kind != DeviceKind::sim) {
+      summary.final_loss = static_cast<float>(parallel->sum_on_host({summary.final_loss})[0] /
+                                              parallel->world_size());
+    }
     summary.steps = step;
     if (on_progress) {
       const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -216,7 +246,7 @@ TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,
   summary.samples_per_s =
       summary.seconds > 0 ? static_cast<double>(total * options.batch) / summary.seconds : 0.0;
   summary.test_accuracy =
-      evaluate(model, test_set, options.batch, options.device, options.precision);
+      evaluate(model, test_set, options.batch, options.device, options.precision, parallel);
   return summary;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "nn/checkpoint_policy.h"
+#include "nn/data_parallel.h"
 #include "nn/data/fashion_mnist.h"
 #include "nn/data/loader.h"
 #include "nn/grad_scaler.h"
@@ -19,6 +20,8 @@
 #include "nn/precision.h"
 
 namespace tally::nn {
+
+struct Learner;
 
 struct TrainOptions {
   std::string model = "mlp";
@@ -33,6 +36,10 @@ struct TrainOptions {
   Precision precision = Precision::fp32;
   CheckpointPolicy checkpoint;  // over the model's blocks (nn/checkpoint_policy.h)
   Device device = Device::cpu();
+  // Data parallelism (distributed/): when set, make_learner calls it on the learner it has built
+  // (model, optimizer and scaler in place) and keeps what it returns; it may replace the
+  // optimizer (ZeRO-1). `batch` is then each rank's.
+  std::function<std::shared_ptr<DataParallel>(Learner&)> data_parallel;
 };
 
 struct Progress {
@@ -40,8 +47,8 @@ struct Progress {
   std::int64_t epochs = 0;
   std::int64_t step = 0;  // from 1, over the whole run
   std::int64_t total_steps = 0;
-  float loss = 0.0f;
-  double samples_per_s = 0.0;
+  float loss = 0.0f;           // averaged over the ranks under data parallelism
+  double samples_per_s = 0.0;  // of the rank
 };
 
 struct TrainSummary {
@@ -68,6 +75,10 @@ float default_weight_decay(std::string_view optimizer);
 // one-line usage error.
 std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, const Module& model,
                                           NamedParameters masters = {});
+// The same over any tensors: `parameters` with their paths, `masters` as above, and `gradients`
+// as Optimizer's constructor takes them.
+std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& options, NamedParameters parameters,
+                                          NamedParameters masters, std::vector<Tensor> gradients);
 
 // What a training step updates, set up for options.precision: the model (for fp16 and bf16 with
 // 16-bit parameters, its f32 originals handed to the optimizer as master weights), the optimizer,
@@ -77,6 +88,7 @@ struct Learner {
   std::unique_ptr<Optimizer> optimizer;
   Precision precision = Precision::fp32;
   std::optional<GradScaler> scaler;
+  std::shared_ptr<DataParallel> parallel;  // null: one process
 };
 
 // Builds options.model on options.device, sets its checkpoint policy, converts it for
@@ -84,24 +96,29 @@ struct Learner {
 Learner make_learner(const TrainOptions& options);
 
 // How train() draws its batches: options.batch samples at a time on options.device, shuffled
-// with options.seed, the last partial batch dropped.
-data::LoaderOptions train_loader_options(const TrainOptions& options);
+// with options.seed, the last partial batch dropped; under `parallel`, the rank's shard of each
+// step's batch (data::LoaderOptions).
+data::LoaderOptions train_loader_options(const TrainOptions& options,
+                                         const DataParallel* parallel = nullptr);
 
 // One training step; returns the loss (0 on sim). Gradients of the previous step are dropped
 // first. The forward pass runs as `precision` says: under autocast for amp-*, on the input cast
 // to 16 bits for fp16 and bf16 (whose logits are cast to f32 for the loss). With a scaler, the
-// loss is scaled before backward and the step may be skipped.
+// loss is scaled before backward and the step may be skipped. Under `parallel`, the gradients
+// are reduced over the ranks before the optimizer runs, and the loss is the rank's.
 float train_step(Module& model, Optimizer& optimizer, const Tensor& images, const Tensor& labels,
-                 Precision precision = Precision::fp32, GradScaler* scaler = nullptr);
+                 Precision precision = Precision::fp32, GradScaler* scaler = nullptr,
+                 DataParallel* parallel = nullptr);
 float train_step(Learner& learner, const Tensor& images, const Tensor& labels);
 
 // The L2 norm of each of the model's named parameters, summed on the host in double.
 std::vector<std::pair<std::string, double>> parameter_norms(const Module& model);
 
 // Fraction of `dataset` classified correctly, in batches of `batch`, without gradients, in phase
-// eval, with the forward pass of `precision`.
+// eval, with the forward pass of `precision`. Under `parallel`, each rank classifies its shard of
+// every batch of batch * world_size samples and the counts are summed over the ranks.
 double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch, Device device,
-                Precision precision = Precision::fp32);
+                Precision precision = Precision::fp32, DataParallel* parallel = nullptr);
 
 TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,
                    const data::Dataset& test_set,

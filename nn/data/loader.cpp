@@ -85,8 +85,13 @@ BatchLoader::BatchLoader(const Dataset& dataset, LoaderOptions options)
                      " with " + std::to_string(dataset_.images.size()) + " pixel bytes and " +
                      std::to_string(dataset_.labels.size()) + " labels");
   }
-  const std::int64_t full = dataset_.n / options_.batch_size;
-  const bool partial = dataset_.n % options_.batch_size != 0;
+  if (options_.shards < 1 || options_.shard < 0 || options_.shard >= options_.shards) {
+    throw UsageError("BatchLoader: shard " + std::to_string(options_.shard) + " of " +
+                     std::to_string(options_.shards));
+  }
+  const std::int64_t global = options_.batch_size * options_.shards;
+  const std::int64_t full = dataset_.n / global;
+  const bool partial = dataset_.n % global != 0;
   batches_per_epoch_ = full + (partial && !options_.drop_last ? 1 : 0);
   if (batches_per_epoch_ == 0) {
     throw UsageError("BatchLoader: no batches: " + std::to_string(dataset_.n) +
@@ -111,8 +116,11 @@ void BatchLoader::set_epoch(std::int64_t epoch) {
 
 Batch BatchLoader::next() {
   if (batch_index_ == batches_per_epoch_) set_epoch(epoch_ + 1);
-  const std::int64_t start = batch_index_ * options_.batch_size;
-  const std::int64_t size = std::min(options_.batch_size, dataset_.n - start);
+  const std::int64_t global = options_.batch_size * options_.shards;
+  const std::int64_t first = batch_index_ * global;
+  const std::int64_t drawn = std::min(global, dataset_.n - first);
+  const std::int64_t start = first + options_.shard * drawn / options_.shards;
+  const std::int64_t size = first + (options_.shard + 1) * drawn / options_.shards - start;
   ++batch_index_;
 
   // Braced initialisation runs in order, so images are allocated before labels on every device.

@@ -30,6 +30,13 @@ struct LoaderOptions {
   // allocated only, since sim holds no data; a dataset of n samples without pixels or labels is
   // enough there.
   Device device = Device::cpu();
+  // Data parallelism: each step draws one batch of batch_size * shards samples and returns shard
+  // `shard`'s part of it: batch_size samples from a full batch; from a last partial one (without
+  // drop_last) samples [shard * m / shards, (shard + 1) * m / shards) of its m. Every shard of
+  // one (seed, epoch) sees the same order, so the shards of a step together are the batch one
+  // process would draw with batch_size * shards.
+  std::int64_t shards = 1;
+  std::int64_t shard = 0;
 };
 
 struct Batch {
