@@ -13,6 +13,7 @@
 #include "cli/overhead_cache.h"
 #include "core/device.h"
 #include "core/device_presets.h"
+#include "distributed/world.h"
 #include "nn/data/synthetic.h"
 #include "nn/models.h"
 #include "nn/trainer.h"
@@ -107,13 +108,26 @@ int report_overhead(const std::string& text) {
   return 0;
 }
 
+// The process-group backends this build has, and this process's place when a launcher started it.
+void print_distributed() {
+  std::string backends = "local";
+  if (dist::has_mpi()) backends += ", mpi (" + dist::mpi_version() + ", cpu tensors)";
+  if (dist::has_nccl()) backends += ", nccl (" + dist::nccl_version_or_reason() + ", cuda tensors)";
+  std::cout << "distributed: " << backends << '\n';
+  if (const auto place = dist::launched_world()) {
+    std::cout << "world: rank " << place->rank << " of " << place->size << " (local rank "
+              << place->local_rank << ")\n";
+  }
+}
+
 int run_info() {
   std::cout << "tally " << build::kVersion << " (" << build::kBuildType << ", "
             << build::kCxxCompiler << ")\n";
   std::cout << "build: cuda " << on_off(TALLY_WITH_CUDA);
   if (TALLY_WITH_CUDA) std::cout << " (architectures " << build::kCudaArchitectures << ")";
-  std::cout << ", mpi " << on_off(TALLY_WITH_MPI) << ", sanitizers " << on_off(TALLY_SANITIZE)
-            << '\n';
+  std::cout << ", mpi " << on_off(TALLY_WITH_MPI) << ", nccl " << on_off(TALLY_WITH_NCCL)
+            << ", sanitizers " << on_off(TALLY_SANITIZE) << '\n';
+  print_distributed();
   std::string strategies;
   for (const auto& name : strategy_names()) strategies += (strategies.empty() ? "" : ", ") + name;
   std::cout << "strategies: " << strategies << '\n';

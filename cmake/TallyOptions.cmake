@@ -1,4 +1,5 @@
-# Resolves TALLY_CUDA and TALLY_MPI (AUTO, ON, OFF) into TALLY_WITH_CUDA and TALLY_WITH_MPI.
+# Resolves TALLY_CUDA and TALLY_MPI (AUTO, ON, OFF) into TALLY_WITH_CUDA and TALLY_WITH_MPI, and,
+# with CUDA, finds NCCL (TALLY_WITH_NCCL).
 
 foreach(opt TALLY_CUDA TALLY_MPI)
   if(NOT ${opt} MATCHES "^(AUTO|ON|OFF)$")
@@ -59,10 +60,31 @@ if(NOT TALLY_MPI STREQUAL "OFF")
   endif()
 endif()
 
+# NCCL is not part of the toolkit, but is often installed into its folders; elsewhere (the
+# nvidia-nccl wheel PyTorch installs, a tarball) TALLY_NCCL_ROOT points there. CUDA without NCCL
+# builds without it: cuda tensors then have no process group of more than one rank.
+set(TALLY_WITH_NCCL OFF)
+if(TALLY_WITH_CUDA)
+  find_path(TALLY_NCCL_INCLUDE nccl.h
+    HINTS ${TALLY_NCCL_ROOT} ENV TALLY_NCCL_ROOT ${CUDAToolkit_INCLUDE_DIRS}
+    PATH_SUFFIXES include)
+  find_library(TALLY_NCCL_LIBRARY NAMES nccl libnccl.so.2
+    HINTS ${TALLY_NCCL_ROOT} ENV TALLY_NCCL_ROOT ${CUDAToolkit_LIBRARY_DIR}
+          ${CUDAToolkit_LIBRARY_ROOT}/lib
+    PATH_SUFFIXES lib lib64)
+  if(TALLY_NCCL_INCLUDE AND TALLY_NCCL_LIBRARY)
+    set(TALLY_WITH_NCCL ON)
+    # Loaded at run time (distributed/nccl_library.cpp): by its soname first, then from here.
+    get_filename_component(TALLY_NCCL_LIBRARY_PATH "${TALLY_NCCL_LIBRARY}" REALPATH)
+  else()
+    message(STATUS "tally: NCCL not found (set TALLY_NCCL_ROOT): building without it")
+  endif()
+endif()
+
 if(TALLY_WITH_CUDA)
   set(TALLY_CUDA_ARCHS "${CMAKE_CUDA_ARCHITECTURES}")
 else()
   set(TALLY_CUDA_ARCHS "")
 endif()
 message(STATUS "tally: CUDA ${TALLY_WITH_CUDA} (${TALLY_CUDA_ARCHS}), MPI ${TALLY_WITH_MPI}, "
-               "sanitizers ${TALLY_SANITIZE}")
+               "NCCL ${TALLY_WITH_NCCL}, sanitizers ${TALLY_SANITIZE}")

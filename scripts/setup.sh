@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 packages=(
   cmake ninja-build g++ pkg-config python3
   libgtest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-  libopenblas-dev zlib1g-dev dataset-fashion-mnist
+  libopenblas-dev zlib1g-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev
 )
 missing=()
 for package in "${packages[@]}"; do
