@@ -4,12 +4,14 @@
 #include <filesystem>
 #include <iostream>
 #include <new>
+#include <string>
 #include <system_error>
 #include <vector>
 
 #include "allocator/error.h"
 #include "cli/cleanup_warning.h"
 #include "cli/commands.h"
+#include "distributed/world.h"
 #include "tally/build_config.h"
 
 namespace {
@@ -24,6 +26,19 @@ void check_inputs(const tally::cli::Command& command) {
       }
     }
   }
+}
+
+// Prints `message` as the one error line (naming the rank in a job of several) and returns
+// `status`; in a job of several ranks, ends them all with it at once, so that none waits for this
+// one until its timeout.
+int fail(const std::string& message, int status) {
+  const auto place = tally::dist::launched_world();
+  std::cerr << "tally: error: "
+            << (place && place->size > 1 ? "rank " + std::to_string(place->rank) + ": " : "")
+            << message << '\n'
+            << std::flush;
+  tally::dist::abort_world(status);
+  return status;
 }
 
 }  // namespace
@@ -63,13 +78,11 @@ int main(int argc, char** argv) {
     }
     return usage;
   } catch (const tally::Error& e) {
-    std::cerr << "tally: error: " << e.what() << '\n';
-    return tally::exit_status(e.kind());
+    return fail(e.what(), tally::exit_status(e.kind()));
   } catch (const std::bad_alloc& e) {
-    std::cerr << "tally: error: out of host memory (" << e.what() << ")\n";
-    return tally::exit_status(tally::ErrorKind::out_of_memory);
+    return fail(std::string("out of host memory (") + e.what() + ")",
+                tally::exit_status(tally::ErrorKind::out_of_memory));
   } catch (const std::exception& e) {
-    std::cerr << "tally: error: " << e.what() << '\n';
-    return tally::exit_status(tally::ErrorKind::internal);
+    return fail(e.what(), tally::exit_status(tally::ErrorKind::internal));
   }
 }

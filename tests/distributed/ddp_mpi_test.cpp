@@ -17,11 +17,15 @@ std::shared_ptr<dist::ProcessGroup> world() {
   return dist::world_group(Device::cpu(), std::chrono::seconds(120));
 }
 
+// AdamW divides each gradient by its own magnitude, so an element whose gradient is rounding
+// noise around zero (a dead ReLU's, summed in another order) moves by up to lr either way: its
+// parameters agree to 1e-5, SGD's to 1e-6.
 struct Case {
   const char* model;
   const char* optimizer;
   int zero;
   bool small_buckets;
+  double tolerance;
 };
 
 class DdpAcrossRanks : public ::testing::TestWithParam<Case> {};
@@ -42,7 +46,7 @@ TEST_P(DdpAcrossRanks, MatchesOneProcessWithTheWholeBatch) {
   const DdpSteps ranks = run_ddp_steps(
       ddp_train_options(c.model, c.optimizer, per_rank, Device::cpu()), steps, group, ddp);
   ASSERT_EQ(ranks.parameters.size(), reference.parameters.size());
-  EXPECT_LT(max_relative_difference(ranks.parameters, reference.parameters), 1e-6)
+  EXPECT_LT(max_relative_difference(ranks.parameters, reference.parameters), c.tolerance)
       << "rank " << group->rank() << " of " << group->size();
   // The ranks' losses average to the whole batch's.
   const double mean = group->sum_on_host({ranks.losses.front()})[0] / group->size();
@@ -50,10 +54,12 @@ TEST_P(DdpAcrossRanks, MatchesOneProcessWithTheWholeBatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, DdpAcrossRanks,
-                         ::testing::Values(Case{"mlp", "sgd", 0, false},
-                                           Case{"mlp", "adamw", 1, false},
-                                           Case{"cnn", "sgd", 0, true},
-                                           Case{"cnn", "adamw", 1, true}),
+                         ::testing::Values(Case{"mlp", "sgd", 0, false, 1e-6},
+                                           Case{"mlp", "sgd", 1, false, 1e-6},
+                                           Case{"cnn", "sgd", 0, true, 1e-6},
+                                           Case{"cnn", "sgd", 1, true, 1e-6},
+                                           Case{"mlp", "adamw", 0, false, 1e-5},
+                                           Case{"cnn", "adamw", 1, true, 1e-5}),
                          [](const auto& info) {
                            return std::string(info.param.model) + "_" + info.param.optimizer +
                                   "_zero" + std::to_string(info.param.zero) +
