@@ -18,8 +18,10 @@ step=("${est[@]}" --dataset synthetic --threads 1)
 
 for n in 2 4; do
   for zero in 0 1; do
-    "${mpirun[@]}" -np "$n" "$tally" train --ddp --zero "$zero" --bucket-mb 0.5 "${step[@]}" \
-      --trace "$work/t.csv" --json >"$work/train.jsonl" 2>"$work/train.err" ||
+    # Each rank's stdout in a file of its own (Open MPI's --output-filename): one JSON object each.
+    rm -rf "$work/out"
+    "${mpirun[@]}" --output-filename "$work/out" -np "$n" "$tally" train --ddp --zero "$zero" \
+      --bucket-mb 0.5 "${step[@]}" --trace "$work/t.csv" --json >/dev/null 2>"$work/train.err" ||
       fail "mpirun -np $n train --ddp --zero $zero: $(tail -3 "$work/train.err")"
     for ((rank = 0; rank < n; rank++)); do
       [ -s "$work/t.rank$rank.csv" ] || fail "no trace for rank $rank of $n"
@@ -28,9 +30,9 @@ for n in 2 4; do
         fail "estimate --world-size $n --rank $rank: $(cat "$work/estimate.err")"
     done
     if ! /usr/bin/python3 - "$work" "$n" "$zero" <<'PY'; then
-import json, sys
+import glob, json, sys
 work, n, zero = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-runs = [json.loads(line) for line in open(f"{work}/train.jsonl") if line.startswith("{")]
+runs = [json.loads(open(f).read()) for f in glob.glob(f"{work}/out/*/rank.*/stdout")]
 assert sorted(r["rank"] for r in runs) == list(range(n)), [r.get("rank") for r in runs]
 keys = ["peak_allocated_bytes", "peak_requested_bytes", "peak_reserved_bytes"]
 for run in runs:
