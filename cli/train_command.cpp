@@ -88,6 +88,10 @@ int run_train(TrainArgs args) {
   o.lr = args.lr.value_or(nn::default_lr(o.optimizer));
   o.weight_decay = args.weight_decay.value_or(nn::default_weight_decay(o.optimizer));
   if (args.threads > 0) ops::set_num_threads(args.threads);
+  // Under mpirun, plain "cuda" is the GPU of the rank's local rank, as torchrun's LOCAL_RANK says.
+  if (args.parallel.ddp && args.device == "cuda") {
+    if (const auto place = dist::launched_world()) o.device.index = place->local_rank;
+  }
   AllocatorConfig config = alloc_conf_from(args.alloc_conf);
   config.record = true;  // the report reconstructs the peak from the trace
   const bool sim = o.device.kind == DeviceKind::sim;

@@ -26,16 +26,22 @@ std::shared_ptr<dist::ProcessGroup> one_rank() {
   return std::make_shared<LocalProcessGroup>(Device::cpu());
 }
 
+// bf16 keeps f32 master weights in the optimizer: ZeRO-1 keeps copies of its pieces.
 TEST(Ddp, WorldOfOneTrainsExactlyAsOneProcess) {
-  for (const char* optimizer : {"sgd", "adamw"}) {
-    for (int zero : {0, 1}) {
-      const nn::TrainOptions o = ddp_train_options("mlp", optimizer, 16, Device::cpu());
-      DdpOptions ddp;
-      ddp.zero_stage = zero;
-      const DdpSteps plain = run_ddp_steps(o, 3);
-      const DdpSteps parallel = run_ddp_steps(o, 3, one_rank(), ddp);
-      EXPECT_EQ(parallel.losses, plain.losses) << optimizer << " zero " << zero;
-      EXPECT_EQ(parallel.parameters, plain.parameters) << optimizer << " zero " << zero;
+  for (const nn::Precision precision : {nn::Precision::fp32, nn::Precision::bf16}) {
+    for (const char* optimizer : {"sgd", "adamw"}) {
+      for (int zero : {0, 1}) {
+        nn::TrainOptions o = ddp_train_options("mlp", optimizer, 16, Device::cpu());
+        o.precision = precision;
+        DdpOptions ddp;
+        ddp.zero_stage = zero;
+        const DdpSteps plain = run_ddp_steps(o, 3);
+        const DdpSteps parallel = run_ddp_steps(o, 3, one_rank(), ddp);
+        const std::string what = std::string(nn::precision_name(precision)) + " " + optimizer +
+                                 " zero " + std::to_string(zero);
+        EXPECT_EQ(parallel.losses, plain.losses) << what;
+        EXPECT_EQ(parallel.parameters, plain.parameters) << what;
+      }
     }
   }
 }
@@ -217,6 +223,25 @@ TEST(Ddp, SimulatedRankHoldsItsShard) {
     const std::int64_t mine = rank == 3 ? 56259 - 2 : 56259;  // the last chunk holds the padding
     EXPECT_EQ(stats.of(Tag::optimizer).requested_bytes.current, 2 * 4 * mine) << "rank " << rank;
   }
+}
+
+// With bf16 parameters the buckets are bf16, and the rank's optimizer holds f32 master pieces
+// and two f32 moments for its chunk: 12 B per element of it, where one process holds 12 B per
+// parameter.
+TEST(Ddp, SimulatedRankShardsMasterWeights) {
+  const Device sim = Device::sim(SimTarget::cpu);
+  AllocatorConfig config;
+  config.record = true;
+  const auto allocator = configure_device(sim, config);
+  nn::TrainOptions o = ddp_train_options("cnn", "adamw", 8, sim);
+  o.precision = nn::Precision::bf16;
+  DdpOptions ddp;
+  ddp.zero_stage = 1;
+  nn::Learner learner;
+  run_ddp_steps(o, 2, std::make_shared<LocalProcessGroup>(sim, 1, 4), ddp, &learner);
+  const AllocatorStats stats = allocator->stats();
+  EXPECT_EQ(stats.of(Tag::communication).requested_bytes.current, 2 * 225036);
+  EXPECT_EQ(stats.of(Tag::optimizer).requested_bytes.current, 12 * 56259);
 }
 
 }  // namespace
