@@ -5,7 +5,8 @@
 # mlp and cnn, and for mlp in each 16-bit precision arrangement (loss and parameters); sim:cuda
 # against cuda, trace for trace, with the cuDNN choices the cuda run recorded; the memory outside
 # tally's allocator after a run; GEMM against bare cuBLAS and elementwise bandwidth against a
-# device copy; a training step against PyTorch; the precision table; deep-mlp's checkpoint table.
+# device copy; an NCCL all-reduce at world size 1 with its communicator's memory; a training step
+# against PyTorch; the precision table; deep-mlp's checkpoint table.
 # It ends with one summary table, also written as markdown (summary.md) beside the full logs.
 #
 #   scripts/gpu_check.sh [--rehearse] [--prebuilt DIR] [--build DIR] [--deps DIR] [LOG_DIR]
@@ -349,7 +350,42 @@ else
   row "cuda bench" FAIL "not built ($bin/tally_cuda_bench)"
 fi
 
-# ---------------------------------------------------------------- 8. a step against PyTorch
+# ---------------------------------------------------------------- 8. NCCL all-reduce
+# bench/allreduce_bench.cpp at world size 1 on cuda (nccl-tests' table, in bench.log) and the
+# device memory NCCL's communicator takes outside tally's allocator. libnccl.so.2 is the
+# machine's own (about 200 MB, too big to carry): the toolkit's, the loader's or PyTorch's wheel's.
+# Without a GPU the bench runs on cpu as a world of one, to show that the pack's binary starts.
+nccl_row="nccl all-reduce, 1 rank"
+if [ ! -x "$bin/tally_allreduce_bench" ]; then
+  row "$nccl_row" FAIL "not built ($bin/tally_allreduce_bench)"
+else
+  nccl_device=cuda
+  [ -n "$gpu" ] || nccl_device=cpu
+  echo "=== tally_allreduce_bench --device $nccl_device" >>"$bench_log"
+  in_tally_env step 15 60 "$bin/tally_allreduce_bench" --device "$nccl_device" --max-bytes 64M \
+    >"$tmp/nccl.txt" 2>&1
+  rc=$?
+  cat "$tmp/nccl.txt" >>"$bench_log"
+  comm="$(sed -n 's/^# nccl communicator: [0-9-]* bytes (\([0-9.-]* MiB\)).*/\1/p' "$tmp/nccl.txt")"
+  largest="$(awk '$1 ~ /^[0-9]+$/ && NF == 8 { line = $1 " B in " $5 " us, algbw " $6 " GB/s"
+    wrong += $8 } END { if (line != "") print line "; #wrong " wrong + 0 }' "$tmp/nccl.txt")"
+  unavailable="$(grep -m1 -o -e 'needs NCCL.*' -e 'NCCL could not be loaded[^:]*' "$tmp/nccl.txt")"
+  if [ -z "$gpu" ]; then
+    verdict=skip
+    ((rc == 0)) && [ -n "$largest" ] || verdict=FAIL
+    row "$nccl_row" "$verdict" "$no_gpu; cpu world of one rehearsed: ${largest:-exit $rc (bench.log)}"
+  elif ((rc == 0)) && [ -n "$comm" ] && [ -n "$largest" ]; then
+    verdict=info
+    [[ "$largest" == *"#wrong 0" ]] || verdict=FAIL
+    row "$nccl_row" "$verdict" "communicator $comm of device memory; largest $largest"
+  elif [ -n "$unavailable" ]; then
+    row "$nccl_row" skip "$unavailable"
+  else
+    row "$nccl_row" FAIL "exit $rc: $(tail -1 "$tmp/nccl.txt" | cut -c1-100) (bench.log)"
+  fi
+fi
+
+# ---------------------------------------------------------------- 9. a step against PyTorch
 if [ -x "$bin/tally_train_step_bench" ]; then
   printf '#!/bin/sh\nLD_LIBRARY_PATH=%q exec %q "$@"\n' "$tally_ld" \
     "$(cd "$bin" && pwd)/tally_train_step_bench" >"$tmp/tally_train_step_bench"
@@ -367,7 +403,7 @@ elif [ -x "$tmp/tally_train_step_bench" ]; then
   done < <(grep -E '^(mlp|cnn) +[0-9]+ +[0-9]+ +[0-9.]+ ' "$bench_log")
 fi
 
-# ---------------------------------------------------------------- 9. the precision table
+# ---------------------------------------------------------------- 10. the precision table
 # Peak and time per arrangement (bench/precision_table.py); without a GPU, mlp on the cpu.
 precision_rows() {  # precision_rows VERDICT PREFIX: one row per model from $logs/precision.md
   local model
@@ -397,7 +433,7 @@ else
   fi
 fi
 
-# ---------------------------------------------------------------- 10. the checkpoint table
+# ---------------------------------------------------------------- 11. the checkpoint table
 # deep-mlp's activation peak and step time per policy against none (bench/checkpoint_table.py);
 # without a GPU, a small batch on the cpu.
 checkpoint_row() {  # checkpoint_row VERDICT PREFIX: one row from $logs/checkpoint.md

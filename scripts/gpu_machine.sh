@@ -80,6 +80,10 @@ for d in sorted({os.path.join(p, "nvidia") for p in sys.path if p}):
     header="$(first "$cuda_home/include/cudnn.h" /usr/include/cudnn.h /usr/local/include/cudnn.h \
       /usr/include/x86_64-linux-gnu/cudnn.h)" && cudnn_inc="$(dirname "$header")"
   fi
+  # NCCL: loaded by tally at run time, so only the library's folder is needed (and its headers
+  # beside it for a build from source).
+  nccl_lib="$(find_libs libnccl.so.2 "${TALLY_NCCL_ROOT:+$TALLY_NCCL_ROOT/lib}" | head -1)"
+  [ -z "$nccl_lib" ] || add_ld "$(dirname "$nccl_lib")"
   local major="${nvcc_version%%.*}"
   cublas_lib="$(find_libs "libcublas.so.${major:-13}" | head -1)"
   cudart_lib="$(find_libs "libcudart.so.${major:-13}" | head -1)"
@@ -97,6 +101,7 @@ for d in sorted({os.path.join(p, "nvidia") for p in sys.path if p}):
   say "cudart    ${cudart_lib:-$missing}"
   say "cublas    ${cublas_lib:-$missing}"
   say "cudnn     ${cudnn_lib:-$missing} ${cudnn_version} (headers ${cudnn_inc:-$missing})"
+  say "nccl      ${nccl_lib:-none (the NCCL step will say so)}"
   say "system    $(nproc) cores; glibc $(ldd --version 2>/dev/null | awk 'NR == 1 { print $NF }');" \
     "$(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release 2>/dev/null)"
   say "python3   $(command -v python3) ($torch)"
@@ -133,6 +138,7 @@ build_from_source() {
   fi
   args+=("-DCMAKE_CUDA_COMPILER=$nvcc" "-DTALLY_CUDNN_LIBRARY=$cudnn_lib"
     "-DTALLY_CUDNN_INCLUDE=$cudnn_inc")
+  [ -z "$nccl_lib" ] || args+=("-DTALLY_NCCL_ROOT=$(dirname "$(dirname "$nccl_lib")")")
   if ((${#debs[@]})); then
     if [ -e "$prefix" ] && [ ! -e "$prefix/.tally-deps" ]; then
       echo "not unpacked: $prefix was not made by this script (set TALLY_DEPS_PREFIX)"

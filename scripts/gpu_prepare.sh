@@ -75,7 +75,7 @@ build_prebuilt() {
   # executables directly: their names travel in this list.
   ctest --test-dir "$dir" -N -V -L gpu | sed -n 's/.*Test command: \([^ ]*\).*/\1/p' |
     xargs -r -n1 basename | sort -u >"$dist/bin/gpu-tests.txt"
-  for exe in tally tally_cuda_bench tally_train_step_bench $(cat "$dist/bin/gpu-tests.txt"); do
+  for exe in tally tally_cuda_bench tally_train_step_bench tally_allreduce_bench $(cat "$dist/bin/gpu-tests.txt"); do
     cp "$dir/bin/$exe" "$dist/bin/"
     strip --strip-unneeded "$dist/bin/$exe"
   done

@@ -189,8 +189,12 @@ TEST_F(MpiGroup, AWaitPastTheTimeoutThrows) {
       ++timeouts;
     }
   }
-  if (rank == 0) EXPECT_GE(timeouts, 1);
-  if (rank == 1) EXPECT_EQ(timeouts, 0);
+  if (rank == 0) {
+    EXPECT_GE(timeouts, 1);
+  }
+  if (rank == 1) {
+    EXPECT_EQ(timeouts, 0);
+  }
   EXPECT_EQ(t.to_floats()[0], static_cast<float>(rank_sum(group) + size));
 }
 
