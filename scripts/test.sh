@@ -3,7 +3,9 @@
 #   build/         CUDA enabled when a toolkit is found (TALLY_CUDA=AUTO); every test but the slow
 #                  ones, which run on the CPU alone and so once, in build-nocuda
 #   build-nocuda/  CUDA off: what a machine without any CUDA toolkit builds; every test
-#   build-asan/    every test but the slow ones under AddressSanitizer + UndefinedBehaviorSanitizer
+#   build-asan/    every test but the slow ones under AddressSanitizer + UndefinedBehaviorSanitizer,
+#                  built without MPI: what a machine without Open MPI builds (DDP runs there as a
+#                  world of one); the mpi tests run in the other two
 # GPU tests (label gpu) skip, saying why, when no device is present. Exits non-zero when any
 # configuration fails to build or any test fails; the last line sums up all of them.
 set -uo pipefail
@@ -40,7 +42,8 @@ run_config() {  # run_config DIR CTEST_FILTER CMAKE_ARGS...
 
 run_config build "-LE slow"
 run_config build-nocuda "" -DTALLY_CUDA=OFF -DTALLY_BUILD_BENCH=OFF
-run_config build-asan "-LE slow" -DTALLY_CUDA=OFF -DTALLY_SANITIZE=ON -DTALLY_BUILD_BENCH=OFF \
+run_config build-asan "-LE slow" -DTALLY_CUDA=OFF -DTALLY_MPI=OFF -DTALLY_SANITIZE=ON \
+  -DTALLY_BUILD_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 reasons=$(grep -ho "no CUDA device: .*" build/Testing/Temporary/LastTest.log 2>/dev/null | sort -u)
