@@ -100,12 +100,9 @@ int run_estimate(EstimateArgs& args) {
     j["checkpoint"] = checkpoint_json(step.train, run.result);
     if (step.parallel.active()) {
       const BlockStats& buckets = run.stats.of(Tag::communication);
-      j["parallel"] = {{"world_size", *step.parallel.world_size},
-                       {"rank", step.parallel.rank},
-                       {"zero", step.parallel.zero},
-                       {"bucket_mb", step.parallel.bucket_mb},
-                       {"buckets", buckets.allocation.peak},
-                       {"bucket_bytes", buckets.requested_bytes.peak}};
+      j["parallel"] = parallel_json(step.parallel);
+      j["parallel"]["buckets"] = buckets.allocation.peak;
+      j["parallel"]["bucket_bytes"] = buckets.requested_bytes.peak;
     }
     j["parameters"] = run.result.parameters;
     j["steps"] = run.result.steps;

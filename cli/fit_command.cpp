@@ -171,6 +171,9 @@ int run_fit(FitArgs& args) {
                      {"probes", prober.count()}};
     if (fits > 0) j["footprint"] = footprint_json(plan, best.plan.footprint);
     j["checkpoint"] = chosen ? chosen->policy.name() : step.train.checkpoint.name();
+    if (step.parallel.active()) {
+      j["parallel"] = parallel_json(step.parallel);
+    }
     if (step.checkpoint_auto) {
       nlohmann::json list = nlohmann::json::array();
       for (const PolicyRun& r : candidates) {
@@ -189,6 +192,10 @@ int run_fit(FitArgs& args) {
   std::cout << "tally fit: " << step.train.model << ", " << nn::precision_name(step.train.precision)
             << ", " << step.train.optimizer << ", on " << device.str() << plan_text(plan) << ", "
             << prober.count() << " simulated runs of " << step.steps << " step(s)\n";
+  if (step.parallel.active()) {
+    std::cout << "  " << parallel_text(step.parallel, *step.parallel.world_size, step.parallel.rank)
+              << "; the batch is the rank's\n";
+  }
   if (step.checkpoint_auto) {
     std::cout << "  checkpoint auto: " << policies.size() << " candidate policies over "
               << prober.blocks() << " blocks, cost in GEMM and convolution FLOPs added to a step\n";

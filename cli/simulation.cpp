@@ -73,6 +73,13 @@ SimRun simulate(const SimPlan& plan, const AllocatorConfig& config, nn::TrainOpt
   return run;
 }
 
+nlohmann::json parallel_json(const ParallelArgs& parallel) {
+  return {{"world_size", parallel.world_size.value_or(1)},
+          {"rank", parallel.rank},
+          {"zero", parallel.zero},
+          {"bucket_mb", parallel.bucket_mb}};
+}
+
 Footprint footprint(const SimPlan& plan, const SimRun& run) {
   Footprint f;
   f.reserved_peak = run.stats.reserved_bytes.peak;

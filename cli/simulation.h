@@ -65,6 +65,9 @@ double recompute_fraction(const nn::EstimateResult& r);
 std::string checkpoint_text(const nn::TrainOptions& train, const nn::EstimateResult& r);
 nlohmann::json checkpoint_json(const nn::TrainOptions& train, const nn::EstimateResult& r);
 
+// The world a simulated rank belongs to, for --json: world_size, rank, zero, bucket_mb.
+nlohmann::json parallel_json(const ParallelArgs& parallel);
+
 // ", as h100-80gb (NVIDIA H100 80GB HBM3, 79.65 GiB)" and the like; empty for unlimited sim:cpu.
 std::string plan_text(const SimPlan& plan);
 std::string footprint_text(const SimPlan& plan, const Footprint& f, const SimRun& run);

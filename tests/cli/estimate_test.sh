@@ -164,6 +164,30 @@ for command in "estimate" "fit --budget 1GiB"; do
 done
 expect_refused --budget "$not_a_size" 0 -1GiB 18446744073709551616 17179869184GiB lots -- fit
 expect_refused --max-batch "$not_a_whole_number [1, 16777216]" 0 16777217 -- fit --budget 1GiB
+# One rank of DDP on sim. mlp's gradients in backward order: layers.5 (10 + 10240 elements) and
+# layers.3 (1024 + 1048576) pass the first bucket's 1 MiB at 1059850 elements; layers.1 (1024 +
+# 802816) is the second bucket: 1863690 elements, 7454760 B. ZeRO-1 over 4 pads the first bucket
+# to 1059852 elements: 7454768 B.
+for zero in 0 1; do
+  "$tally" estimate --model mlp --world-size 4 --rank 3 --zero "$zero" --json >"$work/ddp.json" ||
+    fail "estimate --world-size 4 --zero $zero failed"
+  /usr/bin/python3 - "$work/ddp.json" "$zero" <<'PY' || fail "estimate --world-size 4 --zero $zero"
+import json, sys
+d, zero = json.load(open(sys.argv[1])), int(sys.argv[2])
+p = d["parallel"]
+assert (p["world_size"], p["rank"], p["zero"], p["buckets"]) == (4, 3, zero, 2), p
+assert p["bucket_bytes"] == (7454768 if zero else 7454760), p
+states = {s["tag"]: s for s in d["model_states"]}
+assert states["gradient"]["measured_tag"] == "communication", states["gradient"]
+PY
+done
+expect 0 "^DDP over 4 rank\(s\) \(rank 0\), 25 MiB buckets, ZeRO-1: 2 gradient bucket" \
+  -- estimate --model mlp --world-size 4 --zero 1
+expect 0 "DDP over 2 rank\(s\) \(rank 0\), 25 MiB buckets; the batch is the rank's" \
+  -- fit --model mlp --budget 1GiB --world-size 2
+expect_error 2 "--rank 2 is not a rank of a world of 2" -- estimate --world-size 2 --rank 2
+expect_error 2 "--zero requires --world-size" -- estimate --zero 1
+expect_error 2 "ZeRO-1 with a loss scaler" -- estimate --world-size 2 --zero 1 --precision fp16
 expect_error 3 "no-such.csv" -- estimate --model cnn --conv-workspace "$work/no-such.csv"
 expect_one_line_error fit --model mlp
 expect_one_line_error fit --model mlp --budget 1GiB --capacity 2GiB
