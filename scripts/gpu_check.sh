@@ -2,7 +2,8 @@
 # The GPU kit (docs/gpu.md): every check of tally's CUDA backend in one call, for a GPU machine
 # with no internet and little time. It runs, in this order: tally info --device cuda; every test
 # labelled gpu; the op table's max relative error per op and dtype; train on cuda against cpu for
-# mlp and cnn, and for mlp in each 16-bit precision arrangement (loss and parameters); sim:cuda
+# mlp and cnn, for mlp in each 16-bit precision arrangement and under DDP with ZeRO-1 (loss and
+# parameters); sim:cuda
 # against cuda, trace for trace, with the cuDNN choices the cuda run recorded; the memory outside
 # tally's allocator after a run; GEMM against bare cuBLAS and elementwise bandwidth against a
 # device copy; an NCCL all-reduce at world size 1 with its communicator's memory; a training step
@@ -291,6 +292,10 @@ for precision in amp-fp16 amp-bf16 fp16 bf16; do
   train_row "mlp $precision 10 steps, cuda vs cpu" "mlp-$precision" --model mlp --steps 10 \
     --precision "$precision" "${common[@]}"
 done
+# DDP in a world of one: on cuda its buckets are all-reduced by NCCL on the communication stream,
+# on cpu by nothing; ZeRO-1 adds the reduce-scatter, the sharded AdamW and the all-gather.
+train_row "mlp --ddp --zero 1 (NCCL, one rank) 10 steps, cuda vs cpu" mlp-ddp --model mlp \
+  --steps 10 --ddp --zero 1 --optimizer adamw --bucket-mb 1 "${common[@]}"
 
 # ---------------------------------------------------------------- 5. sim:cuda against cuda
 # sim:cuda given the cuDNN choices the cuda run logged must request what the cuda run requested,

@@ -7,22 +7,13 @@
 #include "distributed/process_group.h"
 #include "distributed/world.h"
 #include "tally/build_config.h"
+#include "tests/distributed/expect_usage_error.h"
 
 namespace tally::dist {
 namespace {
 
 Tensor cpu_values(std::vector<float> values) {
   return Tensor::from_values(values, {static_cast<std::int64_t>(values.size())});
-}
-
-template <typename F>
-void expect_usage_error(F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::usage) << e.what();
-  }
 }
 
 TEST(LocalProcessGroup, WorldOfOneLeavesEveryTensorAsItWas) {

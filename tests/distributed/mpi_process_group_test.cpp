@@ -13,6 +13,7 @@
 #include "core/tensor.h"
 #include "distributed/mpi_process_group.h"
 #include "distributed/world.h"
+#include "tests/distributed/expect_usage_error.h"
 
 namespace tally::dist {
 namespace {
@@ -26,16 +27,6 @@ Tensor values(const std::vector<float>& v, DType dtype = DType::f32) {
 // 0 + 1 + ... + (size - 1): what every rank's own index sums to.
 double rank_sum(const ProcessGroup& g) {
   return g.size() * (g.size() - 1) / 2.0;
-}
-
-template <typename F>
-void expect_usage_error(F&& f) {
-  try {
-    f();
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::usage) << e.what();
-  }
 }
 
 class MpiGroup : public ::testing::Test {
