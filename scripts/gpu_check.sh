@@ -3,11 +3,11 @@
 # with no internet and little time. It runs, in this order: tally info --device cuda; every test
 # labelled gpu; the op table's max relative error per op and dtype; train on cuda against cpu for
 # mlp and cnn, for mlp in each 16-bit precision arrangement and under DDP with ZeRO-1 (loss and
-# parameters); sim:cuda
-# against cuda, trace for trace, with the cuDNN choices the cuda run recorded; the memory outside
-# tally's allocator after a run; GEMM against bare cuBLAS and elementwise bandwidth against a
-# device copy; an NCCL all-reduce at world size 1 with its communicator's memory; a training step
-# against PyTorch; the precision table; deep-mlp's checkpoint table.
+# parameters); sim:cuda against cuda, trace for trace, with the cuDNN choices the cuda run
+# recorded; the memory outside tally's allocator after a run; GEMM against bare cuBLAS and
+# elementwise bandwidth against a device copy; an NCCL all-reduce at world size 1 with its
+# communicator's memory; a training step against PyTorch; the precision table; deep-mlp's
+# checkpoint table.
 # It ends with one summary table, also written as markdown (summary.md) beside the full logs.
 #
 #   scripts/gpu_check.sh [--rehearse] [--prebuilt DIR] [--build DIR] [--deps DIR] [LOG_DIR]
