@@ -38,7 +38,7 @@ using GradAccumulateHook = std::function<void(Tensor& grad, const Tensor& incomi
 struct AutogradMeta {
   bool requires_grad = false;
   Tensor grad;
-  GradAccumulateHook accumulate_hook;  // empty: the default accumulation
+  GradAccumulateHook accumulate_hook;      // empty: the default accumulation
   std::shared_ptr<Node> grad_fn;           // the op that produced this tensor; null for leaves
   std::shared_ptr<Node> grad_accumulator;  // a leaf's node that accumulates into `grad`
 };

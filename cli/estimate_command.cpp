@@ -38,8 +38,7 @@ std::string model_states_text(const nn::EstimateResult& r, const StepArgs& step)
                 "requested B", "allocated B");
   out += line;
   for (const nn::ModelStateCheck& m : r.model_states) {
-    const std::string name =
-        std::string(tag_name(m.tag)) + (m.measured != m.tag ? "*" : "");
+    const std::string name = std::string(tag_name(m.tag)) + (m.measured != m.tag ? "*" : "");
     std::snprintf(line, sizeof line, "  %-10s %7lld %15lld %15lld %15lld  ", name.c_str(),
                   static_cast<long long>(m.bytes_per_parameter), static_cast<long long>(m.textbook),
                   static_cast<long long>(m.requested), static_cast<long long>(m.allocated));
@@ -124,8 +123,8 @@ int run_estimate(EstimateArgs& args) {
   std::cout << checkpoint_text(step.train, run.result) << '\n';
   if (step.parallel.active()) {
     const BlockStats& buckets = run.stats.of(Tag::communication);
-    std::cout << parallel_text(step.parallel, *step.parallel.world_size, step.parallel.rank)
-              << ": " << buckets.allocation.peak << " gradient bucket(s), "
+    std::cout << parallel_text(step.parallel, *step.parallel.world_size, step.parallel.rank) << ": "
+              << buckets.allocation.peak << " gradient bucket(s), "
               << format_bytes(static_cast<std::size_t>(buckets.requested_bytes.peak))
               << " tagged communication; MPI's and NCCL's own buffers are outside the "
                  "allocator\n\n";

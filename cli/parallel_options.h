@@ -12,7 +12,7 @@
 namespace tally::cli {
 
 struct ParallelArgs {
-  bool ddp = false;  // train: run under DDP
+  bool ddp = false;               // train: run under DDP
   std::optional<int> world_size;  // estimate, fit: simulate one rank of this many
   int rank = 0;
   double bucket_mb = 25.0;

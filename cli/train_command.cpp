@@ -58,8 +58,8 @@ struct TrainArgs {
 std::string rank_path(const std::string& path, int rank, int world_size) {
   if (path.empty() || world_size == 1) return path;
   const std::filesystem::path p(path);
-  return (p.parent_path() / (p.stem().string() + ".rank" + std::to_string(rank) +
-                             p.extension().string()))
+  return (p.parent_path() /
+          (p.stem().string() + ".rank" + std::to_string(rank) + p.extension().string()))
       .string();
 }
 
@@ -113,8 +113,9 @@ int run_train(TrainArgs args) {
   int rank = 0, world_size = 1;
   if (args.parallel.ddp) {
     if (sim) {
-      throw UsageError("--ddp runs on cpu or cuda; for one rank of a job on sim, use tally "
-                       "estimate --world-size");
+      throw UsageError(
+          "--ddp runs on cpu or cuda; for one rank of a job on sim, use tally "
+          "estimate --world-size");
     }
     const auto timeout = std::chrono::milliseconds(std::llround(args.parallel.timeout_s * 1e3));
     auto group = dist::world_group(o.device, timeout);

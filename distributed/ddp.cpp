@@ -14,7 +14,9 @@ namespace tally::dist {
 namespace {
 
 // A parameter's flat view: pieces of it are ranges of this.
-Tensor flat(const Tensor& t) { return t.view({t.numel()}); }
+Tensor flat(const Tensor& t) {
+  return t.view({t.numel()});
+}
 
 }  // namespace
 
@@ -36,8 +38,8 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& model,
   // Every rank starts from rank 0's weights.
   for (const Tensor& p : parameters_) group_->broadcast(p, 0);
   const int chunks = options_.zero_stage == 1 ? group_->size() : 1;
-  layouts_ = plan_buckets(shapes, options_.first_bucket_cap_bytes, options_.bucket_cap_bytes,
-                          chunks);
+  layouts_ =
+      plan_buckets(shapes, options_.first_bucket_cap_bytes, options_.bucket_cap_bytes, chunks);
   bucket_of_.resize(parameters_.size());
   views_.resize(parameters_.size());
   {
@@ -142,9 +144,9 @@ void DistributedDataParallel::finish_step() {
   NoGradGuard no_grad;
   const std::vector<ShardPiece> pieces = shard_pieces(layouts_, rank(), world_size());
   for (const ShardPiece& p : pieces) {
-    copy_into(buffers_[p.bucket].slice(0, p.bucket_offset, p.bucket_offset + p.numel),
-              flat(parameters_[p.parameter])
-                  .slice(0, p.parameter_offset, p.parameter_offset + p.numel));
+    copy_into(
+        buffers_[p.bucket].slice(0, p.bucket_offset, p.bucket_offset + p.numel),
+        flat(parameters_[p.parameter]).slice(0, p.parameter_offset, p.parameter_offset + p.numel));
   }
   for (std::size_t b = 0; b < buffers_.size(); ++b) works_[b] = group_->all_gather(buffers_[b]);
   for (auto& work : works_) {
@@ -174,8 +176,8 @@ std::unique_ptr<nn::Optimizer> DistributedDataParallel::sharded_optimizer(
     if (masters.empty()) continue;
     const std::size_t dot = name.rfind('.');
     MemoryScope scope(dot == std::string::npos ? std::string() : name.substr(0, dot));
-    Tensor copy = Tensor::empty({p.numel}, DType::f32, parameters_[p.parameter].device(),
-                                Tag::optimizer);
+    Tensor copy =
+        Tensor::empty({p.numel}, DType::f32, parameters_[p.parameter].device(), Tag::optimizer);
     copy_into(copy, flat(masters[p.parameter].second).slice(0, a, e));
     master_pieces.emplace_back(name, std::move(copy));
   }

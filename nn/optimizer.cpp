@@ -40,8 +40,8 @@ Optimizer::Optimizer(NamedParameters parameters, NamedParameters masters,
       check_master(name, tensor, masters[i].first, masters[i].second);
       masters_.push_back(std::move(masters[i].second));
     }
-    if (!gradients_.empty() && (gradients_[i].shape() != tensor.shape() ||
-                                gradients_[i].device() != tensor.device())) {
+    if (!gradients_.empty() &&
+        (gradients_[i].shape() != tensor.shape() || gradients_[i].device() != tensor.device())) {
       throw UsageError("optimizer: gradient " + gradients_[i].describe() + " given for '" + name +
                        "', " + tensor.describe());
     }

@@ -62,7 +62,7 @@ class Optimizer {
 
  private:
   std::vector<Tensor> parameters_;
-  std::vector<Tensor> masters_;  // empty, or one per parameter
+  std::vector<Tensor> masters_;    // empty, or one per parameter
   std::vector<Tensor> gradients_;  // empty, or one per parameter, read instead of grad()
   std::vector<std::string> names_;
   std::vector<std::string> scopes_;

@@ -199,8 +199,8 @@ double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch,
   }
   model.set_training(true);
   if (parallel) {
-    const std::vector<double> sums = parallel->sum_on_host(
-        {static_cast<double>(correct), static_cast<double>(seen)});
+    const std::vector<double> sums =
+        parallel->sum_on_host({static_cast<double>(correct), static_cast<double>(seen)});
     return sums[1] > 0 ? sums[0] / sums[1] : 0.0;
   }
   return seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "nn/checkpoint_policy.h"
-#include "nn/data_parallel.h"
 #include "nn/data/fashion_mnist.h"
 #include "nn/data/loader.h"
+#include "nn/data_parallel.h"
 #include "nn/grad_scaler.h"
 #include "nn/module.h"
 #include "nn/optimizer.h"

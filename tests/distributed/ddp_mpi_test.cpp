@@ -53,18 +53,15 @@ TEST_P(DdpAcrossRanks, MatchesOneProcessWithTheWholeBatch) {
   EXPECT_NEAR(mean, reference.losses.front(), 1e-6 * std::abs(reference.losses.front()));
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, DdpAcrossRanks,
-                         ::testing::Values(Case{"mlp", "sgd", 0, false, 1e-6},
-                                           Case{"mlp", "sgd", 1, false, 1e-6},
-                                           Case{"cnn", "sgd", 0, true, 1e-6},
-                                           Case{"cnn", "sgd", 1, true, 1e-6},
-                                           Case{"mlp", "adamw", 0, false, 1e-5},
-                                           Case{"cnn", "adamw", 1, true, 1e-5}),
-                         [](const auto& info) {
-                           return std::string(info.param.model) + "_" + info.param.optimizer +
-                                  "_zero" + std::to_string(info.param.zero) +
-                                  (info.param.small_buckets ? "_small" : "");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Models, DdpAcrossRanks,
+    ::testing::Values(Case{"mlp", "sgd", 0, false, 1e-6}, Case{"mlp", "sgd", 1, false, 1e-6},
+                      Case{"cnn", "sgd", 0, true, 1e-6}, Case{"cnn", "sgd", 1, true, 1e-6},
+                      Case{"mlp", "adamw", 0, false, 1e-5}, Case{"cnn", "adamw", 1, true, 1e-5}),
+    [](const auto& info) {
+      return std::string(info.param.model) + "_" + info.param.optimizer + "_zero" +
+             std::to_string(info.param.zero) + (info.param.small_buckets ? "_small" : "");
+    });
 
 TEST(DdpAcrossRanks, CommunicationBytesAreTheBuckets) {
   const auto group = world();

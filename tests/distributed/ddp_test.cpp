@@ -98,8 +98,8 @@ TEST(Ddp, EachDtypeFillsItsOwnBuckets) {
   const auto buckets = dist::plan_buckets(shapes, 1000, 1000);
   ASSERT_EQ(buckets.size(), 2u);  // neither dtype reaches 1000 B: each closes at the end
   for (const auto& b : buckets) {
-    const auto want = b.dtype == DType::f32 ? std::vector<std::size_t>{2, 0}
-                                            : std::vector<std::size_t>{3, 1};
+    const auto want =
+        b.dtype == DType::f32 ? std::vector<std::size_t>{2, 0} : std::vector<std::size_t>{3, 1};
     ASSERT_EQ(b.slots.size(), 2u);
     EXPECT_EQ(b.slots[0].parameter, want[0]);
     EXPECT_EQ(b.slots[1].parameter, want[1]);
@@ -154,7 +154,7 @@ TEST(Ddp, FirstBucketIsReducedBeforeBackwardEnds) {
   const auto& late = dynamic_cast<DistributedDataParallel&>(*learner.parallel).events();
   ASSERT_GE(late.size(), 3u);
   EXPECT_EQ(late[late.size() - 3].kind, DdpEvent::Kind::reduction_started);  // 2 buckets, then
-  EXPECT_EQ(late.back().kind, DdpEvent::Kind::backward_finished);         // the end
+  EXPECT_EQ(late.back().kind, DdpEvent::Kind::backward_finished);            // the end
   for (std::size_t i = 0; i + 3 < late.size(); ++i) {
     EXPECT_EQ(late[i].kind, DdpEvent::Kind::gradient_ready);
   }
