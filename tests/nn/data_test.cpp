@@ -317,6 +317,31 @@ TEST(BatchLoader, DropLastSkipsTheShortBatchAndUnshuffledKeepsDatasetOrder) {
   EXPECT_EQ(BatchLoader(d, {.batch_size = 11}).batches_per_epoch(), 1);
 }
 
+// Data parallelism: 3 shards of batch 2 draw one batch of 6 per step from the same order, and
+// shard r takes its r-th slice; the last, partial batch of 4 (22 = 3 * 6 + 4) splits [0, 1),
+// [1, 2), [2, 4) by floor(r * 4 / 3).
+TEST(BatchLoader, ShardsSplitEachStepsBatchInRankOrder) {
+  const Dataset d = indexed_dataset(22);
+  const std::vector<std::int64_t> order = epoch_order(22, 3, 0);
+  std::vector<std::int64_t> seen;
+  for (std::int64_t shard = 0; shard < 3; ++shard) {
+    BatchLoader loader(d, {.batch_size = 2, .seed = 3, .shards = 3, .shard = shard});
+    EXPECT_EQ(loader.batches_per_epoch(), 4);
+    for (std::int64_t step = 0; step < 3; ++step) {
+      const std::int64_t at = step * 6 + shard * 2;
+      EXPECT_EQ(indices_of(loader.next()),
+                (std::vector<std::int64_t>(order.begin() + at, order.begin() + at + 2)));
+    }
+    const std::vector<std::int64_t> last = indices_of(loader.next());
+    EXPECT_EQ(last.size(), shard == 2 ? 2u : 1u);
+    seen.insert(seen.end(), last.begin(), last.end());
+  }
+  EXPECT_EQ(seen, (std::vector<std::int64_t>(order.begin() + 18, order.end())));
+  EXPECT_EQ(BatchLoader(d, {.batch_size = 2, .drop_last = true, .shards = 3}).batches_per_epoch(),
+            3);
+  EXPECT_THROW(BatchLoader(d, {.batch_size = 2, .shards = 3, .shard = 3}), UsageError);
+}
+
 TEST(BatchLoader, NormalisesWithTheFashionMnistMeanAndStd) {
   Dataset d = indexed_dataset(1);
   d.images[1] = 255;
