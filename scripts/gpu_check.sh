@@ -293,9 +293,10 @@ for precision in amp-fp16 amp-bf16 fp16 bf16; do
     --precision "$precision" "${common[@]}"
 done
 # DDP in a world of one: on cuda its buckets are all-reduced by NCCL on the communication stream,
-# on cpu by nothing; ZeRO-1 adds the reduce-scatter, the sharded AdamW and the all-gather.
+# on cpu by nothing; ZeRO-1 adds the reduce-scatter, the sharded AdamW and the all-gather. (A
+# small lr keeps the loss away from 0, where a relative comparison of losses means little.)
 train_row "mlp --ddp --zero 1 (NCCL, one rank) 10 steps, cuda vs cpu" mlp-ddp --model mlp \
-  --steps 10 --ddp --zero 1 --optimizer adamw --bucket-mb 1 "${common[@]}"
+  --steps 10 --ddp --zero 1 --optimizer adamw --lr 0.0001 --bucket-mb 1 "${common[@]}"
 
 # ---------------------------------------------------------------- 5. sim:cuda against cuda
 # sim:cuda given the cuDNN choices the cuda run logged must request what the cuda run requested,
