@@ -80,7 +80,7 @@ nlohmann::json model_states_json(const nn::EstimateResult& r) {
 int run_estimate(EstimateArgs& args) {
   StepArgs& step = args.step;
   const Device device = step.resolve();
-  const SimPlan plan = resolve_sim(args.sim, device);
+  const SimPlan plan = resolve_step_plan(args.sim, step, device);
   AllocatorConfig config = alloc_conf_from(step.alloc_conf);
   config.record = true;
   const SimRun run = simulate(plan, config, step.train, step.steps);
@@ -127,7 +127,10 @@ int run_estimate(EstimateArgs& args) {
               << buckets.allocation.peak << " gradient bucket(s), "
               << format_bytes(static_cast<std::size_t>(buckets.requested_bytes.peak))
               << " tagged communication; MPI's and NCCL's own buffers are outside the "
-                 "allocator\n\n";
+                 "allocator"
+              << (step.parallel.nccl_bytes > 0 ? ", NCCL's in the device total below"
+                                               : " (--nccl-bytes adds NCCL's to the device total)")
+              << "\n\n";
   }
   std::cout << footprint_text(plan, need, run);
   if (!args.trace.empty()) std::cout << "trace written to " << args.trace << '\n';

@@ -97,7 +97,7 @@ int run_fit(FitArgs& args) {
     throw UsageError("fit: it searches the batch itself; --batch goes with --checkpoint auto");
   }
   args.sim.capacity = args.budget;
-  const SimPlan plan = resolve_sim(args.sim, device);
+  const SimPlan plan = resolve_step_plan(args.sim, step, device);
   AllocatorConfig config = alloc_conf_from(step.alloc_conf);
   config.record = true;
   Prober prober(step, plan, config);

@@ -56,6 +56,12 @@ void add_world_options(CLI::App& sub, ParallelArgs& args) {
       ->check(whole_in(0, 1 << 20))
       ->capture_default_str()
       ->needs(world);
+  sub.add_option("--nccl-bytes", args.nccl_bytes,
+                 "NCCL's own memory on each GPU, outside the allocator (the GPU kit measures its "
+                 "communicator): added to the device total of a cuda target")
+      ->transform(byte_size())
+      ->type_name("SIZE")
+      ->needs(world);
   add_shared(sub, args, world);
 }
 

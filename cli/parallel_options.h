@@ -19,6 +19,7 @@ struct ParallelArgs {
   int zero = 0;
   bool no_overlap = false;
   double timeout_s = 300.0;
+  std::size_t nccl_bytes = 0;  // estimate, fit: NCCL's memory per GPU outside the allocator
 
   // Whether any data-parallel flag was given (so that a step runs under DDP).
   bool active() const { return ddp || world_size.has_value(); }
@@ -27,8 +28,8 @@ struct ParallelArgs {
 
 // --ddp, --bucket-mb, --zero, --no-overlap and --timeout; the others need --ddp.
 void add_ddp_options(CLI::App& sub, ParallelArgs& args);
-// --world-size, --rank, --bucket-mb and --zero; the others need --world-size, and --rank must be
-// below it.
+// --world-size, --rank, --bucket-mb, --zero and --nccl-bytes; the others need --world-size, and
+// --rank must be below it.
 void add_world_options(CLI::App& sub, ParallelArgs& args);
 
 // "DDP over 4 ranks (rank 0), 25 MiB buckets, ZeRO-1" and the like.

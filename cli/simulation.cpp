@@ -54,6 +54,17 @@ void add_step_options(CLI::App& sub, StepArgs& args, bool checkpoint_auto) {
   add_world_options(sub, args.parallel);
 }
 
+SimPlan resolve_step_plan(const SimArgs& sim, const StepArgs& step, Device device) {
+  SimPlan plan = resolve_sim(sim, device);
+  if (step.parallel.nccl_bytes == 0) return plan;
+  if (device.sim_target() != SimTarget::cuda) {
+    throw UsageError("--nccl-bytes is NCCL's memory on a GPU: it needs --target cuda");
+  }
+  plan.overhead += step.parallel.nccl_bytes;
+  plan.overhead_source += " + NCCL's " + format_bytes(step.parallel.nccl_bytes) + " (--nccl-bytes)";
+  return plan;
+}
+
 SimRun simulate(const SimPlan& plan, const AllocatorConfig& config, nn::TrainOptions train,
                 std::int64_t steps) {
   train.device = plan.device;

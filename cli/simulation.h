@@ -35,6 +35,10 @@ struct StepArgs {
 // --alloc-conf and the world options (cli/parallel_options.h), named as tally train names them.
 void add_step_options(CLI::App& sub, StepArgs& args, bool checkpoint_auto = false);
 
+// resolve_sim for the step: the plan of its target, whose overhead also holds --nccl-bytes (a
+// usage error for a cpu target).
+SimPlan resolve_step_plan(const SimArgs& sim, const StepArgs& step, Device device);
+
 struct SimRun {
   nn::EstimateResult result;
   Trace trace;

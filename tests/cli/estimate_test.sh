@@ -186,6 +186,10 @@ expect 0 "^DDP over 4 rank\(s\) \(rank 0\), 25 MiB buckets, ZeRO-1: 2 gradient b
 expect 0 "DDP over 2 rank\(s\) \(rank 0\), 25 MiB buckets; the batch is the rank's" \
   -- fit --model mlp --budget 1GiB --world-size 2
 expect_error 2 "--rank 2 is not a rank of a world of 2" -- estimate --world-size 2 --rank 2
+expect 0 "context and libraries +900\.00 MiB  the preset's constant \+ NCCL's 300\.00 MiB" \
+  -- estimate --model mlp --world-size 2 --nccl-bytes 300MiB
+expect_error 2 "--nccl-bytes is NCCL's memory on a GPU" -- estimate --world-size 2 --target cpu \
+  --nccl-bytes 1MiB
 expect_error 2 "--zero requires --world-size" -- estimate --zero 1
 expect_error 2 "ZeRO-1 with a loss scaler" -- estimate --world-size 2 --zero 1 --precision fp16
 expect_error 3 "no-such.csv" -- estimate --model cnn --conv-workspace "$work/no-such.csv"
