@@ -40,6 +40,7 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& model,
   const int chunks = options_.zero_stage == 1 ? group_->size() : 1;
   layouts_ =
       plan_buckets(shapes, options_.first_bucket_cap_bytes, options_.bucket_cap_bytes, chunks);
+  if (options_.zero_stage == 1) pieces_ = shard_pieces(layouts_, rank(), world_size());
   bucket_of_.resize(parameters_.size());
   views_.resize(parameters_.size());
   {
@@ -142,8 +143,7 @@ void DistributedDataParallel::finish_backward() {
 void DistributedDataParallel::finish_step() {
   if (options_.zero_stage != 1) return;
   NoGradGuard no_grad;
-  const std::vector<ShardPiece> pieces = shard_pieces(layouts_, rank(), world_size());
-  for (const ShardPiece& p : pieces) {
+  for (const ShardPiece& p : pieces_) {
     copy_into(
         buffers_[p.bucket].slice(0, p.bucket_offset, p.bucket_offset + p.numel),
         flat(parameters_[p.parameter]).slice(0, p.parameter_offset, p.parameter_offset + p.numel));
@@ -168,7 +168,7 @@ std::unique_ptr<nn::Optimizer> DistributedDataParallel::sharded_optimizer(
   if (options_.zero_stage != 1) throw UsageError("ddp: a sharded optimizer needs ZeRO stage 1");
   nn::NamedParameters pieces, master_pieces;
   std::vector<Tensor> gradients;
-  for (const ShardPiece& p : shard_pieces(layouts_, rank(), world_size())) {
+  for (const ShardPiece& p : pieces_) {
     const std::int64_t a = p.parameter_offset, e = p.parameter_offset + p.numel;
     const std::string& name = names_[p.parameter];
     pieces.emplace_back(name, flat(parameters_[p.parameter]).slice(0, a, e));

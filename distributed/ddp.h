@@ -102,6 +102,7 @@ class DistributedDataParallel : public nn::DataParallel {
   std::vector<Tensor> buffers_;
   std::vector<std::size_t> bucket_of_;  // per parameter
   std::vector<Tensor> views_;           // per parameter: its gradient's place in its bucket
+  std::vector<ShardPiece> pieces_;      // ZeRO-1: this rank's, from the layout
   std::vector<bool> accumulated_;       // per parameter: holds a gradient since the last sync
   std::vector<bool> ready_;             // per parameter: produced in this synchronised backward
   std::vector<std::size_t> pending_;    // per bucket: gradients still to come
