@@ -94,12 +94,13 @@ class Cnn(nn.Module):
 class GptTiny(nn.Module):
     """GPT-2 as tally's nn/transformer.cpp builds it, in PyTorch's eager ops, one per line.
 
-    Linear layers are nn.Linear ([out, in] weights), not Hugging Face's Conv1D, as in tally.
+    Modules are named and nested as tally's scopes are (blocks.0.attn.c_attn), so that the memory
+    comparison can set the two side by side. Linear layers are nn.Linear ([out, in] weights), not
+    Hugging Face's Conv1D, as in tally.
     """
 
     def __init__(self, vocab=256, context=64, width=64, layers=2, heads=4, inner=256, eps=1e-5):
         super().__init__()
-        self.heads, self.eps = heads, eps
         self.wte = nn.Embedding(vocab, width)
         self.wpe = nn.Embedding(context, width)
         self.blocks = nn.ModuleList(GptBlock(width, heads, inner, eps) for _ in range(layers))
@@ -108,7 +109,7 @@ class GptTiny(nn.Module):
     def forward(self, tokens):
         b, t = tokens.shape
         x = self.wte(tokens) + self.wpe(torch.arange(t, device=tokens.device))
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool, device=tokens.device), diagonal=1)
+        mask = causal_mask(t, tokens.device)
         for block in self.blocks:
             x = block(x, mask)
         x = self.ln_f(x)
@@ -116,31 +117,49 @@ class GptTiny(nn.Module):
         return logits.view(b * t, -1)
 
 
+def causal_mask(t, device):
+    """True above the diagonal: where a query may not look."""
+    return torch.triu(torch.ones(t, t, dtype=torch.bool, device=device), diagonal=1)
+
+
 class GptBlock(nn.Module):
     def __init__(self, width, heads, inner, eps):
         super().__init__()
         self.ln_1 = nn.LayerNorm(width, eps=eps)
-        self.attn = nn.Module()
-        self.attn.c_attn = nn.Linear(width, 3 * width)
-        self.attn.c_proj = nn.Linear(width, width)
+        self.attn = GptAttention(width, heads)
         self.ln_2 = nn.LayerNorm(width, eps=eps)
-        self.mlp = nn.Module()
-        self.mlp.c_fc = nn.Linear(width, inner)
-        self.mlp.c_proj = nn.Linear(inner, width)
-        self.heads = heads
+        self.mlp = GptMlp(width, inner)
 
     def forward(self, x, mask):
-        b, t, c = x.shape
+        x = x + self.attn(self.ln_1(x), mask)
+        return x + self.mlp(self.ln_2(x))
+
+
+class GptAttention(nn.Module):
+    def __init__(self, width, heads):
+        super().__init__()
+        self.heads = heads
+        self.c_attn = nn.Linear(width, 3 * width)
+        self.c_proj = nn.Linear(width, width)
+
+    def forward(self, h, mask):
+        b, t, c = h.shape
         hd = c // self.heads
-        h = self.ln_1(x)
-        qkv = self.attn.c_attn(h)
-        q, k, v = qkv.split(c, dim=2)
+        q, k, v = self.c_attn(h).split(c, dim=2)
         q = q.view(b, t, self.heads, hd).transpose(1, 2)
         k = k.view(b, t, self.heads, hd).transpose(1, 2)
         v = v.view(b, t, self.heads, hd).transpose(1, 2)
-        x = x + self.attn.c_proj(attention(q, k, v, mask))
-        h = self.ln_2(x)
-        return x + self.mlp.c_proj(F.gelu(self.mlp.c_fc(h), approximate="tanh"))
+        return self.c_proj(attention(q, k, v, mask))
+
+
+class GptMlp(nn.Module):
+    def __init__(self, width, inner):
+        super().__init__()
+        self.c_fc = nn.Linear(width, inner)
+        self.c_proj = nn.Linear(inner, width)
+
+    def forward(self, h):
+        return self.c_proj(F.gelu(self.c_fc(h), approximate="tanh"))
 
 
 def attention(q, k, v, mask):
@@ -187,12 +206,25 @@ class LlamaTiny(nn.Module):
     def forward(self, tokens):
         b, t = tokens.shape
         x = self.embed_tokens(tokens)
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool, device=tokens.device), diagonal=1)
+        mask = causal_mask(t, tokens.device)
         cos, sin = self.cos[:t], self.sin[:t]
         for block in self.blocks:
             x = block(x, mask, cos, sin)
         logits = self.lm_head(self.norm(x))
         return logits.view(b * t, -1)
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, width, heads, kv_heads, inner, eps):
+        super().__init__()
+        self.input_layernorm = RmsNorm(width, eps)
+        self.attn = LlamaAttention(width, heads, kv_heads)
+        self.post_attention_layernorm = RmsNorm(width, eps)
+        self.mlp = LlamaMlp(width, inner)
+
+    def forward(self, x, mask, cos, sin):
+        x = x + self.attn(self.input_layernorm(x), mask, cos, sin)
+        return x + self.mlp(self.post_attention_layernorm(x))
 
 
 def rotary(x, cos, sin):
@@ -210,36 +242,38 @@ def repeat_kv(x, repeats):
     return x[:, :, None].expand(b, kv, repeats, t, hd).reshape(b, kv * repeats, t, hd)
 
 
-class LlamaBlock(nn.Module):
-    def __init__(self, width, heads, kv_heads, inner, eps):
+class LlamaAttention(nn.Module):
+    def __init__(self, width, heads, kv_heads):
         super().__init__()
-        head_dim = width // heads
-        self.heads, self.kv_heads, self.head_dim = heads, kv_heads, head_dim
-        self.input_layernorm = RmsNorm(width, eps)
-        self.attn = nn.Module()
-        self.attn.q_proj = nn.Linear(width, heads * head_dim, bias=False)
-        self.attn.k_proj = nn.Linear(width, kv_heads * head_dim, bias=False)
-        self.attn.v_proj = nn.Linear(width, kv_heads * head_dim, bias=False)
-        self.attn.o_proj = nn.Linear(heads * head_dim, width, bias=False)
-        self.post_attention_layernorm = RmsNorm(width, eps)
-        self.mlp = nn.Module()
-        self.mlp.gate_proj = nn.Linear(width, inner, bias=False)
-        self.mlp.up_proj = nn.Linear(width, inner, bias=False)
-        self.mlp.down_proj = nn.Linear(inner, width, bias=False)
+        self.heads, self.kv_heads, self.head_dim = heads, kv_heads, width // heads
+        self.q_proj = nn.Linear(width, heads * self.head_dim, bias=False)
+        self.k_proj = nn.Linear(width, kv_heads * self.head_dim, bias=False)
+        self.v_proj = nn.Linear(width, kv_heads * self.head_dim, bias=False)
+        self.o_proj = nn.Linear(heads * self.head_dim, width, bias=False)
 
-    def forward(self, x, mask, cos, sin):
-        b, t, _ = x.shape
+    def forward(self, h, mask, cos, sin):
+        b, t, _ = h.shape
         hd = self.head_dim
-        h = self.input_layernorm(x)
-        q = self.attn.q_proj(h).view(b, t, self.heads, hd).transpose(1, 2)
-        k = self.attn.k_proj(h).view(b, t, self.kv_heads, hd).transpose(1, 2)
-        v = self.attn.v_proj(h).view(b, t, self.kv_heads, hd).transpose(1, 2)
+        q = self.q_proj(h).view(b, t, self.heads, hd).transpose(1, 2)
+        k = self.k_proj(h).view(b, t, self.kv_heads, hd).transpose(1, 2)
+        v = self.v_proj(h).view(b, t, self.kv_heads, hd).transpose(1, 2)
         q, k = rotary(q, cos, sin), rotary(k, cos, sin)
         repeats = self.heads // self.kv_heads
         y = attention(q, repeat_kv(k, repeats), repeat_kv(v, repeats), mask)
-        x = x + self.attn.o_proj(y)
-        h = self.post_attention_layernorm(x)
-        return x + self.mlp.down_proj(F.silu(self.mlp.gate_proj(h)) * self.mlp.up_proj(h))
+        return self.o_proj(y)
+
+
+class LlamaMlp(nn.Module):
+    """SwiGLU."""
+
+    def __init__(self, width, inner):
+        super().__init__()
+        self.gate_proj = nn.Linear(width, inner, bias=False)
+        self.up_proj = nn.Linear(width, inner, bias=False)
+        self.down_proj = nn.Linear(inner, width, bias=False)
+
+    def forward(self, h):
+        return self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
 
 
 # The scale trades two things. GPT-2's 0.02 leaves the attention scores' spread at ~0.03-0.05, so
