@@ -1,8 +1,9 @@
 // Autocast, as torch.autocast: inside an AutocastGuard, allow-listed ops (matmul, linear, conv2d)
 // cast their floating inputs to the guard's 16-bit dtype and run in it (f32 accumulation inside
 // the kernels), deny-listed ops (softmax, log_softmax, cross_entropy, mse_loss, layer_norm, sum,
-// exp, log: those of PyTorch's f32 list that tally has) cast 16-bit inputs to f32 and run in f32,
-// and every other op, mean included as in PyTorch, follows its inputs.
+// exp, log: those of PyTorch's f32 list that tally has; and rms_norm, a norm like layer_norm)
+// cast 16-bit inputs to f32 and run in f32, and every other op, mean included as in PyTorch,
+// follows its inputs.
 // Parameters stay f32: each one a forward pass uses is cast once and its copy cached, tagged
 // cast_cache, until the outermost guard ends; copies that a backward saved live on until that
 // backward has run, as in PyTorch.

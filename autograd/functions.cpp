@@ -138,6 +138,10 @@ Tensor gelu(const Tensor& x) {
   return unary_with_backward(ops::UnaryOp::gelu, x, ops::BinaryOp::gelu_backward, false);
 }
 
+Tensor silu(const Tensor& x) {
+  return unary_with_backward(ops::UnaryOp::silu, x, ops::BinaryOp::silu_backward, false);
+}
+
 Tensor sum(const Tensor& x_in, std::vector<std::int64_t> dims, bool keepdim) {
   const Tensor x = autocast_f32(x_in);
   Tensor y = ops::sum(x, dims, keepdim);

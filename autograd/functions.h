@@ -23,6 +23,7 @@ Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor gelu(const Tensor& x);  // tanh form
+Tensor silu(const Tensor& x);  // x * sigmoid(x); saves x, as PyTorch does
 
 Tensor sum(const Tensor& x, std::vector<std::int64_t> dims = {}, bool keepdim = false);
 Tensor mean(const Tensor& x, std::vector<std::int64_t> dims = {}, bool keepdim = false);

@@ -9,6 +9,8 @@
 #include "ops/layer_norm.h"
 #include "ops/loss.h"
 #include "ops/op_util.h"
+#include "ops/rms_norm.h"
+#include "ops/rotary.h"
 #include "ops/softmax.h"
 
 namespace tally {
@@ -83,6 +85,30 @@ Tensor layer_norm(const Tensor& x_in, const Tensor& weight_in, const Tensor& bia
            });
   }
   return r.output;
+}
+
+Tensor rms_norm(const Tensor& x_in, const Tensor& weight_in, float eps) {
+  const Tensor x = autocast_f32(x_in), weight = autocast_f32(weight_in);
+  ops::RmsNormResult r = ops::rms_norm(x, weight, eps);
+  if (needs_grad({&x, &weight})) {
+    const bool need_x = requires_grad(x), need_w = weight.defined() && requires_grad(weight);
+    record("rms_norm", r.output, {&x, &weight},
+           [sx = save(x), rstd = save(r.rstd), sw = save(weight), need_x, need_w](const Tensor& g) {
+             ops::RmsNormGrads d = ops::rms_norm_backward(g, sx, rstd, sw, need_x, need_w);
+             return Grads{d.x, d.weight};
+           });
+  }
+  return r.output;
+}
+
+Tensor rotary_embedding(const Tensor& x, const Tensor& cos, const Tensor& sin) {
+  Tensor y = ops::rotary(x, cos, sin);
+  if (needs_grad({&x})) {
+    record("rotary_embedding", y, {&x}, [sc = save(cos), ss = save(sin)](const Tensor& g) {
+      return Grads{ops::rotary(g, sc, ss, true)};
+    });
+  }
+  return y;
 }
 
 Tensor embedding(const Tensor& indices, const Tensor& weight) {

@@ -66,15 +66,16 @@ void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
 }  // namespace
 
 std::string_view unary_name(UnaryOp op) {
-  static constexpr std::string_view kNames[] = {"neg",  "exp",     "log",  "sqrt",
-                                                "tanh", "sigmoid", "relu", "gelu"};
+  static constexpr std::string_view kNames[] = {"neg",     "exp",  "log",  "sqrt", "tanh",
+                                                "sigmoid", "relu", "gelu", "silu"};
   return kNames[static_cast<int>(op)];
 }
 
 std::string_view binary_name(BinaryOp op) {
   static constexpr std::string_view kNames[] = {
       "add",           "sub",           "mul",           "div",
-      "relu_backward", "gelu_backward", "tanh_backward", "sigmoid_backward"};
+      "relu_backward", "gelu_backward", "tanh_backward", "sigmoid_backward",
+      "silu_backward"};
   return kNames[static_cast<int>(op)];
 }
 

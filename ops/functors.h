@@ -9,7 +9,7 @@
 
 namespace tally::ops {
 
-enum class UnaryOp { neg, exp, log, sqrt, tanh, sigmoid, relu, gelu };
+enum class UnaryOp { neg, exp, log, sqrt, tanh, sigmoid, relu, gelu, silu };
 enum class BinaryOp {
   add,
   sub,
@@ -19,6 +19,7 @@ enum class BinaryOp {
   gelu_backward,     // (grad, x) -> grad * gelu'(x)
   tanh_backward,     // (grad, y) -> grad * (1 - y^2), y = tanh(x)
   sigmoid_backward,  // (grad, y) -> grad * y * (1 - y), y = sigmoid(x)
+  silu_backward,     // (grad, x) -> grad * silu'(x)
 };
 
 namespace fn {
@@ -43,6 +44,16 @@ TALLY_HD float sigmoid(float x) {
   return x >= 0.0f ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
 }
 
+// SiLU (swish): x * sigmoid(x); its derivative s (1 + x (1 - s)), s = sigmoid(x).
+TALLY_HD float silu(float x) {
+  return x * sigmoid(x);
+}
+
+TALLY_HD float silu_grad(float x) {
+  const float s = sigmoid(x);
+  return s * (1.0f + x * (1.0f - s));
+}
+
 }  // namespace fn
 
 template <UnaryOp Op>
@@ -56,6 +67,7 @@ struct Unary {
     if constexpr (Op == UnaryOp::sigmoid) return fn::sigmoid(x);
     if constexpr (Op == UnaryOp::relu) return x > 0.0f ? x : 0.0f;
     if constexpr (Op == UnaryOp::gelu) return fn::gelu(x);
+    if constexpr (Op == UnaryOp::silu) return fn::silu(x);
   }
 };
 
@@ -70,6 +82,7 @@ struct Binary {
     if constexpr (Op == BinaryOp::gelu_backward) return a * fn::gelu_grad(b);
     if constexpr (Op == BinaryOp::tanh_backward) return a * (1.0f - b * b);
     if constexpr (Op == BinaryOp::sigmoid_backward) return a * b * (1.0f - b);
+    if constexpr (Op == BinaryOp::silu_backward) return a * fn::silu_grad(b);
   }
 };
 
@@ -93,6 +106,8 @@ decltype(auto) dispatch_unary(UnaryOp op, F&& f) {
       return f(Unary<UnaryOp::relu>{});
     case UnaryOp::gelu:
       return f(Unary<UnaryOp::gelu>{});
+    case UnaryOp::silu:
+      return f(Unary<UnaryOp::silu>{});
   }
   return f(Unary<UnaryOp::neg>{});
 }
@@ -116,6 +131,8 @@ decltype(auto) dispatch_binary(BinaryOp op, F&& f) {
       return f(Binary<BinaryOp::tanh_backward>{});
     case BinaryOp::sigmoid_backward:
       return f(Binary<BinaryOp::sigmoid_backward>{});
+    case BinaryOp::silu_backward:
+      return f(Binary<BinaryOp::silu_backward>{});
   }
   return f(Binary<BinaryOp::add>{});
 }

@@ -49,6 +49,10 @@ double gelu_ref(double x) {
   return 0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
 }
 
+double silu_ref(double x) {
+  return x / (1.0 + std::exp(-x));
+}
+
 template <typename F>
 OpCase binary_case(std::string name, Tensor (*op)(const Tensor&, const Tensor&), F ref, InputSpec a,
                    InputSpec b) {
@@ -76,6 +80,14 @@ CaseList elementwise_cases() {
       unary_case("sigmoid", sigmoid, [](double x) { return 1.0 / (1.0 + std::exp(-x)); }),
       unary_case("relu", relu, [](double x) { return x > 0 ? x : 0.0; }),
       unary_case("gelu", gelu, gelu_ref),
+      unary_case("silu", silu, silu_ref),
+      // Scaled to reach both tails, where sigmoid saturates: silu(x) -> x and -> 0.
+      {"silu/wide_range",
+       {{{4, 5}}},
+       [](const Inputs& in) { return silu(mul(in[0], 8.0f)); },
+       [](const Refs& r) {
+         return map_ref(map_ref(r[0], [](double x) { return 8 * x; }), silu_ref);
+       }},
       binary_case("add/same", add_t, plus, {{4, 3}}, {{4, 3}}),
       binary_case("add/broadcast_row", add_t, plus, {{4, 3}}, {{3}}),
       binary_case("add/broadcast_both", add_t, plus, {{4, 1, 3}}, {{2, 1}}),

@@ -7,6 +7,7 @@
 #include <functional>
 #include <tuple>
 
+#include "autograd/autocast.h"
 #include "autograd/engine.h"
 #include "autograd/functions.h"
 #include "autograd/nn_functions.h"
@@ -16,6 +17,7 @@
 #include "ops/elementwise.h"
 #include "ops/factory.h"
 #include "ops/reduce.h"
+#include "ops/rotary.h"
 
 namespace tally {
 namespace {
@@ -46,6 +48,15 @@ std::vector<NnCase> nn_cases() {
       {"embedding", {{{2, 3}, ints}, {{6, 4}}}, [](auto& in) { return embedding(in[0], in[1]); }},
       {"dropout", {{{6, 7}}}, [](auto& in) { return dropout(in[0], 0.5f); }},
       {"concat", {{{2, 3}}, {{2, 5}}, {{2, 1}}}, [](auto& in) { return concat(in, 1); }},
+      {"rms_norm", {{{3, 8}}, {{8}}}, [](auto& in) { return rms_norm(in[0], in[1]); }},
+      {"silu", {{{4, 6}}}, [](auto& in) { return silu(in[0]); }},
+      // A strided view, as attention's heads are: rotated without a contiguous copy.
+      {"rotary_embedding",
+       {{{2, 4, 6}}},
+       [](auto& in) {
+         const ops::RotaryTables t = ops::rotary_tables(2, 6, 1e4, in[0].device(), Tag::other);
+         return rotary_embedding(transpose(in[0], 0, 1), t.cos, t.sin);
+       }},
   };
 }
 
@@ -145,6 +156,56 @@ TEST(NnOps, SixteenBitInputsMatchF32) {
       }
     }
   }
+}
+
+// Hugging Face Llama's tables: inv_freq and the angles t * inv_freq in f32, then their cosines and
+// sines. At Llama 3's theta and positions in the thousands, f32 angles stray from exact ones by
+// up to half a unit in their last place (~5e-4 rad here), so the two conventions tell apart.
+TEST(NnOps, RotaryTablesTakeTheirAnglesInF32) {
+  constexpr std::int64_t kPositions = 8192, kHeadDim = 128, kHalf = kHeadDim / 2;
+  constexpr double kTheta = 500000.0;
+  const ops::RotaryTables t =
+      ops::rotary_tables(kPositions, kHeadDim, kTheta, Device::cpu(), Tag::other);
+  ASSERT_EQ(t.cos.shape(), (Shape{kPositions, kHalf}));
+  EXPECT_EQ(t.sin.dtype(), DType::f32);
+  EXPECT_EQ(t.cos.tag(), Tag::other);
+  const std::vector<float> cos = t.cos.to_floats(), sin = t.sin.to_floats();
+  double from_f32_angles = 0, from_exact_angles = 0;
+  for (std::int64_t i = 0; i < kHalf; ++i) {
+    const float exponent = static_cast<float>(2 * i) / static_cast<float>(kHeadDim);
+    const float inv_freq = 1.0f / std::pow(static_cast<float>(kTheta), exponent);
+    const double exact_inv_freq = std::pow(kTheta, -2.0 * static_cast<double>(i) / kHeadDim);
+    for (std::int64_t p = 0; p < kPositions; ++p) {
+      const double angle = static_cast<float>(p) * inv_freq;
+      const double exact = static_cast<double>(p) * exact_inv_freq;
+      const auto k = static_cast<std::size_t>(p * kHalf + i);
+      from_f32_angles = std::max({from_f32_angles, std::fabs(cos[k] - std::cos(angle)),
+                                  std::fabs(sin[k] - std::sin(angle))});
+      from_exact_angles = std::max(from_exact_angles, std::fabs(cos[k] - std::cos(exact)));
+    }
+  }
+  EXPECT_LE(from_f32_angles, 1e-6);  // f32 rounding of cos and sin alone
+  EXPECT_GT(from_exact_angles, 1e-4);
+}
+
+// Deny-listed as layer_norm: 16-bit inputs are cast to f32, and the gradient flows back through
+// the cast in x's dtype.
+TEST(NnOps, RmsNormRunsInF32UnderAutocast) {
+  Tensor x = ops::cast(ops::randn({3, 8}), DType::bf16);
+  set_requires_grad(x);
+  AutocastGuard autocast(DType::bf16);
+  const Tensor y = rms_norm(x, ops::ones({8}));
+  EXPECT_EQ(y.dtype(), DType::f32);
+  backward(sum(y));
+  EXPECT_EQ(grad(x).dtype(), DType::bf16);
+}
+
+TEST(NnOps, RotaryTablesOnSimAreOnlyAllocated) {
+  const Device sim = Device::parse("sim:cuda");
+  const ops::RotaryTables t = ops::rotary_tables(16, 8, 1e4, sim, Tag::other);
+  EXPECT_EQ(t.cos.device(), sim);
+  EXPECT_EQ(t.sin.shape(), (Shape{16, 4}));
+  EXPECT_EQ(t.sin.tag(), Tag::other);
 }
 
 }  // namespace

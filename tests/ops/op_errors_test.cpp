@@ -10,6 +10,7 @@
 #include "autograd/functions.h"
 #include "autograd/nn_functions.h"
 #include "ops/factory.h"
+#include "ops/rotary.h"
 #include "tests/ops/expect_error.h"
 
 namespace tally {
@@ -115,6 +116,48 @@ TEST(OpErrors, LayerNormNeedsParametersOfTheLastDimension) {
         layer_norm(x, ops::ones({6}), ops::zeros({6, 1}));
       },
       {"layer_norm", "bias f32[6, 1]"});
+}
+
+TEST(OpErrors, RmsNormNeedsAWeightOfTheLastDimension) {
+  expect_error(
+      [] {
+        rms_norm(ops::randn({2, 6}), ops::ones({5}));
+      },
+      {"rms_norm", "weight f32[5]", "[2, 6]"});
+  expect_error(
+      [] {
+        rms_norm(ops::randn({2, 6}), ops::ones({6}, DType::f16));
+      },
+      {"rms_norm", "f16[6]"});
+  expect_error([] { rms_norm(ops::zeros({2, 6}, DType::i64)); }, {"rms_norm", "i64[2, 6]"});
+}
+
+TEST(OpErrors, RotaryNamesTheShapesThatDoNotFit) {
+  const Tensor tables = ops::randn({3, 2});
+  expect_error(
+      [&] {
+        rotary_embedding(ops::randn({3, 5}), tables, tables);
+      },
+      {"rotary", "f32[3, 5]", "D even"});
+  expect_error([&] { rotary_embedding(ops::randn({4}), tables, tables); }, {"rotary", "f32[4]"});
+  expect_error(
+      [&] {
+        rotary_embedding(ops::randn({2, 4}), tables, tables);
+      },
+      {"rotary", "cos f32[3, 2]", "f32[2, 2]", "f32[2, 4]"});
+  expect_error(
+      [&] {
+        rotary_embedding(ops::randn({3, 4}), tables, ops::zeros({3, 2}, DType::f16));
+      },
+      {"rotary", "sin f16[3, 2]"});
+  expect_error(
+      [&] {
+        rotary_embedding(ops::randn({3, 4}), ops::randn({2, 3}).transpose(0, 1), tables);
+      },
+      {"rotary", "cos f32[3, 2]", "contiguous"});
+  expect_error([] { ops::rotary_tables(4, 7, 1e4, Device::cpu(), Tag::other); },
+               {"rotary_tables", "head_dim 7"});
+  expect_error([] { silu(ops::zeros({2}, DType::i64)); }, {"silu", "i64[2]"});
 }
 
 TEST(OpErrors, ConcatNamesTheShapesThatDiffer) {
