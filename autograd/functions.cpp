@@ -24,9 +24,23 @@ Tensor unary_with_backward(ops::UnaryOp op, const Tensor& x, ops::BinaryOp backw
   return y;
 }
 
+// PyTorch's type promotion between floating dtypes, for the residual adds of autocast (an f32
+// stream plus a 16-bit branch): the narrower operand is cast to f32 first, a differentiable cast
+// whose copy is freed as soon as the op has run. PyTorch's kernels read mixed inputs without that
+// copy, so it is one transient tensor the size of the narrower operand that PyTorch does not
+// have. The same dtype, or a non-floating operand (an error for the op), passes through.
+std::pair<Tensor, Tensor> promoted(const Tensor& a, const Tensor& b) {
+  if (!a.defined() || !b.defined() || a.dtype() == b.dtype() || !is_floating(a.dtype()) ||
+      !is_floating(b.dtype())) {
+    return {a, b};
+  }
+  return {cast(a, DType::f32), cast(b, DType::f32)};
+}
+
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b) {
+Tensor add(const Tensor& a_in, const Tensor& b_in) {
+  const auto [a, b] = promoted(a_in, b_in);
   Tensor y = ops::add(a, b);
   if (needs_grad({&a, &b})) {
     record("add", y, {&a, &b}, [sa = a.shape(), sb = b.shape()](const Tensor& g) {
@@ -36,7 +50,8 @@ Tensor add(const Tensor& a, const Tensor& b) {
   return y;
 }
 
-Tensor sub(const Tensor& a, const Tensor& b) {
+Tensor sub(const Tensor& a_in, const Tensor& b_in) {
+  const auto [a, b] = promoted(a_in, b_in);
   Tensor y = ops::sub(a, b);
   if (needs_grad({&a, &b})) {
     const bool need_b = requires_grad(b);
@@ -48,7 +63,8 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   return y;
 }
 
-Tensor mul(const Tensor& a, const Tensor& b) {
+Tensor mul(const Tensor& a_in, const Tensor& b_in) {
+  const auto [a, b] = promoted(a_in, b_in);
   Tensor y = ops::mul(a, b);
   if (needs_grad({&a, &b})) {
     const bool need_a = requires_grad(a), need_b = requires_grad(b);
@@ -61,7 +77,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   return y;
 }
 
-Tensor div(const Tensor& a, const Tensor& b) {
+Tensor div(const Tensor& a_in, const Tensor& b_in) {
+  const auto [a, b] = promoted(a_in, b_in);
   Tensor y = ops::div(a, b);
   if (needs_grad({&a, &b})) {
     const bool need_b = requires_grad(b);

@@ -89,9 +89,9 @@ void cpu_step(benchmark::State& state, const std::string& model_name) {
   const tally::data::Batch batch = loader.next();
   // A warm-up step, so that OpenBLAS's buffers and the allocator's cache are in place before the
   // first timed one, as they are in every step of a training run but the first.
-  tally::nn::train_step(*model, *optimizer, batch.images, batch.labels);
+  tally::nn::train_step(*model, *optimizer, batch.inputs, batch.labels);
   for (auto _ : state) {
-    benchmark::DoNotOptimize(tally::nn::train_step(*model, *optimizer, batch.images, batch.labels));
+    benchmark::DoNotOptimize(tally::nn::train_step(*model, *optimizer, batch.inputs, batch.labels));
   }
 }
 

@@ -10,6 +10,7 @@
 #include "allocator/trace_csv.h"
 #include "allocator/units.h"
 #include "cli/commands.h"
+#include "cli/fit_table.h"
 #include "cli/memory_report.h"
 #include "cli/report_html.h"
 #include "cli/simulation.h"
@@ -88,6 +89,12 @@ int run_estimate(EstimateArgs& args) {
   const Footprint need = footprint(plan, run);
   if (!args.trace.empty()) write_trace_csv(run.trace, args.trace);
   if (!args.report.empty()) write_html_report(run.trace, args.report);
+  // On a GPU target, the cheaper arrangements against every preset; not for a DDP rank, whose
+  // world the variants would have to rebuild.
+  std::vector<FitVariant> variants;
+  if (plan.preset && !step.parallel.active()) {
+    variants = fit_variants(args.sim, step, config);
+  }
 
   if (args.json) {
     nlohmann::json j = memory_report_json(peak);
@@ -110,10 +117,15 @@ int run_estimate(EstimateArgs& args) {
     j["fits"] = need.fits;
     j["footprint"] = footprint_json(plan, need);
     if (!run.oom.empty()) j["out_of_memory"] = run.oom;
+    if (!variants.empty()) j["where_it_fits"] = fit_variants_json(variants);
+    if (step.train.transformer) j["seq_len"] = step.train.seq_len;
     std::cout << j.dump() << '\n';
     return 0;
   }
-  std::cout << "tally estimate: " << step.train.model << ", batch " << step.train.batch << ", "
+  const std::string seq =
+      step.train.transformer ? ", seq " + std::to_string(step.train.seq_len) : "";
+  std::cout << "tally estimate: " << step.train.model << ", batch " << step.train.batch << seq
+            << ", "
             << nn::precision_name(step.train.precision) << ", " << step.train.optimizer
             << ", checkpoint " << step.train.checkpoint.name() << ", " << run.result.steps
             << " step(s) on " << device.str() << plan_text(plan) << ", simulated in "
@@ -133,6 +145,7 @@ int run_estimate(EstimateArgs& args) {
               << "\n\n";
   }
   std::cout << footprint_text(plan, need, run);
+  if (!variants.empty()) std::cout << '\n' << fit_variants_text(variants);
   if (!args.trace.empty()) std::cout << "trace written to " << args.trace << '\n';
   if (!args.report.empty()) std::cout << "report written to " << args.report << '\n';
   return 0;

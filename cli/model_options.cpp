@@ -7,13 +7,32 @@
 #include "allocator/error.h"
 #include "cli/flag_validators.h"
 #include "nn/models.h"
+#include "nn/transformer_config.h"
 
 namespace tally::cli {
 
 void add_model_options(CLI::App& sub, nn::TrainOptions& options, bool* checkpoint_auto) {
-  sub.add_option("--model", options.model, "model from the zoo")
-      ->check(CLI::IsMember(nn::model_names()))
-      ->capture_default_str();
+  CLI::Option* model = sub.add_option("--model", options.model, "model from the zoo")
+                           ->check(CLI::IsMember(nn::model_names()))
+                           ->capture_default_str();
+  sub.add_option_function<std::string>(
+         "--model-config",
+         [&options](const std::string& path) {
+           try {
+             options.transformer = nn::read_transformer_config(path);
+           } catch (const UsageError& e) {
+             throw CLI::ValidationError("--model-config", e.what());
+           }
+           options.model = path;
+         },
+         "a Hugging Face config.json (model_type gpt2 or llama) to build the model from, without "
+         "weights (docs/transformer-memory.md)")
+      ->type_name("FILE")
+      ->excludes(model);
+  sub.add_option("--seq-len", options.seq_len,
+                 "tokens per sequence for a transformer (default: its context; for train, at "
+                 "most 256)")
+      ->check(whole_in(1, 1 << 24));
   sub.add_option("--batch", options.batch, "batch size")
       ->check(whole_in(1, 1 << 24))
       ->capture_default_str();

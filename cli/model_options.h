@@ -8,7 +8,7 @@
 
 namespace tally::cli {
 
-// --model, --batch, --optimizer, --momentum, --seed, --precision and --checkpoint, writing into
+// --model or --model-config, --seq-len, --batch, --optimizer, --momentum, --seed, --precision and --checkpoint, writing into
 // `options`. With `checkpoint_auto`, --checkpoint also takes "auto" and says so there.
 void add_model_options(CLI::App& sub, nn::TrainOptions& options, bool* checkpoint_auto = nullptr);
 

@@ -29,6 +29,7 @@ Device StepArgs::resolve() {
   train.lr = nn::default_lr(train.optimizer);
   train.weight_decay = nn::default_weight_decay(train.optimizer);
   train.device = Device::sim(target == "cpu" ? SimTarget::cpu : SimTarget::cuda);
+  train = nn::resolve_model(std::move(train));
   if (parallel.active()) {
     const int world = *parallel.world_size;
     if (parallel.rank >= world) {

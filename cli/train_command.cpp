@@ -27,6 +27,7 @@
 #include "distributed/world.h"
 #include "nn/data/fashion_mnist.h"
 #include "nn/data/synthetic.h"
+#include "nn/data/tokens.h"
 #include "nn/trainer.h"
 #include "ops/conv_algorithm_table.h"
 #include "ops/cuda_libraries.h"
@@ -36,10 +37,15 @@
 namespace tally::cli {
 namespace {
 
+// Training a transformer on this machine's CPU at its full context (1024 for GPT-2) is rarely
+// what is wanted; estimate keeps the full context by default.
+constexpr std::int64_t kTrainSeqLenCap = 256;
+constexpr std::string_view kTextPrefix = "text:";
+
 struct TrainArgs {
   nn::TrainOptions train;
   std::string device = "cpu";
-  std::string dataset = "fashion-mnist";
+  std::string dataset;  // empty: fashion-mnist for image models, synthetic for transformers
   std::string data_dir;
   std::string alloc_conf;
   std::string trace;
@@ -103,10 +109,25 @@ int run_train(TrainArgs args) {
   if (!args.conv_log.empty() && o.device.kind != DeviceKind::cuda) {
     throw UsageError("--conv-log records cuDNN's choices on a cuda device, not " + o.device.str());
   }
-  if (args.dataset == "synthetic" && !args.data_dir.empty()) {
-    throw UsageError(
-        "--data-dir names a directory of Fashion-MNIST files; --dataset "
-        "synthetic reads none");
+  if (o.transformer || nn::zoo_transformer(o.model)) {
+    if (o.seq_len == 0) {
+      const std::int64_t context = o.transformer ? o.transformer->context
+                                                 : nn::zoo_transformer(o.model)->context;
+      o.seq_len = std::min<std::int64_t>(context, kTrainSeqLenCap);
+    }
+  }
+  o = nn::resolve_model(o);
+  if (args.dataset.empty()) args.dataset = o.transformer ? "synthetic" : "fashion-mnist";
+  const bool text = args.dataset.starts_with(kTextPrefix);
+  if (o.transformer && args.dataset == "fashion-mnist") {
+    throw UsageError(o.model + " reads tokens: use --dataset synthetic or text:PATH");
+  }
+  if (!o.transformer && text) {
+    throw UsageError(o.model + " reads images: --dataset text:PATH is for the transformers");
+  }
+  if (args.dataset != "fashion-mnist" && !args.data_dir.empty()) {
+    throw UsageError("--data-dir names a directory of Fashion-MNIST files; --dataset " +
+                     args.dataset + " reads none");
   }
   const auto allocator = sim ? configure_sim(resolve_sim(args.sim, o.device), config)
                              : configure_device(o.device, config);
@@ -131,14 +152,18 @@ int run_train(TrainArgs args) {
   const auto dir =
       args.data_dir.empty() ? data::fashion_mnist_dir() : std::filesystem::path(args.data_dir);
   const auto load = [&](data::Split split) {
+    if (text) return data::text_tokens(args.dataset.substr(kTextPrefix.size()), split, o.seq_len);
+    if (o.transformer) return data::synthetic_tokens(split, o.transformer->vocab, o.seq_len);
     return args.dataset == "synthetic" ? data::synthetic_fashion_mnist(split)
                                        : data::load_fashion_mnist(split, dir);
   };
   const data::Dataset train_set = load(data::Split::train);
   const data::Dataset test_set = load(data::Split::test);
   if (!args.json && !quiet) {
+    const std::string windows =
+        o.transformer ? " sequences of " + std::to_string(o.seq_len) + " tokens" : "";
     std::cout << "tally train: " << o.model << " on " << args.dataset << " (" << train_set.n
-              << " train, " << test_set.n << " test), batch " << o.batch << ", "
+              << " train, " << test_set.n << " test" << windows << "), batch " << o.batch << ", "
               << nn::precision_name(o.precision)
               << (o.checkpoint.kind == nn::CheckpointPolicy::Kind::none
                       ? ""
@@ -178,6 +203,7 @@ int run_train(TrainArgs args) {
       j["parameter_norms"] = norms;
     }
     j["model"] = o.model;
+    if (o.transformer) j["seq_len"] = o.seq_len;
     j["device"] = o.device.str();
     j["batch"] = o.batch;
     j["optimizer"] = o.optimizer;
@@ -238,10 +264,16 @@ Command add_train_command(CLI::App& app) {
   nn::TrainOptions& o = args->train;
   add_model_options(*sub, o);
   sub->add_option("--dataset", args->dataset,
-                  "dataset; synthetic: Fashion-MNIST's shapes drawn at random, for machines "
-                  "without the data")
-      ->check(CLI::IsMember({"fashion-mnist", "synthetic"}))
-      ->capture_default_str();
+                  "fashion-mnist (the default for image models); synthetic: random data of the "
+                  "model's shapes (the default for transformers); text:PATH: a file's bytes as "
+                  "tokens, for the transformers")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (value == "fashion-mnist" || value == "synthetic") return "";
+            if (value.starts_with(kTextPrefix) && value.size() > kTextPrefix.size()) return "";
+            return "expected fashion-mnist, synthetic or text:PATH, got '" + value + "'";
+          },
+          "DATASET"));
   const CLI::Option* data_dir =
       sub->add_option("--data-dir", args->data_dir,
                       "dataset directory (default: TALLY_DATA_DIR or the Debian package's)");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <optional>
 
 #include "allocator/error.h"
 #include "core/cuda_context.h"
@@ -140,7 +141,7 @@ Tensor Tensor::as_strided(Shape shape, Shape strides, std::int64_t offset) const
   return t;
 }
 
-Tensor Tensor::view(Shape shape) const {
+std::optional<Shape> Tensor::view_strides(Shape& shape) const {
   std::int64_t inferred = -1;
   std::int64_t known = 1;
   for (std::size_t i = 0; i < shape.size(); ++i) {
@@ -158,10 +159,7 @@ Tensor Tensor::view(Shape shape) const {
   }
   // An empty tensor addresses no element, so any shape of it is a view (as PyTorch's
   // computeStride): the same strides for the same shape, else contiguous ones.
-  if (numel() == 0) {
-    Shape strides = shape == shape_ ? strides_ : contiguous_strides(shape);
-    return as_strided(std::move(shape), std::move(strides), offset_);
-  }
+  if (numel() == 0) return shape == shape_ ? strides_ : contiguous_strides(shape);
   // Each run of new dimensions must map onto a run of old dimensions that is contiguous within
   // itself; this is PyTorch's rule for when a view (rather than a copy) is possible.
   Shape strides(shape.size());
@@ -177,10 +175,7 @@ Tensor Tensor::view(Shape shape) const {
         view_numel *= shape[view_d];
         --view_d;
       }
-      if (view_numel != tensor_numel) {
-        throw UsageError("view: cannot view " + describe() + " as " + shape_str(shape) +
-                         " without a copy; use reshape");
-      }
+      if (view_numel != tensor_numel) return std::nullopt;
       if (d > 0) {
         chunk_base_stride = strides_[d - 1];
         tensor_numel = 1;
@@ -189,11 +184,23 @@ Tensor Tensor::view(Shape shape) const {
     }
   }
   for (; view_d >= 0; --view_d) strides[view_d] = 1;
-  return as_strided(std::move(shape), std::move(strides), offset_);
+  return strides;
 }
 
+Tensor Tensor::view(Shape shape) const {
+  std::optional<Shape> strides = view_strides(shape);
+  if (!strides) {
+    throw UsageError("view: cannot view " + describe() + " as " + shape_str(shape) +
+                     " without a copy; use reshape");
+  }
+  return as_strided(std::move(shape), std::move(*strides), offset_);
+}
+
+// As PyTorch's: a view whenever the layout allows one, a copy only otherwise.
 Tensor Tensor::reshape(Shape shape) const {
-  if (is_contiguous()) return view(std::move(shape));
+  if (std::optional<Shape> strides = view_strides(shape)) {
+    return as_strided(std::move(shape), std::move(*strides), offset_);
+  }
   return contiguous().view(std::move(shape));
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -88,6 +89,9 @@ class Tensor {
 
  private:
   void check_host_access(DType expected) const;
+  // The strides that read this tensor as `shape` (its -1 resolved in place), or nullopt when no
+  // view can (PyTorch's computeStride). A shape of another element count is a usage error.
+  std::optional<Shape> view_strides(Shape& shape) const;
 
   std::shared_ptr<Storage> storage_;
   Shape shape_;

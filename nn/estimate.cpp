@@ -24,7 +24,8 @@ std::vector<std::pair<Tag, std::int64_t>> textbook_bytes_per_parameter(
   return states;
 }
 
-EstimateResult simulate_training(const TrainOptions& options, std::int64_t steps) {
+EstimateResult simulate_training(const TrainOptions& requested, std::int64_t steps) {
+  const TrainOptions options = resolve_model(requested);
   if (options.device.kind != DeviceKind::sim) {
     throw UsageError("estimate: runs on a sim device, not " + options.device.str());
   }
@@ -35,13 +36,13 @@ EstimateResult simulate_training(const TrainOptions& options, std::int64_t steps
   manual_seed(options.seed);
   const auto start = std::chrono::steady_clock::now();
   Learner learner = make_learner(options);
-  data::Dataset shapes_only;
-  shapes_only.n = options.batch * (learner.parallel ? learner.parallel->world_size() : 1);
+  const data::Dataset shapes_only = shapes_only_dataset(
+      options, options.batch * (learner.parallel ? learner.parallel->world_size() : 1));
   data::BatchLoader loader(shapes_only, train_loader_options(options, learner.parallel.get()));
   for (std::int64_t step = 0; step < steps; ++step) {
     const data::Batch batch = loader.next();
     ops::reset_flop_count();
-    train_step(learner, batch.images, batch.labels);
+    train_step(learner, batch.inputs, batch.labels);
   }
   EstimateResult r;
   r.flops = ops::flop_count();

@@ -6,6 +6,7 @@
 #include "autograd/conv_functions.h"
 #include "autograd/functions.h"
 #include "autograd/nn_functions.h"
+#include "ops/elementwise.h"
 #include "ops/factory.h"
 
 namespace tally::nn {
@@ -18,10 +19,26 @@ Tensor fan_in_uniform(Shape shape, std::int64_t fan_in, Device device) {
   return ops::uniform(std::move(shape), -bound, bound, device, Tag::parameter);
 }
 
+// N(0, std^2), scaled in place: one allocation, as PyTorch's normal_.
+Tensor normal(Shape shape, float std, Device device) {
+  Tensor t = ops::randn(std::move(shape), device, Tag::parameter);
+  if (std != 1.0f) ops::axpby_(t, std, t, 0.0f);
+  return t;
+}
+
 }  // namespace
 
-Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool bias, Device device)
+Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool bias, Device device,
+               float normal_std)
     : in_(in_features), out_(out_features) {
+  if (normal_std > 0.0f) {
+    weight_ = &register_parameter("weight", normal({out_, in_}, normal_std, device));
+    if (bias) {
+      bias_ = &register_parameter("bias",
+                                  ops::zeros({out_}, DType::f32, device, Tag::parameter));
+    }
+    return;
+  }
   weight_ = &register_parameter("weight", fan_in_uniform({out_, in_}, in_, device));
   if (bias) bias_ = &register_parameter("bias", fan_in_uniform({out_}, in_, device));
 }
@@ -85,9 +102,21 @@ std::string LayerNorm::describe() const {
   return "LayerNorm(" + std::to_string(dim_) + ")";
 }
 
-Embedding::Embedding(std::int64_t count, std::int64_t dim, Device device)
+RMSNorm::RMSNorm(std::int64_t dim, float eps, Device device) : dim_(dim), eps_(eps) {
+  weight_ = &register_parameter("weight", ops::ones({dim}, DType::f32, device, Tag::parameter));
+}
+
+Tensor RMSNorm::forward(const Tensor& x) {
+  return rms_norm(x, *weight_, eps_);
+}
+
+std::string RMSNorm::describe() const {
+  return "RMSNorm(" + std::to_string(dim_) + ")";
+}
+
+Embedding::Embedding(std::int64_t count, std::int64_t dim, Device device, float normal_std)
     : count_(count), dim_(dim) {
-  weight_ = &register_parameter("weight", ops::randn({count, dim}, device, Tag::parameter));
+  weight_ = &register_parameter("weight", normal({count, dim}, normal_std, device));
 }
 
 Tensor Embedding::forward(const Tensor& indices) {

@@ -8,8 +8,10 @@ namespace tally::nn {
 
 class Linear : public Module {
  public:
+  // normal_std 0: PyTorch's default initialisation; otherwise weights drawn from N(0, std^2) and
+  // a zero bias, as GPT-2 and Llama initialise theirs.
   Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true,
-         Device device = Device::cpu());
+         Device device = Device::cpu(), float normal_std = 0.0f);
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
 
@@ -75,11 +77,28 @@ class LayerNorm : public Module {
   Tensor* bias_;
 };
 
+// Root-mean-square normalisation over the last dimension with a learned scale (Llama's).
+class RMSNorm : public Module {
+ public:
+  explicit RMSNorm(std::int64_t dim, float eps = 1e-6f, Device device = Device::cpu());
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+
+ private:
+  std::int64_t dim_;
+  float eps_;
+  Tensor* weight_;
+};
+
 class Embedding : public Module {
  public:
-  Embedding(std::int64_t count, std::int64_t dim, Device device = Device::cpu());
+  // Rows drawn from N(0, normal_std^2): 1 is PyTorch's default, 0.02 GPT-2's and Llama's.
+  Embedding(std::int64_t count, std::int64_t dim, Device device = Device::cpu(),
+            float normal_std = 1.0f);
   Tensor forward(const Tensor& indices) override;
   std::string describe() const override;
+  // The table as it is now (a tied LM head reads it; a 16-bit copy after convert_parameters).
+  const Tensor& weight() const { return *weight_; }
 
  private:
   std::int64_t count_, dim_;

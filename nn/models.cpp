@@ -3,6 +3,8 @@
 #include "allocator/error.h"
 #include "allocator/scope.h"
 #include "nn/layers.h"
+#include "nn/transformer.h"
+#include "nn/transformer_config.h"
 
 namespace tally::nn {
 namespace {
@@ -68,14 +70,19 @@ std::shared_ptr<Module> deep_mlp(Device device) {
 }  // namespace
 
 std::vector<std::string> model_names() {
-  return {"mlp", "cnn", "deep-mlp"};
+  std::vector<std::string> names = {"mlp", "cnn", "deep-mlp"};
+  for (std::string& name : zoo_transformer_names()) names.push_back(std::move(name));
+  return names;
 }
 
 std::shared_ptr<Module> make_model(std::string_view name, Device device) {
   if (name == "mlp") return mlp(device);
   if (name == "cnn") return cnn(device);
   if (name == "deep-mlp") return deep_mlp(device);
-  throw UsageError("unknown model '" + std::string(name) + "' (expected mlp, cnn or deep-mlp)");
+  if (const auto config = zoo_transformer(name)) return make_transformer(*config, device);
+  std::string expected;
+  for (const std::string& known : model_names()) expected += (expected.empty() ? "" : ", ") + known;
+  throw UsageError("unknown model '" + std::string(name) + "' (expected one of " + expected + ")");
 }
 
 }  // namespace tally::nn

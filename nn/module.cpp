@@ -139,14 +139,11 @@ void Sequential::set_checkpoint(const CheckpointPolicy& policy) {
 }
 
 Sequential& checkpoint_target(Module& model) {
-  auto* top = dynamic_cast<Sequential*>(&model);
-  if (top) {
-    for (const auto& [name, child] : top->children()) {
-      if (name != "blocks") continue;
-      if (auto* blocks = dynamic_cast<Sequential*>(child.get())) return *blocks;
-    }
-    return *top;
+  for (const auto& [name, child] : model.children()) {
+    if (name != "blocks") continue;
+    if (auto* blocks = dynamic_cast<Sequential*>(child.get())) return *blocks;
   }
+  if (auto* top = dynamic_cast<Sequential*>(&model)) return *top;
   throw UsageError("checkpointing: the model is not a Sequential of blocks");
 }
 

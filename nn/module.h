@@ -96,8 +96,8 @@ class Sequential : public Module {
 };
 
 // The Sequential whose blocks a checkpoint policy counts in a zoo model: its child `blocks` when
-// it has one (a model of repeated blocks), otherwise the model itself (a sequential model). A
-// usage error for any other model.
+// it has one (a model of repeated blocks, a transformer), otherwise the model itself when it is a
+// Sequential. A usage error for any other model.
 Sequential& checkpoint_target(Module& model);
 
 }  // namespace tally::nn

@@ -13,6 +13,7 @@
 #include "core/generator.h"
 #include "nn/data/loader.h"
 #include "nn/models.h"
+#include "nn/transformer.h"
 #include "ops/reduce.h"
 
 namespace tally::nn {
@@ -49,9 +50,9 @@ class PrecisionForward {
   explicit PrecisionForward(Precision precision) : precision_(precision) {
     if (is_autocast(precision)) autocast_.emplace(compute_dtype(precision));
   }
-  Tensor logits(Module& model, const Tensor& images) const {
-    const bool half = keeps_master_weights(precision_);
-    return model.call(half ? cast(images, compute_dtype(precision_)) : images, "");
+  Tensor logits(Module& model, const Tensor& inputs) const {
+    const bool half = keeps_master_weights(precision_) && is_floating(inputs.dtype());
+    return model.call(half ? cast(inputs, compute_dtype(precision_)) : inputs, "");
   }
 
  private:
@@ -109,10 +110,38 @@ data::LoaderOptions train_loader_options(const TrainOptions& options,
   return loader;
 }
 
+TrainOptions resolve_model(TrainOptions options) {
+  if (!options.transformer) options.transformer = zoo_transformer(options.model);
+  if (!options.transformer) {
+    if (options.seq_len != 0) {
+      throw UsageError("--seq-len is for transformers; " + options.model + " takes images");
+    }
+    return options;
+  }
+  const std::int64_t context = options.transformer->context;
+  if (options.seq_len < 0 || options.seq_len > context) {
+    throw UsageError("--seq-len must be in [1, " + std::to_string(context) + "] for " +
+                     options.model + ", got " + std::to_string(options.seq_len));
+  }
+  if (options.seq_len == 0) options.seq_len = context;
+  return options;
+}
+
+data::Dataset shapes_only_dataset(const TrainOptions& options, std::int64_t samples) {
+  data::Dataset d;
+  d.n = samples;
+  if (options.transformer) {
+    d.seq_len = options.seq_len;
+    d.vocab = options.transformer->vocab;
+  }
+  return d;
+}
+
 Learner make_learner(const TrainOptions& options) {
   Learner learner;
   learner.precision = options.precision;
-  learner.model = make_model(options.model, options.device);
+  learner.model = options.transformer ? make_transformer(*options.transformer, options.device)
+                                      : make_model(options.model, options.device);
   if (options.checkpoint.kind != CheckpointPolicy::Kind::none) {
     checkpoint_target(*learner.model).set_checkpoint(options.checkpoint);
   }
@@ -188,7 +217,7 @@ double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch,
   for (std::int64_t i = 0; i < loader.batches_per_epoch(); ++i) {
     const data::Batch b = loader.next();
     if (b.labels.numel() == 0) continue;  // a shard of a last batch smaller than the world
-    const Tensor logits = PrecisionForward(precision).logits(model, b.images);
+    const Tensor logits = PrecisionForward(precision).logits(model, b.inputs);
     const ops::MaxResult best = ops::max(logits, 1);
     if (device.kind != DeviceKind::sim) {
       const std::vector<float> predicted = best.indices.to_floats();
@@ -206,9 +235,10 @@ double evaluate(Module& model, const data::Dataset& dataset, std::int64_t batch,
   return seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
 }
 
-TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,
+TrainSummary train(const TrainOptions& requested, const data::Dataset& train_set,
                    const data::Dataset& test_set,
                    const std::function<void(const Progress&)>& on_progress) {
+  const TrainOptions options = resolve_model(requested);
   check_options(options);
   manual_seed(options.seed);
   Learner learner = make_learner(options);
@@ -224,7 +254,7 @@ TrainSummary train(const TrainOptions& options, const data::Dataset& train_set,
   const auto start = Clock::now();
   for (std::int64_t step = 1; step <= total; ++step) {
     const data::Batch batch = loader.next();
-    summary.final_loss = train_step(learner, batch.images, batch.labels);
+    summary.final_loss = train_step(learner, batch.inputs, batch.labels);
     if (parallel && options.device.kind != DeviceKind::sim) {
       summary.final_loss = static_cast<float>(parallel->sum_on_host({summary.final_loss})[0] /
                                               parallel->world_size());

@@ -18,13 +18,18 @@
 #include "nn/module.h"
 #include "nn/optimizer.h"
 #include "nn/precision.h"
+#include "nn/transformer_config.h"
 
 namespace tally::nn {
 
 struct Learner;
 
 struct TrainOptions {
-  std::string model = "mlp";
+  std::string model = "mlp";  // a zoo name (nn/models.h), or how to call `transformer`
+  // The transformer to train, when the model is one: a zoo transformer's config or one read from
+  // a config.json. Unset: `model` is an image model of the zoo.
+  std::optional<TransformerConfig> transformer;
+  std::int64_t seq_len = 0;  // a transformer's tokens per sample; 0: its context
   std::int64_t epochs = 1;
   std::int64_t steps = 0;  // when > 0, train this many steps instead of whole epochs
   std::int64_t batch = 128;
@@ -91,6 +96,11 @@ struct Learner {
   std::shared_ptr<DataParallel> parallel;  // null: one process
 };
 
+// options with `transformer` set from the zoo when `model` names a zoo transformer and no config
+// was given, and seq_len resolved to the config's context when 0. A seq_len beyond the context,
+// or one given for an image model, is a usage error.
+TrainOptions resolve_model(TrainOptions options);
+
 // Builds options.model on options.device, sets its checkpoint policy, converts it for
 // options.precision and makes its optimizer, in the order train() does.
 Learner make_learner(const TrainOptions& options);
@@ -100,6 +110,10 @@ Learner make_learner(const TrainOptions& options);
 // step's batch (data::LoaderOptions).
 data::LoaderOptions train_loader_options(const TrainOptions& options,
                                          const DataParallel* parallel = nullptr);
+
+// A dataset of `samples` samples without data, for sim: images, or windows of options.seq_len
+// tokens for a transformer (after resolve_model).
+data::Dataset shapes_only_dataset(const TrainOptions& options, std::int64_t samples);
 
 // One training step; returns the loss (0 on sim). Gradients of the previous step are dropped
 // first. The forward pass runs as `precision` says: under autocast for amp-*, on the input cast

@@ -58,7 +58,11 @@ Dataset load_fashion_mnist(Split split, const std::filesystem::path& dir) {
                       " at index " + std::to_string(i) + " is out of range (expected 0 to 9)");
     }
   }
-  return Dataset{images.dims[0], std::move(images.data), std::move(labels.data)};
+  Dataset d;
+  d.n = images.dims[0];
+  d.images = std::move(images.data);
+  d.labels = std::move(labels.data);
+  return d;
 }
 
 Dataset load_fashion_mnist(Split split) {

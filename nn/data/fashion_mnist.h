@@ -27,11 +27,18 @@ inline constexpr float kFashionMnistStd = 0.3530f;
 
 enum class Split { train, test };
 
-// A whole split in host memory, as on disk (see IdxArray for why not through the allocator).
+// A whole split in host memory, as on disk (see IdxArray for why not through the allocator):
+// images with labels, or a token stream for language models.
 struct Dataset {
   std::int64_t n = 0;
   std::vector<std::uint8_t> images;  // n x 28 x 28, row-major, 0 = background
   std::vector<std::uint8_t> labels;  // n, each < 10
+  // A token dataset when seq_len > 0: sample i is tokens [i * seq_len, (i + 1) * seq_len), and
+  // its labels are the tokens one position later, so tokens holds n * seq_len + 1 of them, each
+  // below vocab. images and labels are then empty.
+  std::int64_t seq_len = 0;
+  std::int64_t vocab = 0;
+  std::vector<std::int32_t> tokens;
 };
 
 // TALLY_DATA_DIR when set and not empty, else kFashionMnistDefaultDir.

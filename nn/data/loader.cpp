@@ -74,17 +74,7 @@ BatchLoader::BatchLoader(const Dataset& dataset, LoaderOptions options)
     throw UsageError("BatchLoader: batch size must be positive, got " +
                      std::to_string(options_.batch_size));
   }
-  const auto n = static_cast<std::size_t>(dataset_.n);
-  // sim reads no sample, so a count without pixels or labels is enough there.
-  const bool shapes_only =
-      options_.device.kind == DeviceKind::sim && dataset_.images.empty() && dataset_.labels.empty();
-  if (dataset_.n < 0 || (!shapes_only && (dataset_.images.size() !=
-                                              n * static_cast<std::size_t>(kFashionMnistPixels) ||
-                                          dataset_.labels.size() != n))) {
-    throw UsageError("BatchLoader: inconsistent dataset: n = " + std::to_string(dataset_.n) +
-                     " with " + std::to_string(dataset_.images.size()) + " pixel bytes and " +
-                     std::to_string(dataset_.labels.size()) + " labels");
-  }
+  check_dataset();
   if (options_.shards < 1 || options_.shard < 0 || options_.shard >= options_.shards) {
     throw UsageError("BatchLoader: shard " + std::to_string(options_.shard) + " of " +
                      std::to_string(options_.shards));
@@ -99,6 +89,32 @@ BatchLoader::BatchLoader(const Dataset& dataset, LoaderOptions options)
                      (options_.drop_last ? " with drop_last" : ""));
   }
   set_epoch(0);
+}
+
+void BatchLoader::check_dataset() const {
+  const auto n = static_cast<std::size_t>(dataset_.n);
+  // sim reads no sample, so a count without pixels, labels or tokens is enough there.
+  const bool shapes_only = options_.device.kind == DeviceKind::sim && dataset_.images.empty() &&
+                           dataset_.labels.empty() && dataset_.tokens.empty();
+  if (dataset_.n < 0 || dataset_.seq_len < 0) {
+    throw UsageError("BatchLoader: inconsistent dataset: n = " + std::to_string(dataset_.n) +
+                     ", seq_len = " + std::to_string(dataset_.seq_len));
+  }
+  if (shapes_only) return;
+  if (dataset_.seq_len > 0) {
+    if (dataset_.tokens.size() != n * static_cast<std::size_t>(dataset_.seq_len) + 1) {
+      throw UsageError("BatchLoader: inconsistent dataset: " + std::to_string(dataset_.n) +
+                       " windows of " + std::to_string(dataset_.seq_len) + " tokens with " +
+                       std::to_string(dataset_.tokens.size()) + " tokens");
+    }
+    return;
+  }
+  if (dataset_.images.size() != n * static_cast<std::size_t>(kFashionMnistPixels) ||
+      dataset_.labels.size() != n) {
+    throw UsageError("BatchLoader: inconsistent dataset: n = " + std::to_string(dataset_.n) +
+                     " with " + std::to_string(dataset_.images.size()) + " pixel bytes and " +
+                     std::to_string(dataset_.labels.size()) + " labels");
+  }
 }
 
 void BatchLoader::set_epoch(std::int64_t epoch) {
@@ -123,6 +139,11 @@ Batch BatchLoader::next() {
   const std::int64_t size = first + (options_.shard + 1) * drawn / options_.shards - start;
   ++batch_index_;
 
+  if (dataset_.seq_len > 0) return token_batch(start, size);
+  return image_batch(start, size);
+}
+
+Batch BatchLoader::image_batch(std::int64_t start, std::int64_t size) const {
   // Braced initialisation runs in order, so images are allocated before labels on every device.
   Batch batch{Tensor::empty({size, 1, kFashionMnistRows, kFashionMnistCols}, DType::f32,
                             options_.device, Tag::other),
@@ -132,9 +153,9 @@ Batch BatchLoader::next() {
   // A cuda batch is assembled in host memory outside the allocator, like the dataset itself, so
   // that the device's trace holds the same two allocations as the cpu's.
   const bool on_host = options_.device.kind == DeviceKind::cpu;
-  std::vector<float> staged_pixels(on_host ? 0 : static_cast<std::size_t>(batch.images.numel()));
+  std::vector<float> staged_pixels(on_host ? 0 : static_cast<std::size_t>(batch.inputs.numel()));
   std::vector<std::int64_t> staged_labels(on_host ? 0 : static_cast<std::size_t>(size));
-  float* pixels = on_host ? batch.images.data<float>() : staged_pixels.data();
+  float* pixels = on_host ? batch.inputs.data<float>() : staged_pixels.data();
   std::int64_t* labels = on_host ? batch.labels.data<std::int64_t>() : staged_labels.data();
   static const std::array<float, 256> table = normalise_table();
   for (std::int64_t b = 0; b < size; ++b) {
@@ -145,10 +166,36 @@ Batch BatchLoader::next() {
     labels[b] = dataset_.labels[sample];
   }
   if (!on_host) {
-    copy_bytes(batch.images.raw_data(), options_.device, staged_pixels.data(), Device::cpu(),
+    copy_bytes(batch.inputs.raw_data(), options_.device, staged_pixels.data(), Device::cpu(),
                staged_pixels.size() * sizeof(float));
     copy_bytes(batch.labels.raw_data(), options_.device, staged_labels.data(), Device::cpu(),
                staged_labels.size() * sizeof(std::int64_t));
+  }
+  return batch;
+}
+
+Batch BatchLoader::token_batch(std::int64_t start, std::int64_t size) const {
+  const std::int64_t t = dataset_.seq_len;
+  Batch batch{Tensor::empty({size, t}, DType::i64, options_.device, Tag::other),
+              Tensor::empty({size * t}, DType::i64, options_.device, Tag::other)};
+  if (options_.device.kind == DeviceKind::sim) return batch;
+  // As for images: assembled in place on cpu, staged in host memory for cuda.
+  const bool on_host = options_.device.kind == DeviceKind::cpu;
+  const auto count = static_cast<std::size_t>(size * t);
+  std::vector<std::int64_t> staged_inputs(on_host ? 0 : count), staged_labels(on_host ? 0 : count);
+  std::int64_t* inputs = on_host ? batch.inputs.data<std::int64_t>() : staged_inputs.data();
+  std::int64_t* labels = on_host ? batch.labels.data<std::int64_t>() : staged_labels.data();
+  for (std::int64_t b = 0; b < size; ++b) {
+    const std::int32_t* window = &dataset_.tokens[static_cast<std::size_t>(order_[start + b] * t)];
+    for (std::int64_t i = 0; i < t; ++i) {
+      inputs[b * t + i] = window[i];
+      labels[b * t + i] = window[i + 1];
+    }
+  }
+  if (!on_host) {
+    const std::size_t bytes = count * sizeof(std::int64_t);
+    copy_bytes(batch.inputs.raw_data(), options_.device, inputs, Device::cpu(), bytes);
+    copy_bytes(batch.labels.raw_data(), options_.device, labels, Device::cpu(), bytes);
   }
   return batch;
 }

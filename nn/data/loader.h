@@ -1,5 +1,6 @@
 // Batches of Fashion-MNIST as tensors: images f32 [B, 1, 28, 28], scaled to [0, 1] and normalised
-// with the training set's mean and standard deviation, and labels i64 [B].
+// with the training set's mean and standard deviation, and labels i64 [B]; or of a token dataset:
+// windows i64 [B, T] and their next tokens i64 [B * T].
 //
 // Shuffling is reproducible everywhere: epoch e's order is a Fisher-Yates shuffle driven by the
 // Philox 4x32-10 stream keyed by the seed, with e as the high half of the counter, and an
@@ -40,8 +41,8 @@ struct LoaderOptions {
 };
 
 struct Batch {
-  Tensor images;  // f32 [B, 1, 28, 28]; reshape to [B, 784] for an MLP
-  Tensor labels;  // i64 [B]
+  Tensor inputs;  // images f32 [B, 1, 28, 28]; tokens i64 [B, seq_len] of a token dataset
+  Tensor labels;  // i64 [B]; for tokens [B * seq_len], the next token of each position
 };
 
 class BatchLoader {
@@ -63,6 +64,10 @@ class BatchLoader {
   Batch next();
 
  private:
+  void check_dataset() const;
+  Batch image_batch(std::int64_t start, std::int64_t size) const;
+  Batch token_batch(std::int64_t start, std::int64_t size) const;
+
   const Dataset& dataset_;
   LoaderOptions options_;
   std::int64_t batches_per_epoch_ = 0;

@@ -17,6 +17,8 @@
 #include "autograd/nn_functions.h"
 #include "autograd/variable.h"
 #include "core/device_registry.h"
+#include "ops/elementwise.h"
+#include "ops/factory.h"
 
 namespace tally {
 namespace {
@@ -99,6 +101,25 @@ TEST(Autocast, OtherOpsFollowTheirInputs) {
     EXPECT_EQ(add(x, x).dtype(), dtype);
     EXPECT_EQ(mean(x).dtype(), dtype);  // not on PyTorch's f32 list, unlike sum
     EXPECT_EQ(max_pool2d(x.reshape({1, 1, 4, 3}), 2).dtype(), dtype);
+  }
+}
+
+// A residual add of the f32 stream and a 16-bit branch, as autocast's transformer blocks make
+// it: promoted to f32 as PyTorch promotes it, each gradient in its input's dtype.
+TEST(Autocast, MixedFloatingBinaryOpsPromoteToF32) {
+  for (const DType half : {DType::f16, DType::bf16}) {
+    Tensor x = ops::full({3}, 1.0f);
+    Tensor y = ops::cast(ops::full({3}, 0.333333f), half);
+    set_requires_grad(x);
+    set_requires_grad(y);
+    const Tensor z = add(x, y);
+    EXPECT_EQ(z.dtype(), DType::f32);
+    EXPECT_EQ(z.to_floats()[0], 1.0f + y.to_floats()[0]);
+    EXPECT_EQ(mul(y, x).dtype(), DType::f32);
+    backward(sum(mul(z, 2.0f)));
+    EXPECT_EQ(grad(x).dtype(), DType::f32);
+    EXPECT_EQ(grad(y).dtype(), half);
+    EXPECT_EQ(grad(y).to_floats(), std::vector<float>(3, 2.0f));
   }
 }
 

@@ -53,7 +53,7 @@ inline DdpSteps run_ddp_steps(nn::TrainOptions options, int steps,
   DdpSteps r;
   for (int i = 0; i < steps; ++i) {
     const data::Batch b = loader.next();
-    r.losses.push_back(nn::train_step(learner, b.images, b.labels));
+    r.losses.push_back(nn::train_step(learner, b.inputs, b.labels));
   }
   if (!sim) {
     for (const Tensor& p : learner.model->parameters()) r.parameters.push_back(p.to_floats());

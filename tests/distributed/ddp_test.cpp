@@ -176,7 +176,7 @@ TEST(Ddp, NoSyncAccumulates) {
       std::optional<DistributedDataParallel::NoSync> no_sync;
       if (parallel && micro < 2) no_sync.emplace(*parallel);
       const data::Batch b = loader.next();
-      backward(cross_entropy(learner.model->call(b.images, ""), b.labels));
+      backward(cross_entropy(learner.model->call(b.inputs, ""), b.labels));
       if (parallel) parallel->finish_backward();
     }
     std::vector<std::vector<float>> grads;

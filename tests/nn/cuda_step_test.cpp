@@ -122,9 +122,16 @@ INSTANTIATE_TEST_SUITE_P(Models, CudaStep,
                          ::testing::Values(std::pair<std::string, std::string>{"mlp", "sgd"},
                                            std::pair<std::string, std::string>{"mlp", "adamw"},
                                            std::pair<std::string, std::string>{"cnn", "sgd"},
-                                           std::pair<std::string, std::string>{"cnn", "adamw"}),
+                                           std::pair<std::string, std::string>{"cnn", "adamw"},
+                                           std::pair<std::string, std::string>{"gpt-tiny", "adamw"},
+                                           std::pair<std::string, std::string>{"llama-tiny",
+                                                                               "adamw"}),
                          [](const auto& info) {
-                           return info.param.first + "_" + info.param.second;
+                           std::string name = info.param.first + "_" + info.param.second;
+                           for (char& ch : name) {
+                             if (ch == '-') ch = '_';
+                           }
+                           return name;
                          });
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "nn/data/fashion_mnist.h"
 #include "nn/data/idx.h"
 #include "nn/data/loader.h"
+#include "nn/data/tokens.h"
 #include "tally/build_config.h"
 #include "tests/nn/idx_bytes.h"
 
@@ -269,7 +270,7 @@ float normalised(int pixel) {
 
 // The dataset indices of a batch of indexed_dataset(), recovered from pixel 0 of each image.
 std::vector<std::int64_t> indices_of(const Batch& batch) {
-  const std::vector<float> pixels = batch.images.to_floats();
+  const std::vector<float> pixels = batch.inputs.to_floats();
   std::vector<std::int64_t> out;
   for (std::size_t i = 0; i < pixels.size(); i += 784) {
     for (int v = 0; v < 256; ++v) {
@@ -288,7 +289,7 @@ TEST(BatchLoader, VisitsEverySampleOncePerEpochInTheSeededOrder) {
     for (std::int64_t size : {4, 4, 2}) {
       const Batch b = loader.next();
       EXPECT_EQ(loader.epoch(), epoch);  // the first next() after an epoch's end starts the next
-      EXPECT_EQ(b.images.shape(), (Shape{size, 1, 28, 28}));
+      EXPECT_EQ(b.inputs.shape(), (Shape{size, 1, 28, 28}));
       EXPECT_EQ(b.labels.shape(), (Shape{size}));
       const std::vector<std::int64_t> indices = indices_of(b);
       for (std::size_t i = 0; i < indices.size(); ++i) {
@@ -346,11 +347,11 @@ TEST(BatchLoader, NormalisesWithTheFashionMnistMeanAndStd) {
   Dataset d = indexed_dataset(1);
   d.images[1] = 255;
   const Batch b = BatchLoader(d, {.batch_size = 1}).next();
-  EXPECT_EQ(b.images.dtype(), DType::f32);
+  EXPECT_EQ(b.inputs.dtype(), DType::f32);
   EXPECT_EQ(b.labels.dtype(), DType::i64);
-  EXPECT_EQ(b.images.tag(), Tag::other);
+  EXPECT_EQ(b.inputs.tag(), Tag::other);
   EXPECT_EQ(b.labels.tag(), Tag::other);
-  const float* pixels = b.images.data<float>();
+  const float* pixels = b.inputs.data<float>();
   // By hand: (0 / 255 - 0.2860) / 0.3530, (255 / 255 - 0.2860) / 0.3530, (200 / 255 - 0.2860) /
   // 0.3530.
   EXPECT_NEAR(pixels[0], -0.8101983f, 1e-6);
@@ -361,8 +362,8 @@ TEST(BatchLoader, NormalisesWithTheFashionMnistMeanAndStd) {
 TEST(BatchLoader, SimAllocatesWithoutData) {
   const Dataset d = indexed_dataset(10);
   const Batch b = BatchLoader(d, {.batch_size = 8, .device = Device::parse("sim")}).next();
-  EXPECT_EQ(b.images.device(), Device::parse("sim"));
-  EXPECT_EQ(b.images.shape(), (Shape{8, 1, 28, 28}));
+  EXPECT_EQ(b.inputs.device(), Device::parse("sim"));
+  EXPECT_EQ(b.inputs.shape(), (Shape{8, 1, 28, 28}));
   EXPECT_EQ(b.labels.shape(), (Shape{8}));
 }
 
@@ -378,8 +379,8 @@ TEST(BatchLoader, CudaBatchesEqualCpuBatchesOrSayWhyNot) {
   }
   const Batch on_cuda = BatchLoader(d, {.batch_size = 4, .seed = 5, .device = cuda}).next();
   const Batch on_cpu = BatchLoader(d, {.batch_size = 4, .seed = 5}).next();
-  EXPECT_EQ(on_cuda.images.device(), cuda);
-  EXPECT_EQ(on_cuda.images.to_floats(), on_cpu.images.to_floats());
+  EXPECT_EQ(on_cuda.inputs.device(), cuda);
+  EXPECT_EQ(on_cuda.inputs.to_floats(), on_cpu.inputs.to_floats());
   EXPECT_EQ(on_cuda.labels.to_floats(), on_cpu.labels.to_floats());
 }
 
@@ -392,6 +393,52 @@ TEST(BatchLoader, RejectsBadOptions) {
   Dataset broken = indexed_dataset(10);
   broken.labels.pop_back();
   expect_error([&] { BatchLoader(broken, {}); }, {"inconsistent dataset"}, ErrorKind::usage);
+}
+
+// A text of bytes 0, 1, 2, ...: window i holds i * T .. i * T + T - 1 and its labels are the
+// next bytes, so every position's label is its token plus one.
+TEST(TokenBatches, AreWindowsAndTheirNextTokens) {
+  const fs::path path = fs::path(::testing::TempDir()) / "tokens.txt";
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < 100; ++i) out.put(static_cast<char>(i));
+  }
+  const Dataset train = text_tokens(path, Split::train, 8);
+  EXPECT_EQ(train.n, 11);  // the first 90 bytes: (90 - 1) / 8 windows
+  EXPECT_EQ(train.tokens.size(), 11u * 8 + 1);
+  EXPECT_EQ(train.vocab, 256);
+  const Dataset test = text_tokens(path, Split::test, 8);
+  EXPECT_EQ(test.n, 1);
+  EXPECT_EQ(test.tokens.front(), 90);
+  BatchLoader loader(train, {.batch_size = 3, .shuffle = false});
+  const Batch b = loader.next();
+  EXPECT_EQ(b.inputs.shape(), (Shape{3, 8}));
+  EXPECT_EQ(b.inputs.dtype(), DType::i64);
+  EXPECT_EQ(b.labels.shape(), (Shape{24}));
+  const std::vector<float> inputs = b.inputs.to_floats(), labels = b.labels.to_floats();
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    EXPECT_EQ(inputs[i], static_cast<float>(i));
+    EXPECT_EQ(labels[i], inputs[i] + 1);
+  }
+  EXPECT_THROW(text_tokens(path, Split::test, 10), DataError);  // 10 test bytes, 11 needed
+  EXPECT_THROW(text_tokens(fs::path(::testing::TempDir()) / "absent.txt", Split::train, 8),
+               DataError);
+}
+
+TEST(TokenBatches, SyntheticTokensStayInTheVocabularyAndRepeat) {
+  const Dataset a = synthetic_tokens(Split::train, 50257, 16);
+  EXPECT_EQ(a.n, 1024);
+  EXPECT_EQ(a.tokens, synthetic_tokens(Split::train, 50257, 16).tokens);
+  EXPECT_NE(a.tokens, synthetic_tokens(Split::test, 50257, 16).tokens);
+  EXPECT_LT(*std::max_element(a.tokens.begin(), a.tokens.end()), 50257);
+  EXPECT_GE(*std::min_element(a.tokens.begin(), a.tokens.end()), 0);
+  EXPECT_GT(*std::max_element(a.tokens.begin(), a.tokens.end()), 50000);
+  Dataset shapes;
+  shapes.n = 4;
+  shapes.seq_len = 16;
+  const Batch b = BatchLoader(shapes, {.batch_size = 4, .device = Device::parse("sim")}).next();
+  EXPECT_EQ(b.inputs.shape(), (Shape{4, 16}));
+  EXPECT_EQ(b.labels.shape(), (Shape{64}));
 }
 
 TEST(FashionMnist, RealDatasetHasTheDocumentedSizesClassesAndStatistics) {

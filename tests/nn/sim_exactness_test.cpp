@@ -2,7 +2,7 @@
 // what they request on cpu — every event's action, requested and allocated bytes, tag, scope
 // and phase, in the same order — so the peaks agree to the byte. For every zoo model, with both
 // optimizers, in every precision, over two steps (the second is the first with optimizer state
-// alive throughout).
+// alive throughout); the tiny transformers also with every block checkpointed.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,10 +15,12 @@ namespace {
 struct Case {
   std::string model, optimizer;
   nn::Precision precision;
+  std::string checkpoint = "none";
 };
 
 void PrintTo(const Case& c, std::ostream* out) {
-  *out << c.model << " " << c.optimizer << " " << nn::precision_name(c.precision);
+  *out << c.model << " " << c.optimizer << " " << nn::precision_name(c.precision) << " "
+       << c.checkpoint;
 }
 
 class SimExactness : public ::testing::TestWithParam<Case> {};
@@ -30,8 +32,9 @@ TEST_P(SimExactness, SimCpuTraceEqualsTheCpuTraceEventForEvent) {
   const auto cpu_allocator = configure_device(Device::cpu(), config);
   const auto sim_allocator = configure_device(sim, config);
   const Case& run = GetParam();
-  test::run_steps(run.model, run.optimizer, Device::cpu(), 2, 32, run.precision);
-  test::run_steps(run.model, run.optimizer, sim, 2, 32, run.precision);
+  const nn::CheckpointPolicy policy = nn::parse_checkpoint_policy(run.checkpoint);
+  test::run_steps(run.model, run.optimizer, Device::cpu(), 2, 32, run.precision, policy);
+  test::run_steps(run.model, run.optimizer, sim, 2, 32, run.precision, policy);
 
   const auto on_cpu = test::step_events(cpu_allocator->trace());
   const auto on_sim = test::step_events(sim_allocator->trace());
@@ -55,13 +58,25 @@ std::vector<Case> cases() {
       }
     }
   }
+  for (const std::string& model : test::transformer_models()) {
+    for (const std::string& precision : nn::precision_names()) {
+      for (const char* checkpoint : {"none", "every:1"}) {
+        out.push_back({model, "adamw", nn::parse_precision(precision), checkpoint});
+      }
+    }
+  }
   return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, SimExactness, ::testing::ValuesIn(cases()), [](const auto& info) {
   std::string precision(nn::precision_name(info.param.precision));
   std::replace(precision.begin(), precision.end(), '-', '_');
-  return info.param.model + "_" + info.param.optimizer + "_" + precision;
+  std::string name = info.param.model + "_" + info.param.optimizer + "_" + precision;
+  if (info.param.checkpoint != "none") name += "_checkpointed";
+  for (char& ch : name) {
+    if (ch == '-') ch = '_';
+  }
+  return name;
 });
 
 }  // namespace

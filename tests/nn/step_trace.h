@@ -15,6 +15,7 @@
 #include "core/generator.h"
 #include "nn/data/loader.h"
 #include "nn/data/synthetic.h"
+#include "nn/data/tokens.h"
 #include "nn/models.h"
 #include "nn/trainer.h"
 
@@ -58,7 +59,7 @@ inline StepsResult run_steps(const std::string& model_name, const std::string& o
                              Device device, int steps, std::int64_t batch = 32,
                              nn::Precision precision = nn::Precision::fp32,
                              nn::CheckpointPolicy checkpoint = {}) {
-  static const data::Dataset dataset = data::synthetic_fashion_mnist(data::Split::test);
+  static const data::Dataset images = data::synthetic_fashion_mnist(data::Split::test);
   manual_seed(11);
   nn::TrainOptions options;
   options.model = model_name;
@@ -68,6 +69,13 @@ inline StepsResult run_steps(const std::string& model_name, const std::string& o
   options.device = device;
   options.precision = precision;
   options.checkpoint = std::move(checkpoint);
+  options = nn::resolve_model(options);
+  // A transformer reads windows of random tokens of its context's length.
+  const data::Dataset tokens =
+      options.transformer
+          ? data::synthetic_tokens(data::Split::test, options.transformer->vocab, options.seq_len)
+          : data::Dataset{};
+  const data::Dataset& dataset = options.transformer ? tokens : images;
   nn::Learner learner = nn::make_learner(options);
   data::LoaderOptions loader_options;
   loader_options.batch_size = batch;
@@ -79,7 +87,7 @@ inline StepsResult run_steps(const std::string& model_name, const std::string& o
   }
   for (int i = 0; i < steps; ++i) {
     const data::Batch b = loader.next();
-    r.losses.push_back(nn::train_step(learner, b.images, b.labels));
+    r.losses.push_back(nn::train_step(learner, b.inputs, b.labels));
   }
   if (device.kind != DeviceKind::sim) {
     for (const Tensor& p : learner.model->parameters()) {
@@ -104,6 +112,11 @@ inline std::ostream& operator<<(std::ostream& os, const PrecisionCase& c) {
 // checkpointing, has its own cases in checkpoint_test.cpp.
 inline std::vector<std::string> grid_models() {
   return {"mlp", "cnn"};
+}
+
+// The zoo's tiny transformers, which the exactness grids run as well.
+inline std::vector<std::string> transformer_models() {
+  return {"gpt-tiny", "llama-tiny"};
 }
 
 // Every grid model in every arrangement, fp32 included or not.
