@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """Times one training step of the zoo models in tally and in PyTorch; prints the ratio.
 
-Usage: compare_torch.py [BENCH] [--device cpu|cuda] [--models mlp,cnn] [--warmup W] [--steps N]
-                        [--rounds R] [--threads 1,2] [--python PYTHON]
+Usage: compare_torch.py [BENCH] [--device cpu|cuda] [--models mlp,cnn,gpt-tiny,llama-tiny]
+                        [--warmup W] [--steps N] [--rounds R] [--threads 1,2] [--python PYTHON]
 
-For (mlp, batch 256) and (cnn, batch 64) at every thread count, runs BENCH
-(tally_train_step_bench) and the same step in PyTorch, each in its own process: same
-architecture, SGD with lr 0.01, fixed random inputs [B, 1, 28, 28] and labels, zero_grad
-(set_to_none=True), forward, cross-entropy, backward, step; same warm-up and step counts. Each
+For (mlp, batch 256), (cnn, batch 64), (gpt-tiny, batch 8) and (llama-tiny, batch 8) at every
+thread count, runs BENCH (tally_train_step_bench) and the same step in PyTorch, each in its own
+process: same architecture, SGD with lr 0.01, fixed random inputs (images [B, 1, 28, 28] and
+labels; for the transformers tokens [B, 64] and labels [B * 64], uniform over the vocabulary of
+256), zero_grad (set_to_none=True), forward, cross-entropy, backward, step; same warm-up and step
+counts. The transformers' PyTorch side is scripts/torch_reference.py's GptTiny and LlamaTiny:
+the zoo's models written in PyTorch's eager ops as Hugging Face's modelling code computes them
+(composed RMSNorm and rotary embeddings, eager attention), which is what tally's fused
+rms_norm and rotary ops are measured against. Each
 process reports the median of its timed steps. With several rounds the two sides take turns going
 first and each side keeps its lowest median: on a shared machine the other load only ever adds
 time, so the least disturbed round is the best estimate of either side's own cost. The range of
@@ -47,13 +52,22 @@ import sys
 import time
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-CASES = (("mlp", 256), ("cnn", 64))
+CASES = (("mlp", 256), ("cnn", 64), ("gpt-tiny", 8), ("llama-tiny", 8))
+TRANSFORMERS = ("gpt-tiny", "llama-tiny")
+SEQ_LEN = 64
+VOCAB = 256
 RATIO_LIMIT = 1.0
 LR = 0.01
 
 
 def build_model(torch, name):
     """The zoo's models (nn/models.h), layer for layer."""
+    if name in TRANSFORMERS:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))), "scripts"))
+        import torch_reference
+        models = {"gpt-tiny": torch_reference.GptTiny, "llama-tiny": torch_reference.LlamaTiny}
+        return models[name]()
     nn = torch.nn
     if name == "mlp":
         return nn.Sequential(
@@ -102,8 +116,12 @@ def worker(args):
     device = torch.device(args.device)
     model = build_model(torch, args.model).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    images = torch.randn(args.batch, 1, 28, 28).to(device)
-    labels = torch.randint(0, 10, (args.batch,)).to(device)
+    if args.model in TRANSFORMERS:
+        images = torch.randint(0, VOCAB, (args.batch, SEQ_LEN)).to(device)
+        labels = torch.randint(0, VOCAB, (args.batch * SEQ_LEN,)).to(device)
+    else:
+        images = torch.randn(args.batch, 1, 28, 28).to(device)
+        labels = torch.randint(0, 10, (args.batch,)).to(device)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -156,8 +174,9 @@ def run_side(command, who):
 
 
 def tally_command(bench, model, batch, threads, args):
+    seq = ["--seq-len", str(SEQ_LEN)] if model in TRANSFORMERS else []
     return [bench, "--model", model, "--batch", str(batch), "--threads", str(threads),
-            "--warmup", str(args.warmup), "--steps", str(args.steps), "--device", args.device]
+            "--warmup", str(args.warmup), "--steps", str(args.steps), "--device", args.device] + seq
 
 
 def torch_command(model, batch, threads, args):
@@ -295,7 +314,7 @@ def main():
             rows.append((model, batch, threads, min(tally_ms), min(torch_ms), paired))
 
     print()
-    header = (f"{'model':<5} {'batch':>5} {'threads':>7} {'tally ms':>9} {'torch ms':>9} "
+    header = (f"{'model':<10} {'batch':>5} {'threads':>7} {'tally ms':>9} {'torch ms':>9} "
               f"{'ratio':>6} {'per round':>11}  target <= {RATIO_LIMIT:g}")
     print(header)
     print("-" * len(header))
@@ -303,10 +322,10 @@ def main():
         ratio = tally_ms / torch_ms
         verdict = "PASS" if ratio <= RATIO_LIMIT else "MISS"
         spread = f"{min(paired):.2f}-{max(paired):.2f}" if len(paired) > 1 else "-"
-        print(f"{model:<5} {batch:>5} {threads:>7} {tally_ms:>9.2f} {torch_ms:>9.2f} "
+        print(f"{model:<10} {batch:>5} {threads:>7} {tally_ms:>9.2f} {torch_ms:>9.2f} "
               f"{ratio:>6.2f} {spread:>11}  {verdict}")
     for model, batch, threads, error in failures:
-        print(f"{model:<5} {batch:>5} {threads:>7}  FAILED: {error}")
+        print(f"{model:<10} {batch:>5} {threads:>7}  FAILED: {error}")
     if rows:
         geo = statistics.geometric_mean([r[3] / r[4] for r in rows])
         print(f"geometric mean ratio {geo:.2f}; per round: the range of tally/PyTorch within each "

@@ -2,8 +2,9 @@
 // line, so that bench/compare_torch.py can set it beside the same step in PyTorch run in another
 // process.
 //
-//   tally_train_step_bench --model mlp|cnn|deep-mlp --batch B --threads T --warmup W --steps N
-//                          [--device cpu|cuda[:N]] [--seed S] [--checkpoint POLICY] [--breakdown]
+//   tally_train_step_bench --model mlp|cnn|deep-mlp|gpt-tiny|... --batch B --threads T --warmup W
+//                          --steps N [--seq-len L] [--device cpu|cuda[:N]] [--seed S]
+//                          [--checkpoint POLICY] [--breakdown]
 //
 // prints
 //
@@ -12,7 +13,11 @@
 //   reserved_peak_bytes=...
 //
 // (the peaks: the device allocator's over all the steps, warm-up included), so that
-// bench/checkpoint_table.py can set policies beside each other.
+// bench/checkpoint_table.py can set policies beside each other; a transformer's line adds
+// seq_len=L. Image models train on random images [B, 1, 28, 28]; the zoo's transformers on
+// random tokens [B, L] (L: --seq-len, default 64 or the context if shorter) with the next-token
+// labels' shape [B * L], both uniform over the vocabulary, as bench/compare_torch.py's PyTorch
+// side draws them.
 //
 // and, with --breakdown, the medians of the step's phases timed separately (forward with the
 // loss, backward, optimizer) from a second run of the same length. Plain std::chrono rather than
@@ -43,6 +48,7 @@
 #include "core/tensor.h"
 #include "nn/models.h"
 #include "nn/trainer.h"
+#include "nn/transformer_config.h"
 #include "ops/factory.h"
 #include "ops/threads.h"
 
@@ -52,6 +58,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kUsageError = 2;
 constexpr std::int64_t kClasses = 10;
+constexpr std::int64_t kDefaultSeqLen = 64;
 
 struct Options {
   std::string model = "mlp";
@@ -59,6 +66,7 @@ struct Options {
   int threads = 1;
   std::int64_t warmup = 5;
   std::int64_t steps = 30;
+  std::int64_t seq_len = 0;  // 0: the default, for a transformer
   std::uint64_t seed = 0;
   tally::Device device;
   tally::nn::CheckpointPolicy checkpoint;
@@ -94,12 +102,13 @@ Options parse(int argc, char** argv) {
     const std::string_view flag = argv[i];
     if (flag == "--help" || flag == "-h") {
       std::printf(
-          "usage: tally_train_step_bench [--model mlp|cnn] [--batch B] [--threads T]\n"
-          "                              [--warmup W] [--steps N] [--device cpu|cuda[:N]]\n"
-          "                              [--seed S] [--checkpoint POLICY] [--breakdown]\n"
+          "usage: tally_train_step_bench [--model mlp|cnn|gpt-tiny|...] [--batch B]\n"
+          "                              [--threads T] [--warmup W] [--steps N] [--seq-len L]\n"
+          "                              [--device cpu|cuda[:N]] [--seed S]\n"
+          "                              [--checkpoint POLICY] [--breakdown]\n"
           "Times W warm-up and N measured nn::train_step calls on the device (SGD, lr 0.01,\n"
-          "fixed random inputs [B,1,28,28] and labels) and prints median_ms, p10_ms, p90_ms,\n"
-          "min_ms.\n");
+          "fixed random inputs [B,1,28,28] and labels, or for a transformer tokens [B,L]\n"
+          "and labels [B*L], L 64 by default) and prints median_ms, p10_ms, p90_ms, min_ms.\n");
       std::exit(0);
     }
     if (flag == "--breakdown") {
@@ -118,6 +127,8 @@ Options parse(int argc, char** argv) {
       o.warmup = parse_int(flag, value, 0);
     } else if (flag == "--steps") {
       o.steps = parse_int(flag, value, 1);
+    } else if (flag == "--seq-len") {
+      o.seq_len = parse_int(flag, value, 1);
     } else if (flag == "--device") {
       try {
         o.device = tally::Device::parse(value);
@@ -139,6 +150,16 @@ Options parse(int argc, char** argv) {
   const std::vector<std::string> names = tally::nn::model_names();
   if (std::find(names.begin(), names.end(), o.model) == names.end()) {
     usage_error("unknown model '" + o.model + "' (see tally info)");
+  }
+  const auto transformer = tally::nn::zoo_transformer(o.model);
+  if (!transformer && o.seq_len != 0)
+    usage_error("--seq-len is for transformers; " + o.model + " takes images");
+  if (transformer) {
+    if (o.seq_len == 0) o.seq_len = std::min(kDefaultSeqLen, transformer->context);
+    if (o.seq_len > transformer->context) {
+      usage_error("--seq-len " + std::to_string(o.seq_len) + " exceeds " + o.model +
+                  "'s context of " + std::to_string(transformer->context));
+    }
   }
   return o;
 }
@@ -209,14 +230,28 @@ int run(const Options& o) {
 
   // Fixed inputs reused every step: data loading is not part of the step being compared. Drawn on
   // the CPU, so that every device trains on the same values; tagged other, as a loader's batch is.
-  const tally::Tensor images =
-      tally::ops::randn({o.batch, 1, 28, 28}, tally::Device::cpu(), tally::Tag::other).to(device);
   std::mt19937_64 rng(o.seed);
-  std::uniform_int_distribution<int> label(0, kClasses - 1);
-  std::vector<float> label_values(static_cast<std::size_t>(o.batch));
-  for (float& v : label_values) v = static_cast<float>(label(rng));
-  const tally::Tensor labels =
-      tally::Tensor::from_values(label_values, {o.batch}, tally::DType::i64).to(device);
+  const auto draw = [&rng](std::int64_t count, std::int64_t classes) {
+    std::uniform_int_distribution<int> pick(0, static_cast<int>(classes) - 1);
+    std::vector<float> values(static_cast<std::size_t>(count));  // exact: classes < 2^24
+    for (float& v : values) v = static_cast<float>(pick(rng));
+    return values;
+  };
+  tally::Tensor images, labels;
+  if (const auto transformer = tally::nn::zoo_transformer(o.model)) {
+    const std::int64_t tokens = o.batch * o.seq_len;
+    images = tally::Tensor::from_values(draw(tokens, transformer->vocab), {o.batch, o.seq_len},
+                                        tally::DType::i64)
+                 .to(device);
+    labels =
+        tally::Tensor::from_values(draw(tokens, transformer->vocab), {tokens}, tally::DType::i64)
+            .to(device);
+  } else {
+    images =
+        tally::ops::randn({o.batch, 1, 28, 28}, tally::Device::cpu(), tally::Tag::other).to(device);
+    labels = tally::Tensor::from_values(draw(o.batch, kClasses), {o.batch}, tally::DType::i64)
+                 .to(device);
+  }
 
   for (std::int64_t i = 0; i < o.warmup; ++i) {
     tally::nn::train_step(*model, *optimizer, images, labels);
@@ -239,13 +274,14 @@ int run(const Options& o) {
   std::printf(
       "model=%s batch=%lld threads=%d steps=%lld median_ms=%.4f p10_ms=%.4f p90_ms=%.4f "
       "min_ms=%.4f loss=%.5f device=%s checkpoint=%s activation_peak_bytes=%lld "
-      "allocated_peak_bytes=%lld reserved_peak_bytes=%lld\n",
+      "allocated_peak_bytes=%lld reserved_peak_bytes=%lld%s\n",
       o.model.c_str(), static_cast<long long>(o.batch), o.threads, static_cast<long long>(o.steps),
       percentile(times, 50.0), percentile(times, 10.0), percentile(times, 90.0), times.front(),
       loss, device.str().c_str(), o.checkpoint.name().c_str(),
       static_cast<long long>(stats.of(tally::Tag::activation).allocated_bytes.peak),
       static_cast<long long>(stats.total.allocated_bytes.peak),
-      static_cast<long long>(stats.reserved_bytes.peak));
+      static_cast<long long>(stats.reserved_bytes.peak),
+      o.seq_len ? (" seq_len=" + std::to_string(o.seq_len)).c_str() : "");
 
   if (o.breakdown) {
     std::vector<double> forward, backward, step;
