@@ -3,8 +3,9 @@
 # with no internet and little time. It runs, in this order: tally info --device cuda; every test
 # labelled gpu; the op table's max relative error per op and dtype; train on cuda against cpu for
 # mlp and cnn, for mlp in each 16-bit precision arrangement and under DDP with ZeRO-1 (loss and
-# parameters); sim:cuda against cuda, trace for trace, with the cuDNN choices the cuda run
-# recorded; the memory outside tally's allocator after a run; GEMM against bare cuBLAS and
+# parameters), and for gpt-tiny and llama-tiny; sim:cuda against cuda, trace for trace, with the
+# cuDNN choices the cuda run recorded; GPT-2 small's peaks against its estimate and PyTorch's;
+# the memory outside tally's allocator after a run; GEMM against bare cuBLAS and
 # elementwise bandwidth against a device copy; an NCCL all-reduce at world size 1 with its
 # communicator's memory; a training step against PyTorch; the precision table; deep-mlp's
 # checkpoint table.
@@ -286,6 +287,12 @@ train_row() {
 for model in mlp cnn; do
   train_row "train $model 20 steps, cuda vs cpu" "$model" --model "$model" --steps 20 "${common[@]}"
 done
+# The transformers' kernels: embedding, layer_norm / rms_norm, rotary, batched attention
+# products, masked_fill, softmax, silu, cross_entropy over the vocabulary.
+for model in gpt-tiny llama-tiny; do
+  train_row "train $model 10 steps, cuda vs cpu" "$model" --model "$model" --steps 10 \
+    --optimizer adamw --dataset synthetic --seed 7 --batch 16
+done
 # Each 16-bit arrangement on mlp, whose GEMMs run on tensor cores through cuBLAS (cnn's 16-bit
 # convolutions are in the gpu tests); gpu_compare.py gives 16-bit runs their own tolerance.
 for precision in amp-fp16 amp-bf16 fp16 bf16; do
@@ -312,7 +319,7 @@ if [ -z "$preset" ]; then
     *) preset=h100-80gb ;;
   esac
 fi
-for model in mlp cnn; do
+for model in mlp cnn gpt-tiny; do
   args=(--model "$model" --optimizer adamw --steps 2 "${common[@]}")
   if [ -n "$gpu" ]; then
     train "$model-trace-cuda" "${args[@]}" --device cuda --conv-log "$tmp/$model-conv.csv" \
@@ -407,6 +414,34 @@ elif [ -x "$tmp/tally_train_step_bench" ]; then
     row "$model b$batch step vs pytorch" info \
       "$ratio (target <= 1, $verdict); tally $tally_ms ms, torch $torch_ms ms"
   done < <(grep -E '^(mlp|cnn) +[0-9]+ +[0-9]+ +[0-9.]+ ' "$bench_log")
+fi
+
+# GPT-2 small (no dropout, so that PyTorch's side is the same model), batch 8 x 1024, amp-bf16,
+# AdamW: tally's measured peaks against its sim:cuda estimate (which must be equal: no
+# convolution, so nothing is bounded) and against PyTorch eager's (bench/gpt2_torch_step.py).
+gpt2=(--model-config bench/configs/gpt2-124m-no-dropout.json --batch 8 --seq-len 1024
+  --precision amp-bf16 --optimizer adamw --steps 3)
+peaks() { python3 -c 'import json, sys; j = json.load(open(sys.argv[1]))
+print(j["peak_allocated_bytes"], j["peak_reserved_bytes"], j.get("train_seconds", 0))' "$1"; }
+if [ -z "$gpu" ]; then
+  row "gpt2-124m amp-bf16 vs estimate, torch" skip "$no_gpu"
+elif train gpt2-cuda "${gpt2[@]}" --lr 0.0001 --dataset synthetic --device cuda &&
+  in_tally_env step 5 30 "$bin/tally" estimate "${gpt2[@]}" --device-preset "$preset" --json \
+    >"$tmp/gpt2-sim.json" 2>>"$run_log"; then
+  read -r alloc reserved seconds < <(peaks "$tmp/gpt2-cuda.json")
+  read -r sim_alloc sim_reserved _ < <(peaks "$tmp/gpt2-sim.json")
+  verdict=ok
+  [ "$alloc" = "$sim_alloc" ] || verdict=FAIL
+  torch="$(step 20 120 python3 bench/gpt2_torch_step.py --steps 3 2>>"$run_log")"
+  echo "=== gpt2_torch_step: $torch" >>"$run_log"
+  torch_line="$(python3 -c 'import json, sys; j = json.loads(sys.argv[1])
+print(f"torch {j[\"torch\"]} {j[\"peak_allocated_bytes\"]}/{j[\"peak_reserved_bytes\"]} B, "
+      f"{j[\"step_ms\"]:.1f} ms/step")' "$torch" 2>/dev/null || echo "torch: none (run.log)")"
+  ms="$(python3 -c "print(f'{$seconds * 1000 / 3:.1f}')")"
+  row "gpt2-124m amp-bf16 vs estimate, torch" "$verdict" "tally $alloc/$reserved B \
+alloc/reserved, estimate $sim_alloc/$sim_reserved B; $torch_line; tally $ms ms/step (first incl.)"
+else
+  row "gpt2-124m amp-bf16 vs estimate, torch" FAIL "tally train or estimate failed (run.log)"
 fi
 
 # ---------------------------------------------------------------- 10. the precision table
