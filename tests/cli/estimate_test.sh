@@ -23,7 +23,8 @@ print(d['peak_requested_bytes'], d['peak_allocated_bytes'], d['peak_reserved_byt
 # evaluation apart) and trained on sim:cpu; batches that are not powers of two, both optimizers,
 # several allocator configurations (limit:96MiB makes the cnn's cache retry at batch 257).
 for run in "mlp 257 sgd 0 default" "cnn 100 adamw 0 strategy:direct" \
-  "mlp 3 sgd 0.9 max_split_size_mb:21" "cnn 257 sgd 0.9 limit:96MiB"; do
+  "mlp 3 sgd 0.9 max_split_size_mb:21" "cnn 257 sgd 0.9 limit:96MiB" "gpt-tiny 3 adamw 0 default" \
+  "llama-tiny 2 sgd 0.9 max_split_size_mb:21"; do
   read -r model batch optimizer momentum conf <<<"$run"
   step=(--model "$model" --batch "$batch" --optimizer "$optimizer" --momentum "$momentum"
     --steps 2)
@@ -193,6 +194,40 @@ expect_error 2 "--nccl-bytes is NCCL's memory on a GPU" -- estimate --world-size
 expect_error 2 "--zero requires --world-size" -- estimate --zero 1
 expect_error 2 "ZeRO-1 with a loss scaler" -- estimate --world-size 2 --zero 1 --precision fp16
 expect_error 3 "no-such.csv" -- estimate --model cnn --conv-workspace "$work/no-such.csv"
+# Transformers: the published parameter counts, from the zoo and from a config.json, and where
+# each fits; config errors are one line.
+configs="$(dirname "$0")/../data/configs"
+if ! "$tally" estimate --model gpt2-124m --batch 8 --seq-len 1024 --optimizer adamw --json |
+  /usr/bin/python3 -c "import json,sys
+d = json.load(sys.stdin)
+assert d['parameters'] == 124439808 and d['seq_len'] == 1024, d['parameters']
+fits = {v['variant']: v['fits_on'] for v in d['where_it_fits']}
+assert 'h100-80gb' in fits['as asked'] and 't4-16gb' not in fits['as asked'], fits
+assert 't4-16gb' in fits['--checkpoint every:1'], fits"; then
+  fail "estimate --model gpt2-124m: wrong parameters or where_it_fits"
+fi
+expect 0 "model states after step 2: 8030261248 parameters, bf16, adamw" -- estimate \
+  --model-config "$configs/llama-3-8b.json" --batch 1 --seq-len 2048 --optimizer adamw \
+  --precision bf16
+expect 0 "^  as asked +[0-9.]+ GiB  h200-141gb$" -- estimate \
+  --model-config "$configs/llama-3-8b.json" --batch 1 --seq-len 2048 --optimizer adamw \
+  --precision bf16
+expect_error 2 "unsupported-type.json: model_type 'bert' is not supported" -- estimate \
+  --model-config "$configs/unsupported-type.json"
+expect_error 2 "missing field 'intermediate_size'" -- estimate \
+  --model-config "$configs/missing-field.json"
+expect_error 2 "not valid JSON" -- estimate --model-config "$configs/malformed.json"
+expect_error 2 "cannot read the model config" -- estimate --model-config "$work/none.json"
+expect_error 2 "--seq-len must be in \[1, 64\] for gpt-tiny, got 65" -- estimate --model gpt-tiny \
+  --seq-len 65
+expect_error 2 "--seq-len is for transformers; mlp takes images" -- estimate --model mlp \
+  --seq-len 8
+expect_error 2 "gpt-tiny reads tokens" -- train --model gpt-tiny --dataset fashion-mnist
+expect_error 2 "mlp reads images" -- train --model mlp --dataset "text:$configs/gpt2.json"
+expect_error 3 "none.txt: cannot read the text" -- train --model gpt-tiny \
+  --dataset "text:$work/none.txt"
+expect_one_line_error train --model gpt-tiny --dataset text:
+expect_one_line_error estimate --model gpt-tiny --model-config "$configs/gpt2.json"
 expect_one_line_error fit --model mlp
 expect_one_line_error fit --model mlp --budget 1GiB --capacity 2GiB
 expect_one_line_error train --device cpu --device-preset t4-16gb

@@ -47,4 +47,18 @@ expect 0 "^memory of the training steps" -- train --model mlp --steps 1 --batch 
 expect 0 "^evaluation$" -- train --model mlp --steps 1 --batch 64 --dataset synthetic \
   --device sim:cpu
 
+# A transformer on a text's bytes: Llama's parameter names, the sequence length (the context,
+# 64, under the cap of 256) and a finite loss.
+"$tally" train --model llama-tiny --dataset "text:$(dirname "$0")/../../README.md" --steps 3 \
+  --batch 4 --json >"$work/llama.json" 2>/dev/null || fail "train --model llama-tiny failed"
+if ! /usr/bin/python3 -c "import json, math, sys; d = json.load(open(sys.argv[1]))
+assert d['seq_len'] == 64 and math.isfinite(d['final_loss']), d
+assert 'blocks.1.attn.q_proj.weight' in d['parameter_norms'], sorted(d['parameter_norms'])
+assert 'lm_head.weight' in d['parameter_norms'], sorted(d['parameter_norms'])" \
+  "$work/llama.json"; then
+  fail "train --model llama-tiny --json: $(head -c 400 "$work/llama.json")"
+fi
+expect 0 "^tally train: gpt-tiny on synthetic \(1024 train, 128 test sequences of 64 tokens\)" \
+  -- train --model gpt-tiny --steps 1 --batch 2 --device sim:cpu
+
 finish train
