@@ -9,13 +9,12 @@
 #include "ops/loss_scale.h"
 #include "ops/nn_cuda.h"
 #include "ops/op_util.h"
+#include "ops/row_kernels.cuh"
 
 namespace tally::ops::cuda {
 namespace {
 
-constexpr int kWarp = 32;
-// Grid-size caps: kernels loop with a grid stride past them.
-constexpr std::int64_t kMaxRowBlocks = 65535 * 8;
+// Grid-size cap of the unscale kernel: it loops with a grid stride past it.
 constexpr unsigned kMaxScaleBlocks = 1024;
 
 __device__ std::int64_t thread_index() {
@@ -23,36 +22,6 @@ __device__ std::int64_t thread_index() {
 }
 __device__ std::int64_t grid_stride() {
   return std::int64_t{gridDim.x} * blockDim.x;
-}
-
-// The sum of v over the block, returned to every thread. Every thread calls it; blockDim.x is a
-// multiple of 32; `scratch` holds 32 floats.
-__device__ float block_sum(float v, float* scratch) {
-  for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
-  __syncthreads();  // the previous call's readers are done with scratch
-  if (threadIdx.x % kWarp == 0) scratch[threadIdx.x / kWarp] = v;
-  __syncthreads();
-  const unsigned lane = threadIdx.x % kWarp;
-  v = lane < blockDim.x / kWarp ? scratch[lane] : 0.0f;
-  for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-
-// An optional 1-d parameter of any stride.
-template <typename T>
-struct Param {
-  const T* data = nullptr;
-  std::int64_t stride = 0;
-
-  __device__ float at(std::int64_t i, float absent) const {
-    return data != nullptr ? to_float(data[i * stride]) : absent;
-  }
-};
-
-template <typename T>
-Param<T> param_of(const Tensor& p) {
-  if (!p.defined()) return {};
-  return {static_cast<const T*>(p.raw_data()), p.strides()[0]};
 }
 
 // One block per row (grid-strided): mean, then the biased variance around it, as the CPU does.
@@ -238,20 +207,6 @@ __global__ void unscale_kernel(ScaleBatch batch, float inv_scale, float* found_i
       break;
   }
   if (found) *found_inf = 1.0f;
-}
-
-cudaStream_t stream_of(const CudaStream& stream) {
-  return static_cast<cudaStream_t>(stream.handle);
-}
-
-// Threads per row for a row-per-block kernel: enough warps to cover short rows, 256 for long.
-unsigned row_threads(std::int64_t width) {
-  const std::int64_t warps = (std::min<std::int64_t>(width, kThreads) + kWarp - 1) / kWarp;
-  return static_cast<unsigned>(std::max<std::int64_t>(warps, 1) * kWarp);
-}
-
-unsigned row_blocks(std::int64_t rows) {
-  return static_cast<unsigned>(std::min(rows, kMaxRowBlocks));
 }
 
 // Zeroes a contiguous f32 accumulator.

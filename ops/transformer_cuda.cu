@@ -7,48 +7,15 @@
 #include "allocator/cuda_check.h"
 #include "core/strided_index.cuh"
 #include "ops/op_util.h"
+#include "ops/row_kernels.cuh"
 #include "ops/transformer_cuda.h"
 
 namespace tally::ops::cuda {
 namespace {
 
-constexpr int kWarp = 32;
-// Grid-size cap for row-per-block kernels: they loop with a grid stride past it.
-constexpr std::int64_t kMaxRowBlocks = 65535 * 8;
-
-// The sum of v over the block, returned to every thread. Every thread calls it; blockDim.x is a
-// multiple of 32; `scratch` holds 32 floats.
-__device__ float block_sum(float v, float* scratch) {
-  for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
-  __syncthreads();  // the previous call's readers are done with scratch
-  if (threadIdx.x % kWarp == 0) scratch[threadIdx.x / kWarp] = v;
-  __syncthreads();
-  const unsigned lane = threadIdx.x % kWarp;
-  v = lane < blockDim.x / kWarp ? scratch[lane] : 0.0f;
-  for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-
-// An optional 1-d weight of any stride; absent reads as 1.
-template <typename T>
-struct Weight {
-  const T* data = nullptr;
-  std::int64_t stride = 0;
-
-  __device__ float at(std::int64_t i) const {
-    return data != nullptr ? to_float(data[i * stride]) : 1.0f;
-  }
-};
-
-template <typename T>
-Weight<T> weight_of(const Tensor& w) {
-  if (!w.defined()) return {};
-  return {static_cast<const T*>(w.raw_data()), w.strides()[0]};
-}
-
 // One block per row (grid-strided): the mean square, then the scaled row.
 template <typename T>
-__global__ void rms_norm_forward_kernel(T* out, float* rstd, const T* x, Weight<T> weight,
+__global__ void rms_norm_forward_kernel(T* out, float* rstd, const T* x, Param<T> weight,
                                         std::int64_t rows, std::int64_t width, float eps) {
   __shared__ float scratch[kWarp];
   const auto n = static_cast<float>(width);
@@ -62,7 +29,7 @@ __global__ void rms_norm_forward_kernel(T* out, float* rstd, const T* x, Weight<
     if (threadIdx.x == 0) rstd[row] = s;
     T* o = out + row * width;
     for (std::int64_t j = threadIdx.x; j < width; j += blockDim.x) {
-      o[j] = from_float<T>(to_float(in[j]) * s * weight.at(j));
+      o[j] = from_float<T>(to_float(in[j]) * s * weight.at(j, 1.0f));
     }
   }
 }
@@ -70,7 +37,7 @@ __global__ void rms_norm_forward_kernel(T* out, float* rstd, const T* x, Weight<
 // dx = rstd * (g' - xhat * mean(g' * xhat)), g' = g * weight, xhat = x * rstd; one block per row.
 template <typename T>
 __global__ void rms_norm_dx_kernel(T* dx, const T* grad, const T* x, const float* rstd,
-                                   Weight<T> weight, std::int64_t rows, std::int64_t width) {
+                                   Param<T> weight, std::int64_t rows, std::int64_t width) {
   __shared__ float scratch[kWarp];
   const float inv_width = 1.0f / static_cast<float>(width);
   for (std::int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
@@ -79,12 +46,12 @@ __global__ void rms_norm_dx_kernel(T* dx, const T* grad, const T* x, const float
     const T* xi = x + row * width;
     float sum_gx = 0.0f;
     for (std::int64_t j = threadIdx.x; j < width; j += blockDim.x) {
-      sum_gx += to_float(gi[j]) * weight.at(j) * to_float(xi[j]) * s;
+      sum_gx += to_float(gi[j]) * weight.at(j, 1.0f) * to_float(xi[j]) * s;
     }
     sum_gx = block_sum(sum_gx, scratch);
     T* out = dx + row * width;
     for (std::int64_t j = threadIdx.x; j < width; j += blockDim.x) {
-      const float gw = to_float(gi[j]) * weight.at(j);
+      const float gw = to_float(gi[j]) * weight.at(j, 1.0f);
       out[j] = from_float<T>(s * (gw - to_float(xi[j]) * s * sum_gx * inv_width));
     }
   }
@@ -145,20 +112,6 @@ __global__ void rotary_kernel(T* out, const T* x, const float* cos, const float*
   }
 }
 
-cudaStream_t stream_of(const CudaStream& stream) {
-  return static_cast<cudaStream_t>(stream.handle);
-}
-
-// Threads per row for a row-per-block kernel: enough warps to cover short rows, 256 for long.
-unsigned row_threads(std::int64_t width) {
-  const std::int64_t warps = (std::min<std::int64_t>(width, kThreads) + kWarp - 1) / kWarp;
-  return static_cast<unsigned>(std::max<std::int64_t>(warps, 1) * kWarp);
-}
-
-unsigned row_blocks(std::int64_t rows) {
-  return static_cast<unsigned>(std::min(rows, kMaxRowBlocks));
-}
-
 }  // namespace
 
 void rms_norm_forward(const CudaStream& stream, const Tensor& out, const Tensor& rstd,
@@ -170,7 +123,7 @@ void rms_norm_forward(const CudaStream& stream, const Tensor& out, const Tensor&
     using T = decltype(zero);
     rms_norm_forward_kernel<T><<<row_blocks(rows), row_threads(width), 0, stream_of(stream)>>>(
         static_cast<T*>(out.raw_data()), static_cast<float*>(rstd.raw_data()),
-        static_cast<const T*>(x.raw_data()), weight_of<T>(weight), rows, width, eps);
+        static_cast<const T*>(x.raw_data()), param_of<T>(weight), rows, width, eps);
     CUDA_LAUNCH_CHECK();
   });
 }
@@ -195,7 +148,7 @@ void rms_norm_backward(const CudaStream& stream, const Tensor& dx, const Tensor&
     const auto* r = static_cast<const float*>(rstd.raw_data());
     if (rows > 0 && width > 0 && dx.defined()) {
       rms_norm_dx_kernel<T><<<row_blocks(rows), row_threads(width), 0, s>>>(
-          static_cast<T*>(dx.raw_data()), g, in, r, weight_of<T>(weight), rows, width);
+          static_cast<T*>(dx.raw_data()), g, in, r, param_of<T>(weight), rows, width);
       CUDA_LAUNCH_CHECK();
     }
     if (rows > 0 && width > 0 && dw_acc.defined()) {
