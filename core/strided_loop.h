@@ -3,6 +3,7 @@
 // first, so that a contiguous tensor is one run however many dimensions it has.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <span>
@@ -43,26 +44,37 @@ StridedLayout<N> coalesce(std::span<const std::int64_t> shape,
   return out;
 }
 
-// Calls run(offsets, count, steps) once per innermost run: `offsets` are each operand's element
-// offset of the run's first element, `steps` their innermost strides.
+// Calls run(offsets, count, steps) for the runs covering elements [begin, end) of the layout's
+// row-major order: whole innermost rows, but for a first and a last that [begin, end) may cut.
+// `offsets` are each operand's element offset of the run's first element, `steps` their innermost
+// strides. The range lets a caller split one loop between threads (ops/parallel.h).
 template <std::size_t N, typename Run>
-void strided_loop(std::span<const std::int64_t> shape,
-                  const std::array<std::span<const std::int64_t>, N>& strides, Run&& run) {
-  for (std::int64_t extent : shape) {
-    if (extent == 0) return;
-  }
-  const StridedLayout<N> layout = coalesce<N>(shape, strides);
+void strided_loop_range(const StridedLayout<N>& layout, std::int64_t begin, std::int64_t end,
+                        Run&& run) {
+  if (begin >= end) return;
   const std::size_t dims = layout.shape.size();
   const std::size_t inner = dims - 1;
   std::array<std::int64_t, N> steps{};
   for (std::size_t k = 0; k < N; ++k) steps[k] = layout.strides[k][inner];
   std::vector<std::int64_t> index(dims, 0);
   std::array<std::int64_t, N> offsets{};
+  std::int64_t rest = begin;
+  for (std::size_t d = dims; d-- > 0;) {
+    index[d] = rest % layout.shape[d];
+    rest /= layout.shape[d];
+    for (std::size_t k = 0; k < N; ++k) offsets[k] += index[d] * layout.strides[k][d];
+  }
+  std::int64_t remaining = end - begin;
   while (true) {
-    run(offsets, layout.shape[inner], steps);
+    const std::int64_t count = std::min(layout.shape[inner] - index[inner], remaining);
+    run(offsets, count, steps);
+    remaining -= count;
+    if (remaining == 0) return;
+    // Back to the start of the row, then on to the next row.
+    for (std::size_t k = 0; k < N; ++k) offsets[k] -= index[inner] * steps[k];
+    index[inner] = 0;
     std::size_t d = inner;
     while (true) {
-      if (d == 0) return;
       --d;
       ++index[d];
       for (std::size_t k = 0; k < N; ++k) offsets[k] += layout.strides[k][d];
@@ -71,6 +83,20 @@ void strided_loop(std::span<const std::int64_t> shape,
       index[d] = 0;
     }
   }
+}
+
+// Calls run(offsets, count, steps) once per innermost run, in row-major order: `offsets` are each
+// operand's element offset of the run's first element, `steps` their innermost strides.
+template <std::size_t N, typename Run>
+void strided_loop(std::span<const std::int64_t> shape,
+                  const std::array<std::span<const std::int64_t>, N>& strides, Run&& run) {
+  for (std::int64_t extent : shape) {
+    if (extent == 0) return;
+  }
+  const StridedLayout<N> layout = coalesce<N>(shape, strides);
+  std::int64_t total = 1;
+  for (std::int64_t extent : layout.shape) total *= extent;
+  strided_loop_range<N>(layout, 0, total, run);
 }
 
 }  // namespace tally

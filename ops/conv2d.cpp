@@ -11,6 +11,7 @@
 #include "ops/elementwise.h"
 #include "ops/flop_count.h"
 #include "ops/op_util.h"
+#include "ops/parallel.h"
 #include "ops/sim_libraries.h"
 
 namespace tally::ops {
@@ -78,7 +79,8 @@ std::pair<std::int64_t, std::int64_t> inside(std::int64_t in, std::int64_t out, 
 }
 
 // Unfolds image n of x into col [C * KH * KW, OH * OW]: row (c, kh, kw) holds the input value
-// each output position reads through that tap, 0 in the padding. x may have any strides.
+// each output position reads through that tap, 0 in the padding. x may have any strides. Rows are
+// independent: split between threads.
 template <typename T>
 void im2col(const Tensor& x, std::int64_t n, const ConvGeometry& g, float* col) {
   const Shape& s = x.strides();
@@ -88,68 +90,83 @@ void im2col(const Tensor& x, std::int64_t n, const ConvGeometry& g, float* col) 
   // Stride 1 over unit-stride rows: each row's taps are one run of the input row, copied whole
   // rather than gathered element by element.
   const bool contiguous_taps = g.stride == 1 && col_stride == 1;
-  for (std::int64_t c = 0; c < g.c; ++c) {
-    const T* plane = image + c * channel_stride;
-    for (std::int64_t kh = 0; kh < g.kh; ++kh) {
-      for (std::int64_t kw = 0; kw < g.kw; ++kw) {
-        float* row = col + ((c * g.kh + kh) * g.kw + kw) * g.cols();
-        const auto [lo, hi] = inside(g.w, g.ow, kw, g);
-        for (std::int64_t oh = 0; oh < g.oh; ++oh) {
-          float* dst = row + oh * g.ow;
-          const std::int64_t ih = oh * g.stride - g.padding + kh;
-          if (ih < 0 || ih >= g.h) {
-            std::fill(dst, dst + g.ow, 0.0f);
-            continue;
+  parallel_for(g.rows(), grain_for(g.cols()), [&](std::int64_t begin, std::int64_t end) {
+    // A copy: through the reference, the geometry is reloaded after every fill.
+    const ConvGeometry geo = g;
+    std::int64_t c = begin / (geo.kh * geo.kw), kh = begin / geo.kw % geo.kh, kw = begin % geo.kw;
+    for (std::int64_t r = begin; r < end; ++r) {
+      const T* plane = image + c * channel_stride;
+      float* row = col + r * geo.cols();
+      const auto [lo, hi] = inside(geo.w, geo.ow, kw, geo);
+      for (std::int64_t oh = 0; oh < geo.oh; ++oh) {
+        float* dst = row + oh * geo.ow;
+        const std::int64_t ih = oh * geo.stride - geo.padding + kh;
+        if (ih < 0 || ih >= geo.h) {
+          std::fill(dst, dst + geo.ow, 0.0f);
+          continue;
+        }
+        const T* src = plane + ih * row_stride;
+        std::fill(dst, dst + lo, 0.0f);
+        if (contiguous_taps) {
+          const T* first = src + (lo - geo.padding + kw);
+          std::transform(first, first + (hi - lo), dst + lo, [](T v) { return to_float(v); });
+        } else {
+          for (std::int64_t ow = lo; ow < hi; ++ow) {
+            dst[ow] = to_float(src[(ow * geo.stride - geo.padding + kw) * col_stride]);
           }
-          const T* src = plane + ih * row_stride;
-          std::fill(dst, dst + lo, 0.0f);
-          if (contiguous_taps) {
-            const T* first = src + (lo - g.padding + kw);
-            std::transform(first, first + (hi - lo), dst + lo, [](T v) { return to_float(v); });
-          } else {
-            for (std::int64_t ow = lo; ow < hi; ++ow) {
-              dst[ow] = to_float(src[(ow * g.stride - g.padding + kw) * col_stride]);
-            }
-          }
-          std::fill(dst + hi, dst + g.ow, 0.0f);
+        }
+        std::fill(dst + hi, dst + geo.ow, 0.0f);
+      }
+      // On to the next tap: (c, kh, kw) in row-major order.
+      if (++kw == geo.kw) {
+        kw = 0;
+        if (++kh == geo.kh) {
+          kh = 0;
+          ++c;
         }
       }
     }
-  }
+  });
 }
 
 // The adjoint of im2col: image [C, H, W] = the sum, over every column entry, of the entry at
-// the input position it was read from.
+// the input position it was read from. A channel's plane sums only its own rows of col, in the
+// same order whatever the split: channels are split between threads.
 void col2im(const float* col, const ConvGeometry& g, float* image) {
-  std::fill(image, image + g.c * g.h * g.w, 0.0f);
-  for (std::int64_t c = 0; c < g.c; ++c) {
-    for (std::int64_t kh = 0; kh < g.kh; ++kh) {
-      for (std::int64_t kw = 0; kw < g.kw; ++kw) {
-        const float* row = col + ((c * g.kh + kh) * g.kw + kw) * g.cols();
-        const auto [lo, hi] = inside(g.w, g.ow, kw, g);
-        for (std::int64_t oh = 0; oh < g.oh; ++oh) {
-          const std::int64_t ih = oh * g.stride - g.padding + kh;
-          if (ih < 0 || ih >= g.h) continue;
-          float* dst = image + (c * g.h + ih) * g.w;
-          const float* src = row + oh * g.ow;
-          if (g.stride == 1) {
-            // As in im2col, stride 1 makes the targets one run, which the compiler vectorizes.
-            float* first = dst + (lo - g.padding + kw);
-            for (std::int64_t i = 0; i < hi - lo; ++i) first[i] += src[lo + i];
-          } else {
-            for (std::int64_t ow = lo; ow < hi; ++ow) {
-              dst[ow * g.stride - g.padding + kw] += src[ow];
+  const std::int64_t taps = g.kh * g.kw;
+  parallel_for(g.c, grain_for(taps * g.cols()), [&](std::int64_t begin, std::int64_t end) {
+    std::fill(image + begin * g.h * g.w, image + end * g.h * g.w, 0.0f);
+    for (std::int64_t c = begin; c < end; ++c) {
+      for (std::int64_t kh = 0; kh < g.kh; ++kh) {
+        for (std::int64_t kw = 0; kw < g.kw; ++kw) {
+          const float* row = col + ((c * g.kh + kh) * g.kw + kw) * g.cols();
+          const auto [lo, hi] = inside(g.w, g.ow, kw, g);
+          for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+            const std::int64_t ih = oh * g.stride - g.padding + kh;
+            if (ih < 0 || ih >= g.h) continue;
+            float* dst = image + (c * g.h + ih) * g.w;
+            const float* src = row + oh * g.ow;
+            if (g.stride == 1) {
+              // As in im2col, stride 1 makes the targets one run, which the compiler vectorizes.
+              float* first = dst + (lo - g.padding + kw);
+              for (std::int64_t i = 0; i < hi - lo; ++i) first[i] += src[lo + i];
+            } else {
+              for (std::int64_t ow = lo; ow < hi; ++ow) {
+                dst[ow * g.stride - g.padding + kw] += src[ow];
+              }
             }
           }
         }
       }
     }
-  }
+  });
 }
 
 template <typename T>
 void narrow(const float* src, std::int64_t count, T* dst) {
-  for (std::int64_t i = 0; i < count; ++i) dst[i] = from_float<T>(src[i]);
+  parallel_for(count, grain_for(1), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) dst[i] = from_float<T>(src[i]);
+  });
 }
 
 // c [m, n] = op(a) @ op(b) + beta * c, row-major and dense.
@@ -210,10 +227,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::in
                 wide ? result.data<float>() : static_cast<float*>(out.raw_data()) + n * plane;
             if (bias.defined()) {
               const T* b = static_cast<const T*>(bias.raw_data());
-              for (std::int64_t o = 0; o < g.o; ++o) {
-                std::fill(c + o * g.cols(), c + (o + 1) * g.cols(),
-                          to_float(b[o * bias.strides()[0]]));
-              }
+              const std::int64_t bias_stride = bias.strides()[0];
+              parallel_for(g.o, grain_for(g.cols()), [&](std::int64_t begin, std::int64_t end) {
+                for (std::int64_t o = begin; o < end; ++o) {
+                  std::fill(c + o * g.cols(), c + (o + 1) * g.cols(), to_float(b[o * bias_stride]));
+                }
+              });
             }
             sgemm(false, false, g.o, g.cols(), g.rows(), wd.data<float>(), columns.data<float>(),
                   bias.defined() ? 1.0f : 0.0f, c);
@@ -287,23 +306,26 @@ Conv2dGrads conv2d_backward(const Tensor& grad, const Tensor& x, const Tensor& w
             const std::int64_t batch = grad.shape()[0], outs = grad.shape()[1];
             const std::int64_t plane = grad.shape()[2] * grad.shape()[3];
             T* db = r.bias.data<T>();
-            for (std::int64_t o = 0; o < outs; ++o) {
-              // Independent partial sums: with one accumulator every add waits on the previous one,
-              // and the compiler may not reassociate float adds to split it.
-              constexpr std::int64_t kLanes = 8;
-              float acc[kLanes] = {};
-              for (std::int64_t n = 0; n < batch; ++n) {
-                const float* p = pg + (n * outs + o) * plane;
-                std::int64_t i = 0;
-                for (; i + kLanes <= plane; i += kLanes) {
-                  for (std::int64_t l = 0; l < kLanes; ++l) acc[l] += p[i + l];
+            // One channel per output: channels are split between threads.
+            parallel_for(outs, grain_for(batch * plane), [&](std::int64_t begin, std::int64_t end) {
+              for (std::int64_t o = begin; o < end; ++o) {
+                // Independent partial sums: with one accumulator every add waits on the previous
+                // one, and the compiler may not reassociate float adds to split it.
+                constexpr std::int64_t kLanes = 8;
+                float acc[kLanes] = {};
+                for (std::int64_t n = 0; n < batch; ++n) {
+                  const float* p = pg + (n * outs + o) * plane;
+                  std::int64_t i = 0;
+                  for (; i + kLanes <= plane; i += kLanes) {
+                    for (std::int64_t l = 0; l < kLanes; ++l) acc[l] += p[i + l];
+                  }
+                  for (; i < plane; ++i) acc[i % kLanes] += p[i];
                 }
-                for (; i < plane; ++i) acc[i % kLanes] += p[i];
+                float sum = 0.0f;
+                for (float a : acc) sum += a;
+                db[o] = from_float<T>(sum);
               }
-              float sum = 0.0f;
-              for (float a : acc) sum += a;
-              db[o] = from_float<T>(sum);
-            }
+            });
           }
           if (!unfold) return;
           if (need_w) fill_(dw32, 0.0f);

@@ -2,8 +2,8 @@
 
 #include "core/generator.h"
 #include "core/philox.h"
-#include "core/strided_loop.h"
 #include "ops/op_util.h"
+#include "ops/parallel.h"
 #include "ops/random_cuda.h"
 
 namespace tally::ops {
@@ -27,9 +27,11 @@ DropoutResult dropout(const Tensor& x, float p) {
           const T* in = static_cast<const T*>(x.raw_data());
           T* out = r.output.data<T>();
           auto* mask = r.mask.data<std::uint8_t>();
-          // Output and mask are contiguous, so an element's offset in them is its row-major index.
-          strided_loop<2>(
-              x.shape(), {r.output.strides(), x.strides()},
+          // Output and mask are contiguous, so an element's offset in them is its row-major index,
+          // which is all its random number depends on: elements are split between threads. A
+          // Philox block (ten rounds) per element.
+          parallel_strided_loop<2>(
+              x.shape(), {r.output.strides(), x.strides()}, grain_for(32),
               [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
                   const std::array<std::int64_t, 2>& step) {
                 for (std::int64_t k = 0; k < n; ++k) {
@@ -62,15 +64,16 @@ Tensor dropout_backward(const Tensor& grad, const Tensor& mask, float scale) {
           const T* g = static_cast<const T*>(grad.raw_data());
           const auto* m = static_cast<const std::uint8_t*>(mask.raw_data());
           T* o = out.data<T>();
-          strided_loop<3>(grad.shape(), {out.strides(), grad.strides(), mask.strides()},
-                          [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
-                              const std::array<std::int64_t, 3>& step) {
-                            for (std::int64_t k = 0; k < n; ++k) {
-                              const bool keep = m[at[2] + k * step[2]] != 0;
-                              o[at[0] + k * step[0]] = from_float<T>(
-                                  keep ? to_float(g[at[1] + k * step[1]]) * scale : 0.0f);
-                            }
-                          });
+          parallel_strided_loop<3>(
+              grad.shape(), {out.strides(), grad.strides(), mask.strides()}, grain_for(1),
+              [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
+                  const std::array<std::int64_t, 3>& step) {
+                for (std::int64_t k = 0; k < n; ++k) {
+                  const bool keep = m[at[2] + k * step[2]] != 0;
+                  o[at[0] + k * step[0]] =
+                      from_float<T>(keep ? to_float(g[at[1] + k * step[1]]) * scale : 0.0f);
+                }
+              });
         });
       },
       [&](const auto& stream) { cuda::dropout_backward(stream, out, grad, mask, scale); });

@@ -1,8 +1,8 @@
 #include "ops/elementwise.h"
 
-#include "core/strided_loop.h"
 #include "ops/elementwise_cuda.h"
 #include "ops/op_util.h"
+#include "ops/parallel.h"
 
 namespace tally::ops {
 namespace {
@@ -12,55 +12,69 @@ Shape broadcast_strides(const Tensor& t, const Shape& shape) {
   return t.expand(shape).strides();
 }
 
-template <typename T, typename F>
-void map_unary(const Tensor& out, const Tensor& x, F f) {
-  T* o = static_cast<T*>(out.raw_data());
-  const T* in = static_cast<const T*>(x.raw_data());
-  const Shape in_strides = broadcast_strides(x, out.shape());
-  strided_loop<2>(out.shape(), {out.strides(), in_strides},
-                  [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
-                      const std::array<std::int64_t, 2>& step) {
-                    T* po = o + at[0];
-                    const T* pi = in + at[1];
-                    if (step[0] == 1 && step[1] == 1) {
-                      for (std::int64_t i = 0; i < n; ++i)
-                        po[i] = from_float<T>(f(to_float(pi[i])));
-                    } else {
-                      for (std::int64_t i = 0; i < n; ++i) {
-                        po[i * step[0]] = from_float<T>(f(to_float(pi[i * step[1]])));
-                      }
-                    }
-                  });
+// An element's cost in kParallelWork's units: a libm call (exp, tanh) takes some 16 simple steps.
+constexpr std::int64_t kSimple = 1, kTranscendental = 16;
+
+std::int64_t cost(UnaryOp op) {
+  return op == UnaryOp::neg || op == UnaryOp::relu ? kSimple : kTranscendental;
+}
+
+std::int64_t cost(BinaryOp op) {
+  return op == BinaryOp::gelu_backward || op == BinaryOp::silu_backward ? kTranscendental : kSimple;
 }
 
 template <typename T, typename F>
-void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
+void map_unary(const Tensor& out, const Tensor& x, std::int64_t cost, F f) {
+  T* o = static_cast<T*>(out.raw_data());
+  const T* in = static_cast<const T*>(x.raw_data());
+  const Shape in_strides = broadcast_strides(x, out.shape());
+  parallel_strided_loop<2>(out.shape(), {out.strides(), in_strides}, grain_for(cost),
+                           [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
+                               const std::array<std::int64_t, 2>& step) {
+                             const F op = f;  // a local: see map_binary
+                             T* po = o + at[0];
+                             const T* pi = in + at[1];
+                             if (step[0] == 1 && step[1] == 1) {
+                               for (std::int64_t i = 0; i < n; ++i)
+                                 po[i] = from_float<T>(op(to_float(pi[i])));
+                             } else {
+                               for (std::int64_t i = 0; i < n; ++i) {
+                                 po[i * step[0]] = from_float<T>(op(to_float(pi[i * step[1]])));
+                               }
+                             }
+                           });
+}
+
+template <typename T, typename F>
+void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, std::int64_t cost, F f) {
   T* o = static_cast<T*>(out.raw_data());
   const T* pa = static_cast<const T*>(a.raw_data());
   const T* pb = static_cast<const T*>(b.raw_data());
   const Shape a_strides = broadcast_strides(a, out.shape());
   const Shape b_strides = broadcast_strides(b, out.shape());
-  strided_loop<3>(out.shape(), {out.strides(), a_strides, b_strides},
-                  [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
-                      const std::array<std::int64_t, 3>& step) {
-                    T* po = o + at[0];
-                    const T* x = pa + at[1];
-                    const T* y = pb + at[2];
-                    if (step[0] == 1 && step[1] == 1 && step[2] == 1) {
-                      for (std::int64_t i = 0; i < n; ++i) {
-                        po[i] = from_float<T>(f(to_float(x[i]), to_float(y[i])));
-                      }
-                    } else if (step[0] == 1 && step[1] == 1 && step[2] == 0) {
-                      const float yv = to_float(*y);
-                      for (std::int64_t i = 0; i < n; ++i)
-                        po[i] = from_float<T>(f(to_float(x[i]), yv));
-                    } else {
-                      for (std::int64_t i = 0; i < n; ++i) {
-                        po[i * step[0]] =
-                            from_float<T>(f(to_float(x[i * step[1]]), to_float(y[i * step[2]])));
-                      }
-                    }
-                  });
+  parallel_strided_loop<3>(
+      out.shape(), {out.strides(), a_strides, b_strides}, grain_for(cost),
+      [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
+          const std::array<std::int64_t, 3>& step) {
+        // A local copy of the functor: read through the reference, its state (a scalar operand)
+        // could change at every store to po, which keeps the compiler from vectorizing.
+        const F op = f;
+        T* po = o + at[0];
+        const T* x = pa + at[1];
+        const T* y = pb + at[2];
+        if (step[0] == 1 && step[1] == 1 && step[2] == 1) {
+          for (std::int64_t i = 0; i < n; ++i) {
+            po[i] = from_float<T>(op(to_float(x[i]), to_float(y[i])));
+          }
+        } else if (step[0] == 1 && step[1] == 1 && step[2] == 0) {
+          const float yv = to_float(*y);
+          for (std::int64_t i = 0; i < n; ++i) po[i] = from_float<T>(op(to_float(x[i]), yv));
+        } else {
+          for (std::int64_t i = 0; i < n; ++i) {
+            po[i * step[0]] = from_float<T>(op(to_float(x[i * step[1]]), to_float(y[i * step[2]])));
+          }
+        }
+      });
 }
 
 }  // namespace
@@ -88,7 +102,7 @@ Tensor unary(UnaryOp op, const Tensor& x) {
       name, x.device(),
       [&] {
         dispatch_floating(name, x.dtype(), [&](auto zero) {
-          dispatch_unary(op, [&](auto f) { map_unary<decltype(zero)>(out, x, f); });
+          dispatch_unary(op, [&](auto f) { map_unary<decltype(zero)>(out, x, cost(op), f); });
         });
       },
       [&](const auto& stream) { cuda::unary(stream, op, out, x); });
@@ -105,7 +119,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
       name, a.device(),
       [&] {
         dispatch_floating(name, a.dtype(), [&](auto zero) {
-          dispatch_binary(op, [&](auto f) { map_binary<decltype(zero)>(out, a, b, f); });
+          dispatch_binary(op, [&](auto f) { map_binary<decltype(zero)>(out, a, b, cost(op), f); });
         });
       },
       [&](const auto& stream) { cuda::binary(stream, op, out, a, b); });
@@ -122,7 +136,8 @@ Tensor binary_scalar(BinaryOp op, const Tensor& a, float scalar) {
       [&] {
         dispatch_floating(name, a.dtype(), [&](auto zero) {
           dispatch_binary(op, [&](auto f) {
-            map_unary<decltype(zero)>(out, a, [f, scalar](float x) { return f(x, scalar); });
+            map_unary<decltype(zero)>(out, a, cost(op),
+                                      [f, scalar](float x) { return f(x, scalar); });
           });
         });
       },
@@ -143,7 +158,8 @@ void binary_(BinaryOp op, const Tensor& dst, const Tensor& src) {
       name, dst.device(),
       [&] {
         dispatch_floating(name, dst.dtype(), [&](auto zero) {
-          dispatch_binary(op, [&](auto f) { map_binary<decltype(zero)>(dst, dst, src, f); });
+          dispatch_binary(op,
+                          [&](auto f) { map_binary<decltype(zero)>(dst, dst, src, cost(op), f); });
         });
       },
       [&](const auto& stream) { cuda::binary(stream, op, dst, dst, src); });
@@ -156,7 +172,7 @@ void axpby_(const Tensor& dst, float scale, const Tensor& src, float alpha) {
       "axpby", dst.device(),
       [&] {
         dispatch_floating("axpby", dst.dtype(), [&](auto zero) {
-          map_binary<decltype(zero)>(dst, dst, src,
+          map_binary<decltype(zero)>(dst, dst, src, kSimple,
                                      [=](float d, float s) { return d * scale + s * alpha; });
         });
       },
@@ -170,7 +186,7 @@ void fill_(const Tensor& t, float value) {
       [&] {
         dispatch_dtype(t.dtype(), [&](auto zero) {
           using T = decltype(zero);
-          map_unary<T>(t, t, [value](float) { return value; });
+          map_unary<T>(t, t, kSimple, [value](float) { return value; });
         });
       },
       [&](const auto& stream) { cuda::fill(stream, t, value); });
@@ -198,14 +214,14 @@ void cast_into(const Tensor& dst, const Tensor& src) {
             using Out = decltype(out_zero);
             Out* o = static_cast<Out*>(dst.raw_data());
             const In* in = static_cast<const In*>(src.raw_data());
-            strided_loop<2>(src.shape(), {dst.strides(), src.strides()},
-                            [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
-                                const std::array<std::int64_t, 2>& step) {
-                              for (std::int64_t i = 0; i < n; ++i) {
-                                o[at[0] + i * step[0]] =
-                                    from_float<Out>(to_float(in[at[1] + i * step[1]]));
-                              }
-                            });
+            parallel_strided_loop<2>(
+                src.shape(), {dst.strides(), src.strides()}, grain_for(kSimple),
+                [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
+                    const std::array<std::int64_t, 2>& step) {
+                  for (std::int64_t i = 0; i < n; ++i) {
+                    o[at[0] + i * step[0]] = from_float<Out>(to_float(in[at[1] + i * step[1]]));
+                  }
+                });
           });
         });
       },
@@ -231,14 +247,29 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
           const T* in = static_cast<const T*>(x.raw_data());
           const auto* m = static_cast<const std::uint8_t*>(mask.raw_data());
           const T fill = from_float<T>(value);
-          strided_loop<3>(x.shape(), {out.strides(), x.strides(), mask.expand(x.shape()).strides()},
-                          [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
-                              const std::array<std::int64_t, 3>& step) {
-                            for (std::int64_t i = 0; i < n; ++i) {
-                              o[at[0] + i * step[0]] =
-                                  m[at[2] + i * step[2]] ? fill : in[at[1] + i * step[1]];
-                            }
-                          });
+          parallel_strided_loop<3>(x.shape(),
+                                   {out.strides(), x.strides(), mask.expand(x.shape()).strides()},
+                                   grain_for(kSimple),
+                                   [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
+                                       const std::array<std::int64_t, 3>& step) {
+                                     T* po = o + at[0];
+                                     const T* pi = in + at[1];
+                                     const std::uint8_t* pm = m + at[2];
+                                     if (step[0] == 1 && step[1] == 1 && step[2] == 1) {
+                                       // Known unit strides let the compiler vectorize the run.
+                                       // Locals and loads whatever the mask: no load is
+                                       // conditional, and no store can change the fill.
+                                       const T f = fill;
+                                       for (std::int64_t i = 0; i < n; ++i) {
+                                         const T v = pi[i];
+                                         po[i] = pm[i] ? f : v;
+                                       }
+                                     } else {
+                                       for (std::int64_t i = 0; i < n; ++i) {
+                                         po[i * step[0]] = pm[i * step[2]] ? fill : pi[i * step[1]];
+                                       }
+                                     }
+                                   });
         });
       },
       [&](const auto& stream) { cuda::masked_fill(stream, out, x, mask, value); });

@@ -6,16 +6,20 @@
 #include "core/philox.h"
 #include "ops/elementwise.h"
 #include "ops/op_util.h"
+#include "ops/parallel.h"
 #include "ops/random_cuda.h"
 
 namespace tally::ops {
 namespace {
 
-// Sets element i of a contiguous f32 host tensor to f(i).
+// Sets element i of a contiguous f32 host tensor to f(i), a Philox draw that depends on i alone:
+// elements are split between threads.
 template <typename F>
 void generate(const Tensor& out, F f) {
   float* o = out.data<float>();
-  for (std::int64_t i = 0; i < out.numel(); ++i) o[i] = f(static_cast<std::uint64_t>(i));
+  parallel_for(out.numel(), grain_for(64), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) o[i] = f(static_cast<std::uint64_t>(i));
+  });
 }
 
 }  // namespace

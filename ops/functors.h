@@ -2,7 +2,10 @@
 // float; the kernels widen 16-bit inputs and narrow the result.
 #pragma once
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string_view>
 
 #include "core/host_device.h"
@@ -28,20 +31,66 @@ namespace fn {
 inline constexpr float kGeluScale = 0.7978845608028654f;
 inline constexpr float kGeluCubic = 0.044715f;
 
-TALLY_HD float gelu(float x) {
-  const float inner = kGeluScale * (x + kGeluCubic * x * x * x);
-  return 0.5f * x * (1.0f + tanhf(inner));
+// e^x for the functions built on it here and for the host's softmax and cross-entropy. On the
+// device expf. On the host Cephes' expf: within 1 ulp of e^x (expf: 0.5), 0 below -87.34 where expf
+// gives denormals, inf above 88.38 (expf: above 88.72); straight-line arithmetic that the compiler
+// vectorizes (given -fno-trapping-math, ops/CMakeLists.txt), where calls to expf one element at a
+// time took most of a transformer's elementwise time. The clamps come first so that the integer
+// conversion never sees a value out of range; NaN stays NaN.
+TALLY_HD float exp(float x) {
+#if defined(__CUDA_ARCH__)
+  return expf(x);
+#else
+  constexpr float kLow = -87.33654f, kHigh = 88.37626f;
+  float clamped = x < kLow ? kLow : x;
+  clamped = clamped > kHigh ? kHigh : clamped;
+  // x = n ln 2 + r, |r| <= ln 2 / 2, with n rounded to nearest by the 1.5 * 2^23 shift and ln 2
+  // split in two so that n ln 2 is exact to float precision.
+  const float n = (clamped * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  const float r = (clamped - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const float scale = std::bit_cast<float>((static_cast<std::int32_t>(n) + 127) << 23);
+  const float inside = x < kLow ? 0.0f : p * scale;
+  return x > kHigh ? std::numeric_limits<float>::infinity() : inside;
+#endif
 }
 
+// sigmoid(x) and its complement 1 - sigmoid(x) = sigmoid(-x), each without cancellation, from one
+// exp(-|x|), which never overflows.
+struct SigmoidPair {
+  float s, complement;
+};
+
+TALLY_HD SigmoidPair sigmoid_pair(float x) {
+  const float e = exp(-fabsf(x));
+  const float p = 1.0f / (1.0f + e), q = e * p;
+  return {x >= 0.0f ? p : q, x >= 0.0f ? q : p};
+}
+
+// The tanh form through 0.5 (1 + tanh(u)) = sigmoid(2u): one exp rather than tanhf, which is a
+// libm call on the host.
+TALLY_HD float gelu(float x) {
+  const float inner = kGeluScale * (x + kGeluCubic * x * x * x);
+  return x / (1.0f + exp(-2.0f * inner));
+}
+
+// 0.5 (1 + t) + 0.5 x (1 - t^2) u', t = tanh(u), written with s = sigmoid(2u): 0.5 (1 + t) = s and
+// 1 - t^2 = 4 s (1 - s).
 TALLY_HD float gelu_grad(float x) {
   const float inner = kGeluScale * (x + kGeluCubic * x * x * x);
-  const float t = tanhf(inner);
+  const SigmoidPair sp = sigmoid_pair(2.0f * inner);
   const float d_inner = kGeluScale * (1.0f + 3.0f * kGeluCubic * x * x);
-  return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * d_inner;
+  return sp.s + 2.0f * x * sp.s * sp.complement * d_inner;
 }
 
 TALLY_HD float sigmoid(float x) {
-  return x >= 0.0f ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
+  return sigmoid_pair(x).s;
 }
 
 // SiLU (swish): x * sigmoid(x); its derivative s (1 + x (1 - s)), s = sigmoid(x).
@@ -50,8 +99,8 @@ TALLY_HD float silu(float x) {
 }
 
 TALLY_HD float silu_grad(float x) {
-  const float s = sigmoid(x);
-  return s * (1.0f + x * (1.0f - s));
+  const SigmoidPair sp = sigmoid_pair(x);
+  return sp.s * (1.0f + x * sp.complement);
 }
 
 }  // namespace fn

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "ops/elementwise.h"
 #include "ops/nn_cuda.h"
 #include "ops/op_util.h"
+#include "ops/parallel.h"
 
 namespace tally::ops {
 namespace {
@@ -20,10 +22,15 @@ void check_affine(std::string_view op, const Tensor& x, const Tensor& param, con
   }
 }
 
-// The i-th element of an optional 1-d parameter, or `absent`.
+// An optional 1-d parameter as f32 values (`absent` each when undefined), read once per kernel
+// rather than through the tensor at every element.
 template <typename T>
-float param_at(const Tensor& p, std::int64_t i, float absent) {
-  return p.defined() ? to_float(static_cast<const T*>(p.raw_data())[i * p.strides()[0]]) : absent;
+std::vector<float> param_values(const Tensor& p, std::int64_t width, float absent) {
+  std::vector<float> values(static_cast<std::size_t>(width), absent);
+  if (!p.defined()) return values;
+  const T* data = static_cast<const T*>(p.raw_data());
+  for (std::int64_t j = 0; j < width; ++j) values[j] = to_float(data[j * p.strides()[0]]);
+  return values;
 }
 
 template <typename T>
@@ -32,28 +39,34 @@ void forward_kernel(const LayerNormResult& r, const Tensor& x, const Tensor& wei
   const std::int64_t width = x.shape().back(), rows = r.mean.numel();
   const T* in = x.data<T>();
   T* out = r.output.data<T>();
-  for (std::int64_t i = 0; i < rows; ++i) {
-    const T* p = in + i * width;
-    float sum = 0.0f;
-    for (std::int64_t j = 0; j < width; ++j) sum += to_float(p[j]);
-    const float mean = sum / static_cast<float>(width);
-    float squares = 0.0f;
-    for (std::int64_t j = 0; j < width; ++j) {
-      const float d = to_float(p[j]) - mean;
-      squares += d * d;
+  float* means = r.mean.data<float>();
+  float* rstds = r.rstd.data<float>();
+  const std::vector<float> w = param_values<T>(weight, width, 1.0f);
+  const std::vector<float> b = param_values<T>(bias, width, 0.0f);
+  // Rows are independent: split between threads.
+  parallel_for(rows, grain_for(4 * width), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const T* p = in + i * width;
+      float sum = 0.0f;
+      for (std::int64_t j = 0; j < width; ++j) sum += to_float(p[j]);
+      const float mean = sum / static_cast<float>(width);
+      float squares = 0.0f;
+      for (std::int64_t j = 0; j < width; ++j) {
+        const float d = to_float(p[j]) - mean;
+        squares += d * d;
+      }
+      const float rstd = 1.0f / std::sqrt(squares / static_cast<float>(width) + eps);
+      means[i] = mean;
+      rstds[i] = rstd;
+      T* q = out + i * width;
+      for (std::int64_t j = 0; j < width; ++j) {
+        q[j] = from_float<T>((to_float(p[j]) - mean) * rstd * w[j] + b[j]);
+      }
     }
-    const float rstd = 1.0f / std::sqrt(squares / static_cast<float>(width) + eps);
-    r.mean.data<float>()[i] = mean;
-    r.rstd.data<float>()[i] = rstd;
-    for (std::int64_t j = 0; j < width; ++j) {
-      const float normed = (to_float(p[j]) - mean) * rstd;
-      out[i * width + j] =
-          from_float<T>(normed * param_at<T>(weight, j, 1.0f) + param_at<T>(bias, j, 0.0f));
-    }
-  }
+  });
 }
 
-// dx (when defined) and the f32 accumulators dw, db (when defined, zeroed), for contiguous x and g.
+// dx (when defined) and the f32 accumulators dw, db (when defined), for contiguous x and g.
 template <typename T>
 void backward_kernel(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g,
                      const Tensor& x, const Tensor& mean, const Tensor& rstd,
@@ -61,32 +74,54 @@ void backward_kernel(const Tensor& dx, const Tensor& dw, const Tensor& db, const
   const std::int64_t width = x.shape().back(), rows = mean.numel();
   const T* pg = g.data<T>();
   const T* px = x.data<T>();
+  const float* means = mean.data<float>();
+  const float* rstds = rstd.data<float>();
   const float inv_width = 1.0f / static_cast<float>(width);
-  for (std::int64_t i = 0; i < rows; ++i) {
-    const float m = mean.data<float>()[i], s = rstd.data<float>()[i];
-    const T* gi = pg + i * width;
-    const T* xi = px + i * width;
-    if (dx.defined()) {
-      // dx = rstd * (g' - mean(g') - xhat * mean(g' * xhat)), g' = g * weight.
-      float sum_g = 0.0f, sum_gx = 0.0f;
-      for (std::int64_t j = 0; j < width; ++j) {
-        const float gw = to_float(gi[j]) * param_at<T>(weight, j, 1.0f);
-        sum_g += gw;
-        sum_gx += gw * (to_float(xi[j]) - m) * s;
+  if (dx.defined()) {
+    const std::vector<float> w = param_values<T>(weight, width, 1.0f);
+    T* pdx = dx.data<T>();
+    // dx = rstd * (g' - mean(g') - xhat * mean(g' * xhat)), g' = g * weight, row by row.
+    parallel_for(rows, grain_for(6 * width), [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) {
+        const float m = means[i], s = rstds[i];
+        const T* gi = pg + i * width;
+        const T* xi = px + i * width;
+        float sum_g = 0.0f, sum_gx = 0.0f;
+        for (std::int64_t j = 0; j < width; ++j) {
+          const float gw = to_float(gi[j]) * w[j];
+          sum_g += gw;
+          sum_gx += gw * (to_float(xi[j]) - m) * s;
+        }
+        T* out = pdx + i * width;
+        for (std::int64_t j = 0; j < width; ++j) {
+          const float gw = to_float(gi[j]) * w[j];
+          const float xhat = (to_float(xi[j]) - m) * s;
+          out[j] = from_float<T>(s * (gw - sum_g * inv_width - xhat * sum_gx * inv_width));
+        }
       }
-      T* out = dx.data<T>() + i * width;
-      for (std::int64_t j = 0; j < width; ++j) {
-        const float gw = to_float(gi[j]) * param_at<T>(weight, j, 1.0f);
-        const float xhat = (to_float(xi[j]) - m) * s;
-        out[j] = from_float<T>(s * (gw - sum_g * inv_width - xhat * sum_gx * inv_width));
-      }
-    }
-    for (std::int64_t j = 0; j < width; ++j) {
-      const float gj = to_float(gi[j]);
-      if (dw.defined()) dw.data<float>()[j] += gj * (to_float(xi[j]) - m) * s;
-      if (db.defined()) db.data<float>()[j] += gj;
-    }
+    });
   }
+  if (!dw.defined() && !db.defined()) return;
+  // dw and db sum over rows: split by columns, each summed over the rows in order, so that the
+  // sums do not depend on the thread count.
+  float* pdw = dw.defined() ? dw.data<float>() : nullptr;
+  float* pdb = db.defined() ? db.data<float>() : nullptr;
+  parallel_for(width, grain_for(4 * rows), [&](std::int64_t begin, std::int64_t end) {
+    if (pdw) std::fill(pdw + begin, pdw + end, 0.0f);
+    if (pdb) std::fill(pdb + begin, pdb + end, 0.0f);
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const float m = means[i], s = rstds[i];
+      const T* gi = pg + i * width;
+      const T* xi = px + i * width;
+      if (pdw) {
+        for (std::int64_t j = begin; j < end; ++j)
+          pdw[j] += to_float(gi[j]) * (to_float(xi[j]) - m) * s;
+      }
+      if (pdb) {
+        for (std::int64_t j = begin; j < end; ++j) pdb[j] += to_float(gi[j]);
+      }
+    }
+  });
 }
 
 // An f32 accumulator for a parameter gradient: the gradient itself when it is f32.
@@ -144,8 +179,6 @@ LayerNormGrads layer_norm_backward(const Tensor& grad, const Tensor& x, const Te
   run_kernel(
       op, x.device(),
       [&] {
-        if (dw.defined()) fill_(dw, 0.0f);
-        if (db.defined()) fill_(db, 0.0f);
         dispatch_floating(op, x.dtype(), [&](auto zero) {
           backward_kernel<decltype(zero)>(out.x, dw, db, g, dense, mean, rstd, weight);
         });

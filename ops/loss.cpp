@@ -1,10 +1,13 @@
 #include "ops/loss.h"
 
 #include <cmath>
-#include <limits>
+#include <vector>
 
 #include "core/strided_loop.h"
+#include "ops/cpu_math.h"
+#include "ops/functors.h"
 #include "ops/op_util.h"
+#include "ops/parallel.h"
 #include "ops/reduce_cuda.h"
 
 namespace tally::ops {
@@ -31,27 +34,40 @@ std::int64_t label_at(const Tensor& labels, std::int64_t i, std::int64_t classes
   return label;
 }
 
+// Every row's label, checked against the number of classes before any thread starts, so that the
+// first bad label is the one reported.
+std::vector<std::int64_t> checked_labels(const Tensor& labels, std::int64_t classes) {
+  std::vector<std::int64_t> out(static_cast<std::size_t>(labels.shape()[0]));
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = label_at(labels, static_cast<std::int64_t>(i), classes);
+  }
+  return out;
+}
+
 template <typename T>
 void cross_entropy_kernel(const CrossEntropyResult& r, const Tensor& logits, const Tensor& labels) {
   const std::int64_t rows = logits.shape()[0], classes = logits.shape()[1];
   const std::int64_t row_stride = logits.strides()[0], col_stride = logits.strides()[1];
+  const std::vector<std::int64_t> label = checked_labels(labels, classes);
   const T* in = static_cast<const T*>(logits.raw_data());
   T* lp = r.log_probs.data<T>();
+  // The log-probabilities row by row, split between threads...
+  parallel_for(rows, grain_for(16 * classes), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const T* p = in + i * row_stride;
+      const float top = max_of(p, classes, col_stride);
+      float sum = 0.0f;
+      for (std::int64_t j = 0; j < classes; ++j) sum += fn::exp(to_float(p[j * col_stride]) - top);
+      const float shift = top + std::log(sum);
+      T* q = lp + i * classes;
+      for (std::int64_t j = 0; j < classes; ++j)
+        q[j] = from_float<T>(to_float(p[j * col_stride]) - shift);
+    }
+  });
+  // ...then the loss on one thread, in row order, so that its sum does not depend on the thread
+  // count. It reads the stored (rounded) log-probability, so forward and backward agree.
   double total = 0.0;
-  for (std::int64_t i = 0; i < rows; ++i) {
-    const std::int64_t label = label_at(labels, i, classes);
-    const T* p = in + i * row_stride;
-    float top = -std::numeric_limits<float>::infinity();
-    for (std::int64_t j = 0; j < classes; ++j) top = std::fmax(top, to_float(p[j * col_stride]));
-    float sum = 0.0f;
-    for (std::int64_t j = 0; j < classes; ++j) sum += std::exp(to_float(p[j * col_stride]) - top);
-    const float shift = top + std::log(sum);
-    T* q = lp + i * classes;
-    for (std::int64_t j = 0; j < classes; ++j)
-      q[j] = from_float<T>(to_float(p[j * col_stride]) - shift);
-    // The loss reads the stored (rounded) log-probability, so forward and backward agree.
-    total -= to_float(q[label]);
-  }
+  for (std::int64_t i = 0; i < rows; ++i) total -= to_float(lp[i * classes + label[i]]);
   *r.loss.data<T>() = from_float<T>(static_cast<float>(total / static_cast<double>(rows)));
 }
 
@@ -103,15 +119,24 @@ Tensor cross_entropy_backward(const Tensor& grad, const Tensor& log_probs, const
           const std::int64_t row_stride = log_probs.strides()[0],
                              col_stride = log_probs.strides()[1];
           const float scale = scalar_of<T>(grad) / static_cast<float>(rows);
+          const std::vector<std::int64_t> label = checked_labels(labels, classes);
           const T* in = static_cast<const T*>(log_probs.raw_data());
           T* o = out.data<T>();
-          for (std::int64_t i = 0; i < rows; ++i) {
-            const std::int64_t label = label_at(labels, i, classes);
-            for (std::int64_t j = 0; j < classes; ++j) {
-              const float p = std::exp(to_float(in[i * row_stride + j * col_stride]));
-              o[i * classes + j] = from_float<T>((p - (j == label ? 1.0f : 0.0f)) * scale);
+          parallel_for(rows, grain_for(16 * classes), [&](std::int64_t begin, std::int64_t end) {
+            // In locals: through the references, the stores to q could change them.
+            const float s = scale;
+            const std::int64_t n = classes, stride = col_stride;
+            for (std::int64_t i = begin; i < end; ++i) {
+              const T* p = in + i * row_stride;
+              T* q = o + i * n;
+              // (p - 1) * scale at the label, p * scale elsewhere: the label's element is written
+              // again after the row, which leaves the row's loop without a branch to vectorize.
+              for (std::int64_t j = 0; j < n; ++j)
+                q[j] = from_float<T>(fn::exp(to_float(p[j * stride])) * s);
+              const std::int64_t l = label[i];
+              q[l] = from_float<T>((fn::exp(to_float(p[l * stride])) - 1.0f) * s);
             }
-          }
+          });
         });
       },
       [&](const auto& stream) {
@@ -136,6 +161,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target) {
           using T = decltype(zero);
           const T* a = static_cast<const T*>(input.raw_data());
           const T* b = static_cast<const T*>(target.raw_data());
+          // One thread: split, the sum's order would depend on the thread count.
           double total = 0.0;
           strided_loop<2>(input.shape(), {input.strides(), target.strides()},
                           [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
@@ -174,15 +200,16 @@ Tensor mse_loss_backward(const Tensor& grad, const Tensor& input, const Tensor& 
           T* o = out.data<T>();
           const T* a = static_cast<const T*>(input.raw_data());
           const T* b = static_cast<const T*>(target.raw_data());
-          strided_loop<3>(input.shape(), {out.strides(), input.strides(), target.strides()},
-                          [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
-                              const std::array<std::int64_t, 3>& step) {
-                            for (std::int64_t i = 0; i < n; ++i) {
-                              const float d = to_float(a[at[1] + i * step[1]]) -
-                                              to_float(b[at[2] + i * step[2]]);
-                              o[at[0] + i * step[0]] = from_float<T>(d * scale);
-                            }
-                          });
+          parallel_strided_loop<3>(input.shape(),
+                                   {out.strides(), input.strides(), target.strides()}, grain_for(1),
+                                   [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
+                                       const std::array<std::int64_t, 3>& step) {
+                                     for (std::int64_t i = 0; i < n; ++i) {
+                                       const float d = to_float(a[at[1] + i * step[1]]) -
+                                                       to_float(b[at[2] + i * step[2]]);
+                                       o[at[0] + i * step[0]] = from_float<T>(d * scale);
+                                     }
+                                   });
         });
       },
       [&](const auto& stream) { cuda::mse_loss_backward(stream, out, grad, input, target); });

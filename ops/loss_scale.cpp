@@ -1,7 +1,10 @@
 #include "ops/loss_scale.h"
 
+#include <atomic>
+
 #include "ops/nn_cuda.h"
 #include "ops/op_util.h"
+#include "ops/parallel.h"
 
 namespace tally::ops {
 
@@ -21,16 +24,23 @@ void unscale_and_check_(std::span<const Tensor> tensors, float inv_scale, const 
   run_kernel(
       op, found_inf.device(),
       [&] {
-        bool found = false;
+        // Elements are unscaled independently, split between threads; an or of their flags
+        // does not depend on the order.
+        std::atomic<bool> found = false;
         for (const Tensor& t : tensors) {
           dispatch_floating(op, t.dtype(), [&](auto zero) {
             using T = decltype(zero);
             T* p = t.data<T>();
-            const std::int64_t n = t.numel();
-            for (std::int64_t i = 0; i < n; ++i) found |= unscale_element(p[i], inv_scale);
+            parallel_for(t.numel(), grain_for(2), [&](std::int64_t begin, std::int64_t end) {
+              bool chunk_found = false;
+              for (std::int64_t i = begin; i < end; ++i) {
+                chunk_found |= unscale_element(p[i], inv_scale);
+              }
+              if (chunk_found) found.store(true, std::memory_order_relaxed);
+            });
           });
         }
-        if (found) *found_inf.data<float>() = 1.0f;
+        if (found.load()) *found_inf.data<float>() = 1.0f;
       },
       [&](const auto& stream) { cuda::unscale_and_check(stream, tensors, inv_scale, found_inf); });
 }

@@ -5,6 +5,7 @@
 #include "ops/nn_cuda.h"
 #include "ops/op_util.h"
 #include "ops/optim_element.h"
+#include "ops/parallel.h"
 
 namespace tally::ops {
 namespace {
@@ -56,10 +57,12 @@ void sgd_update_(const Tensor& param, const Tensor& grad, const Tensor& momentum
           P* p = param.data<P>();
           const G* g = grad.data<G>();
           P* buf = momentum ? momentum_buffer.data<P>() : nullptr;
-          const std::int64_t n = param.numel();
-          for (std::int64_t i = 0; i < n; ++i) {
-            sgd_element(p[i], g[i], buf ? buf + i : nullptr, o, first_step, grad_scale);
-          }
+          // Elements update independently: split between threads.
+          parallel_for(param.numel(), grain_for(2), [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t i = begin; i < end; ++i) {
+              sgd_element(p[i], g[i], buf ? buf + i : nullptr, o, first_step, grad_scale);
+            }
+          });
         });
       },
       [&](const auto& stream) {
@@ -90,8 +93,11 @@ void adamw_update_(const Tensor& param, const Tensor& grad, const Tensor& exp_av
           const G* g = grad.data<G>();
           P* m = exp_avg.data<P>();
           P* v = exp_avg_sq.data<P>();
-          const std::int64_t n = param.numel();
-          for (std::int64_t i = 0; i < n; ++i) adamw_element(p[i], g[i], m[i], v[i], s);
+          // Elements update independently: split between threads (a square root and a division
+          // each).
+          parallel_for(param.numel(), grain_for(8), [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t i = begin; i < end; ++i) adamw_element(p[i], g[i], m[i], v[i], s);
+          });
         });
       },
       [&](const auto& stream) { cuda::adamw_update(stream, param, grad, exp_avg, exp_avg_sq, s); });

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "ops/op_util.h"
+#include "ops/parallel.h"
 #include "ops/pool_cuda.h"
 
 namespace tally::ops {
@@ -79,15 +80,18 @@ Plane<T> plane(const Tensor& t, std::int64_t n, std::int64_t c) {
   return {static_cast<const T*>(t.raw_data()) + n * s[0] + c * s[1], s[2], s[3]};
 }
 
-// Calls f(n, c, dst) for every plane, dst being that plane of the contiguous `out`.
+// Calls f(n, c, dst) for every plane, dst being that plane of the contiguous `out`. Planes are
+// independent, each `cost` units of work: they are split between threads.
 template <typename T, typename F>
-void for_each_plane(const Tensor& out, F&& f) {
-  const std::int64_t area = out.shape()[2] * out.shape()[3];
+void for_each_plane(const Tensor& out, std::int64_t cost, F&& f) {
+  const std::int64_t channels = out.shape()[1], area = out.shape()[2] * out.shape()[3];
   T* base = out.data<T>();
-  for (std::int64_t n = 0; n < out.shape()[0]; ++n) {
-    for (std::int64_t c = 0; c < out.shape()[1]; ++c)
-      f(n, c, base + (n * out.shape()[1] + c) * area);
-  }
+  parallel_for(out.shape()[0] * channels, grain_for(cost),
+               [&](std::int64_t begin, std::int64_t end) {
+                 for (std::int64_t p = begin; p < end; ++p) {
+                   f(p / channels, p % channels, base + p * area);
+                 }
+               });
 }
 
 // Output row oh of one plane of max_pool2d, for any geometry and strides.
@@ -164,7 +168,7 @@ MaxPoolResult max_pool2d(const Tensor& x, std::int64_t kernel, std::int64_t stri
           using T = decltype(zero);
           const std::int64_t area = g.oh * g.ow;
           std::int64_t* indices = with_indices ? r.indices.data<std::int64_t>() : nullptr;
-          for_each_plane<T>(r.values, [&](std::int64_t n, std::int64_t c, T* dst) {
+          for_each_plane<T>(r.values, g.h * g.w, [&](std::int64_t n, std::int64_t c, T* dst) {
             const Plane<T> in = plane<T>(x, n, c);
             std::int64_t* at = indices ? indices + (n * g.c + c) * area : nullptr;
             for (std::int64_t oh = 0; oh < g.oh; ++oh) {
@@ -199,21 +203,22 @@ Tensor max_pool2d_backward(const Tensor& grad, const Tensor& indices, const Shap
         dispatch_floating("max_pool2d_backward", grad.dtype(), [&](auto zero) {
           using T = decltype(zero);
           const std::int64_t area = g.h * g.w;
-          for_each_plane<T>(dx, [&](std::int64_t n, std::int64_t c, T* dst) {
-            std::fill(dst, dst + area, from_float<T>(0.0f));
-            const Plane<T> gp = plane<T>(grad, n, c);
-            const Plane<std::int64_t> ip = plane<std::int64_t>(indices, n, c);
-            for (std::int64_t oh = 0; oh < g.oh; ++oh) {
-              for (std::int64_t ow = 0; ow < g.ow; ++ow) {
-                const std::int64_t at = ip(oh, ow);
-                if (at < 0 || at >= area) {
-                  throw UsageError("max_pool2d_backward: index " + std::to_string(at) +
-                                   " outside input " + shape_str(input_shape));
+          for_each_plane<T>(
+              dx, g.h * g.w + g.oh * g.ow, [&](std::int64_t n, std::int64_t c, T* dst) {
+                std::fill(dst, dst + area, from_float<T>(0.0f));
+                const Plane<T> gp = plane<T>(grad, n, c);
+                const Plane<std::int64_t> ip = plane<std::int64_t>(indices, n, c);
+                for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+                  for (std::int64_t ow = 0; ow < g.ow; ++ow) {
+                    const std::int64_t at = ip(oh, ow);
+                    if (at < 0 || at >= area) {
+                      throw UsageError("max_pool2d_backward: index " + std::to_string(at) +
+                                       " outside input " + shape_str(input_shape));
+                    }
+                    dst[at] = from_float<T>(to_float(dst[at]) + to_float(gp(oh, ow)));
+                  }
                 }
-                dst[at] = from_float<T>(to_float(dst[at]) + to_float(gp(oh, ow)));
-              }
-            }
-          });
+              });
         });
       },
       [&](const auto& stream) {
@@ -233,20 +238,22 @@ Tensor avg_pool2d(const Tensor& x, std::int64_t kernel, std::int64_t stride, std
         dispatch_floating("avg_pool2d", x.dtype(), [&](auto zero) {
           using T = decltype(zero);
           const float scale = 1.0f / static_cast<float>(g.kernel * g.kernel);
-          for_each_plane<T>(out, [&](std::int64_t n, std::int64_t c, T* dst) {
-            const Plane<T> in = plane<T>(x, n, c);
-            for (std::int64_t oh = 0; oh < g.oh; ++oh) {
-              const auto [h0, h1] = window(oh, g.h, g);
-              for (std::int64_t ow = 0; ow < g.ow; ++ow) {
-                const auto [w0, w1] = window(ow, g.w, g);
-                float acc = 0.0f;
-                for (std::int64_t h = h0; h < h1; ++h) {
-                  for (std::int64_t w = w0; w < w1; ++w) acc += to_float(in(h, w));
-                }
-                dst[oh * g.ow + ow] = from_float<T>(acc * scale);
-              }
-            }
-          });
+          for_each_plane<T>(out, g.oh * g.ow * g.kernel * g.kernel,
+                            [&](std::int64_t n, std::int64_t c, T* dst) {
+                              const Plane<T> in = plane<T>(x, n, c);
+                              for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+                                const auto [h0, h1] = window(oh, g.h, g);
+                                for (std::int64_t ow = 0; ow < g.ow; ++ow) {
+                                  const auto [w0, w1] = window(ow, g.w, g);
+                                  float acc = 0.0f;
+                                  for (std::int64_t h = h0; h < h1; ++h) {
+                                    for (std::int64_t w = w0; w < w1; ++w)
+                                      acc += to_float(in(h, w));
+                                  }
+                                  dst[oh * g.ow + ow] = from_float<T>(acc * scale);
+                                }
+                              }
+                            });
         });
       },
       [&](const auto& stream) {
@@ -266,20 +273,22 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& input_shape, std::in
         dispatch_floating("avg_pool2d_backward", grad.dtype(), [&](auto zero) {
           using T = decltype(zero);
           const float scale = 1.0f / static_cast<float>(g.kernel * g.kernel);
-          for_each_plane<T>(dx, [&](std::int64_t n, std::int64_t c, T* dst) {
-            const Plane<T> gp = plane<T>(grad, n, c);
-            for (std::int64_t h = 0; h < g.h; ++h) {
-              const auto [oh0, oh1] = covering(h, g.oh, g);
-              for (std::int64_t w = 0; w < g.w; ++w) {
-                const auto [ow0, ow1] = covering(w, g.ow, g);
-                float acc = 0.0f;
-                for (std::int64_t oh = oh0; oh < oh1; ++oh) {
-                  for (std::int64_t ow = ow0; ow < ow1; ++ow) acc += to_float(gp(oh, ow));
-                }
-                dst[h * g.w + w] = from_float<T>(acc * scale);
-              }
-            }
-          });
+          for_each_plane<T>(dx, g.h * g.w * g.kernel * g.kernel,
+                            [&](std::int64_t n, std::int64_t c, T* dst) {
+                              const Plane<T> gp = plane<T>(grad, n, c);
+                              for (std::int64_t h = 0; h < g.h; ++h) {
+                                const auto [oh0, oh1] = covering(h, g.oh, g);
+                                for (std::int64_t w = 0; w < g.w; ++w) {
+                                  const auto [ow0, ow1] = covering(w, g.ow, g);
+                                  float acc = 0.0f;
+                                  for (std::int64_t oh = oh0; oh < oh1; ++oh) {
+                                    for (std::int64_t ow = ow0; ow < ow1; ++ow)
+                                      acc += to_float(gp(oh, ow));
+                                  }
+                                  dst[h * g.w + w] = from_float<T>(acc * scale);
+                                }
+                              }
+                            });
         });
       },
       [&](const auto& stream) {

@@ -5,6 +5,7 @@
 #include "core/strided_loop.h"
 #include "ops/elementwise.h"
 #include "ops/op_util.h"
+#include "ops/parallel.h"
 #include "ops/reduce_cuda.h"
 
 namespace tally::ops {
@@ -37,26 +38,43 @@ Shape reduced_shape(const Shape& shape, const std::vector<std::int64_t>& dims, b
   return out;
 }
 
-// out (f32, keepdim shape, zeroed) += x over the reduced dims.
+// out (f32, keepdim shape, zeroed) += x over the reduced dims. Each output adds its inputs one at
+// a time in x's row-major order, whatever the runs strided_loop makes of the layout, so the
+// outputs can be split between threads along a kept dimension without changing a bit.
 template <typename T>
 void sum_kernel(const Tensor& out, const Tensor& x) {
   float* o = out.data<float>();
   const T* in = static_cast<const T*>(x.raw_data());
   const Shape out_strides = out.expand(x.shape()).strides();
-  strided_loop<2>(x.shape(), {x.strides(), out_strides},
-                  [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
-                      const std::array<std::int64_t, 2>& step) {
-                    const T* p = in + at[0];
-                    if (step[1] == 0) {
-                      float acc = 0.0f;
-                      for (std::int64_t i = 0; i < n; ++i) acc += to_float(p[i * step[0]]);
-                      o[at[1]] += acc;
-                    } else {
-                      float* q = o + at[1];
-                      for (std::int64_t i = 0; i < n; ++i)
-                        q[i * step[1]] += to_float(p[i * step[0]]);
-                    }
-                  });
+  std::int64_t split = -1;  // the kept dimension of largest extent
+  for (std::int64_t d = 0; d < x.dim(); ++d) {
+    if (out_strides[d] != 0 && (split < 0 || x.shape()[d] > x.shape()[split])) split = d;
+  }
+  const std::int64_t extent = split < 0 ? 1 : x.shape()[split];
+  const std::int64_t per_index = x.numel() / std::max<std::int64_t>(extent, 1);
+  parallel_for(extent, grain_for(per_index), [&](std::int64_t begin, std::int64_t end) {
+    Shape shape = x.shape();
+    std::int64_t x_start = 0, out_start = 0;
+    if (split >= 0) {
+      shape[split] = end - begin;
+      x_start = begin * x.strides()[split];
+      out_start = begin * out_strides[split];
+    }
+    strided_loop<2>(shape, {x.strides(), out_strides},
+                    [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
+                        const std::array<std::int64_t, 2>& step) {
+                      const T* p = in + x_start + at[0];
+                      float* q = o + out_start + at[1];
+                      if (step[1] == 0) {
+                        float acc = *q;
+                        for (std::int64_t i = 0; i < n; ++i) acc += to_float(p[i * step[0]]);
+                        *q = acc;
+                      } else {
+                        for (std::int64_t i = 0; i < n; ++i)
+                          q[i * step[1]] += to_float(p[i * step[0]]);
+                      }
+                    });
+  });
 }
 
 Tensor reduce_sum(const Tensor& x, const std::vector<std::int64_t>& dims, bool keepdim, float scale,
@@ -133,24 +151,25 @@ MaxResult max(const Tensor& x, std::int64_t dim, bool keepdim) {
           const std::int64_t along = x.strides()[dim];
           Shape in_strides = x.strides();
           in_strides[dim] = 0;
-          strided_loop<2>(kept, {r.values.strides(), in_strides},
-                          [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
-                              const std::array<std::int64_t, 2>& step) {
-                            for (std::int64_t i = 0; i < n; ++i) {
-                              const T* p = in + at[1] + i * step[1];
-                              float best = to_float(p[0]);
-                              std::int64_t best_k = 0;
-                              for (std::int64_t k = 1; k < extent; ++k) {
-                                const float v = to_float(p[k * along]);
-                                if (v > best) {
-                                  best = v;
-                                  best_k = k;
-                                }
-                              }
-                              values[at[0] + i * step[0]] = from_float<T>(best);
-                              indices[at[0] + i * step[0]] = best_k;
-                            }
-                          });
+          // Each output scans its own line: outputs are split between threads.
+          parallel_strided_loop<2>(kept, {r.values.strides(), in_strides}, grain_for(extent),
+                                   [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
+                                       const std::array<std::int64_t, 2>& step) {
+                                     for (std::int64_t i = 0; i < n; ++i) {
+                                       const T* p = in + at[1] + i * step[1];
+                                       float best = to_float(p[0]);
+                                       std::int64_t best_k = 0;
+                                       for (std::int64_t k = 1; k < extent; ++k) {
+                                         const float v = to_float(p[k * along]);
+                                         if (v > best) {
+                                           best = v;
+                                           best_k = k;
+                                         }
+                                       }
+                                       values[at[0] + i * step[0]] = from_float<T>(best);
+                                       indices[at[0] + i * step[0]] = best_k;
+                                     }
+                                   });
         });
       },
       [&](const auto& stream) { cuda::max_along(stream, r.values, r.indices, x, dim); });
@@ -176,14 +195,15 @@ Tensor max_backward(const Tensor& grad, const Tensor& indices, const Shape& inpu
           Shape out_strides = out.strides();
           const std::int64_t along = out_strides[dim];
           out_strides[dim] = 0;
-          strided_loop<3>(g.shape(), {out_strides, g.strides(), idx.strides()},
-                          [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
-                              const std::array<std::int64_t, 3>& step) {
-                            for (std::int64_t i = 0; i < n; ++i) {
-                              o[at[0] + i * step[0] + pi[at[2] + i * step[2]] * along] =
-                                  pg[at[1] + i * step[1]];
-                            }
-                          });
+          parallel_strided_loop<3>(g.shape(), {out_strides, g.strides(), idx.strides()},
+                                   grain_for(1),
+                                   [&](const std::array<std::int64_t, 3>& at, std::int64_t n,
+                                       const std::array<std::int64_t, 3>& step) {
+                                     for (std::int64_t i = 0; i < n; ++i) {
+                                       o[at[0] + i * step[0] + pi[at[2] + i * step[2]] * along] =
+                                           pg[at[1] + i * step[1]];
+                                     }
+                                   });
         });
       },
       [&](const auto& stream) { cuda::max_backward(stream, out, g, idx, dim); });

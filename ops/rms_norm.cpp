@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "ops/elementwise.h"
 #include "ops/op_util.h"
+#include "ops/parallel.h"
 #include "ops/transformer_cuda.h"
 
 namespace tally::ops {
@@ -24,9 +26,15 @@ std::int64_t rows_of(const Tensor& x) {
   return x.numel() / std::max<std::int64_t>(x.shape().back(), 1);
 }
 
+// The weight as f32 values (1 each when undefined), read once per kernel rather than through the
+// tensor at every element.
 template <typename T>
-float weight_at(const Tensor& w, std::int64_t j) {
-  return w.defined() ? to_float(static_cast<const T*>(w.raw_data())[j * w.strides()[0]]) : 1.0f;
+std::vector<float> weight_values(const Tensor& w, std::int64_t width) {
+  std::vector<float> values(static_cast<std::size_t>(width), 1.0f);
+  if (!w.defined()) return values;
+  const T* data = static_cast<const T*>(w.raw_data());
+  for (std::int64_t j = 0; j < width; ++j) values[j] = to_float(data[j * w.strides()[0]]);
+  return values;
 }
 
 template <typename T>
@@ -34,46 +42,65 @@ void forward_kernel(const RmsNormResult& r, const Tensor& x, const Tensor& weigh
   const std::int64_t width = x.shape().back(), rows = r.rstd.numel();
   const T* in = x.data<T>();
   T* out = r.output.data<T>();
-  for (std::int64_t i = 0; i < rows; ++i) {
-    const T* p = in + i * width;
-    float squares = 0.0f;
-    for (std::int64_t j = 0; j < width; ++j) squares += to_float(p[j]) * to_float(p[j]);
-    const float rstd = 1.0f / std::sqrt(squares / static_cast<float>(width) + eps);
-    r.rstd.data<float>()[i] = rstd;
-    for (std::int64_t j = 0; j < width; ++j) {
-      out[i * width + j] = from_float<T>(to_float(p[j]) * rstd * weight_at<T>(weight, j));
+  float* rstds = r.rstd.data<float>();
+  const std::vector<float> w = weight_values<T>(weight, width);
+  // Rows are independent: split between threads.
+  parallel_for(rows, grain_for(3 * width), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const T* p = in + i * width;
+      float squares = 0.0f;
+      for (std::int64_t j = 0; j < width; ++j) squares += to_float(p[j]) * to_float(p[j]);
+      const float rstd = 1.0f / std::sqrt(squares / static_cast<float>(width) + eps);
+      rstds[i] = rstd;
+      T* q = out + i * width;
+      for (std::int64_t j = 0; j < width; ++j) q[j] = from_float<T>(to_float(p[j]) * rstd * w[j]);
     }
-  }
+  });
 }
 
-// dx (when defined) and the f32 accumulator dw (when defined, zeroed), for contiguous x and g.
+// dx (when defined) and the f32 accumulator dw (when defined), for contiguous x and g.
 template <typename T>
 void backward_kernel(const Tensor& dx, const Tensor& dw, const Tensor& g, const Tensor& x,
                      const Tensor& rstd, const Tensor& weight) {
   const std::int64_t width = x.shape().back(), rows = rstd.numel();
   const float inv_width = 1.0f / static_cast<float>(width);
-  for (std::int64_t i = 0; i < rows; ++i) {
-    const float s = rstd.data<float>()[i];
-    const T* gi = g.data<T>() + i * width;
-    const T* xi = x.data<T>() + i * width;
-    if (dx.defined()) {
-      // dx = rstd * (g' - xhat * mean(g' * xhat)), g' = g * weight, xhat = x * rstd.
-      float sum_gx = 0.0f;
-      for (std::int64_t j = 0; j < width; ++j) {
-        sum_gx += to_float(gi[j]) * weight_at<T>(weight, j) * to_float(xi[j]) * s;
+  const T* pg = g.data<T>();
+  const T* px = x.data<T>();
+  const float* rstds = rstd.data<float>();
+  if (dx.defined()) {
+    const std::vector<float> w = weight_values<T>(weight, width);
+    T* pdx = dx.data<T>();
+    // dx = rstd * (g' - xhat * mean(g' * xhat)), g' = g * weight, xhat = x * rstd, row by row.
+    parallel_for(rows, grain_for(5 * width), [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) {
+        const float s = rstds[i];
+        const T* gi = pg + i * width;
+        const T* xi = px + i * width;
+        float sum_gx = 0.0f;
+        for (std::int64_t j = 0; j < width; ++j) {
+          sum_gx += to_float(gi[j]) * w[j] * to_float(xi[j]) * s;
+        }
+        T* out = pdx + i * width;
+        for (std::int64_t j = 0; j < width; ++j) {
+          const float gw = to_float(gi[j]) * w[j];
+          out[j] = from_float<T>(s * (gw - to_float(xi[j]) * s * sum_gx * inv_width));
+        }
       }
-      T* out = dx.data<T>() + i * width;
-      for (std::int64_t j = 0; j < width; ++j) {
-        const float gw = to_float(gi[j]) * weight_at<T>(weight, j);
-        out[j] = from_float<T>(s * (gw - to_float(xi[j]) * s * sum_gx * inv_width));
-      }
-    }
-    if (dw.defined()) {
-      for (std::int64_t j = 0; j < width; ++j) {
-        dw.data<float>()[j] += to_float(gi[j]) * to_float(xi[j]) * s;
-      }
-    }
+    });
   }
+  if (!dw.defined()) return;
+  // dw sums over rows: split by columns, each summed over the rows in order, so that the sums do
+  // not depend on the thread count.
+  float* pdw = dw.data<float>();
+  parallel_for(width, grain_for(3 * rows), [&](std::int64_t begin, std::int64_t end) {
+    std::fill(pdw + begin, pdw + end, 0.0f);
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const float s = rstds[i];
+      const T* gi = pg + i * width;
+      const T* xi = px + i * width;
+      for (std::int64_t j = begin; j < end; ++j) pdw[j] += to_float(gi[j]) * to_float(xi[j]) * s;
+    }
+  });
 }
 
 // An f32 accumulator for the weight gradient: the gradient itself when it is f32.
@@ -130,7 +157,6 @@ RmsNormGrads rms_norm_backward(const Tensor& grad, const Tensor& x, const Tensor
   run_kernel(
       op, x.device(),
       [&] {
-        if (dw.defined()) fill_(dw, 0.0f);
         dispatch_floating(op, x.dtype(), [&](auto zero) {
           backward_kernel<decltype(zero)>(out.x, dw, g, dense, rstd, weight);
         });

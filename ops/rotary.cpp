@@ -3,8 +3,8 @@
 #include <cmath>
 #include <vector>
 
-#include "core/strided_loop.h"
 #include "ops/op_util.h"
+#include "ops/parallel.h"
 #include "ops/transformer_cuda.h"
 
 namespace tally::ops {
@@ -36,19 +36,21 @@ void rotary_kernel(const Tensor& out, const Tensor& x, const Tensor& cos, const 
   const float* c = cos.data<float>();
   const float* s = sin.data<float>();
   const float sign = inverse ? -1.0f : 1.0f;
-  strided_loop<2>(halves, {x.strides(), out.strides()},
-                  [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
-                      const std::array<std::int64_t, 2>& step) {
-                    for (std::int64_t k = 0; k < n; ++k) {
-                      const std::int64_t xi = at[0] + k * step[0], oi = at[1] + k * step[1];
-                      const std::int64_t row = oi / width, i = oi - row * width;
-                      const std::int64_t table = (row % positions) * half + i;
-                      const float a = to_float(in[xi]), b = to_float(in[xi + partner]);
-                      const float ct = c[table], st = sign * s[table];
-                      o[oi] = from_float<T>(a * ct - b * st);
-                      o[oi + half] = from_float<T>(b * ct + a * st);
-                    }
-                  });
+  // Each pair writes its own two outputs: pairs are split between threads.
+  parallel_strided_loop<2>(halves, {out.strides(), x.strides()}, grain_for(4),
+                           [&](const std::array<std::int64_t, 2>& at, std::int64_t n,
+                               const std::array<std::int64_t, 2>& step) {
+                             for (std::int64_t k = 0; k < n; ++k) {
+                               const std::int64_t oi = at[0] + k * step[0],
+                                                  xi = at[1] + k * step[1];
+                               const std::int64_t row = oi / width, i = oi - row * width;
+                               const std::int64_t table = (row % positions) * half + i;
+                               const float a = to_float(in[xi]), b = to_float(in[xi + partner]);
+                               const float ct = c[table], st = sign * s[table];
+                               o[oi] = from_float<T>(a * ct - b * st);
+                               o[oi + half] = from_float<T>(b * ct + a * st);
+                             }
+                           });
 }
 
 // The tables' values, in Hugging Face Llama's f32 arithmetic: inv_freq = 1 / theta ** (arange(0,

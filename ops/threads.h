@@ -1,5 +1,5 @@
-// How many threads the CPU kernels may use (OpenBLAS's pool; tally's own loops are
-// single-threaded).
+// How many threads the CPU kernels may use: OpenBLAS's pool for the GEMMs, and tally's own pool
+// (ops/parallel.h) for every other CPU loop.
 #pragma once
 
 namespace tally::ops {
