@@ -11,7 +11,6 @@
 #include <tuple>
 #include <vector>
 
-#include "allocator/scope.h"
 #include "autograd/attention.h"
 #include "autograd/conv_functions.h"
 #include "autograd/engine.h"
