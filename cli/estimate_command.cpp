@@ -125,8 +125,7 @@ int run_estimate(EstimateArgs& args) {
   const std::string seq =
       step.train.transformer ? ", seq " + std::to_string(step.train.seq_len) : "";
   std::cout << "tally estimate: " << step.train.model << ", batch " << step.train.batch << seq
-            << ", "
-            << nn::precision_name(step.train.precision) << ", " << step.train.optimizer
+            << ", " << nn::precision_name(step.train.precision) << ", " << step.train.optimizer
             << ", checkpoint " << step.train.checkpoint.name() << ", " << run.result.steps
             << " step(s) on " << device.str() << plan_text(plan) << ", simulated in "
             << static_cast<long long>(run.result.seconds * 1000.0 + 0.5) << " ms\n\n";

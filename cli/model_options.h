@@ -8,8 +8,9 @@
 
 namespace tally::cli {
 
-// --model or --model-config, --seq-len, --batch, --optimizer, --momentum, --seed, --precision and --checkpoint, writing into
-// `options`. With `checkpoint_auto`, --checkpoint also takes "auto" and says so there.
+// --model or --model-config, --seq-len, --batch, --optimizer, --momentum, --seed, --precision and
+// --checkpoint, writing into `options`. With `checkpoint_auto`, --checkpoint also takes "auto" and
+// says so there.
 void add_model_options(CLI::App& sub, nn::TrainOptions& options, bool* checkpoint_auto = nullptr);
 
 }  // namespace tally::cli

@@ -111,8 +111,8 @@ int run_train(TrainArgs args) {
   }
   if (o.transformer || nn::zoo_transformer(o.model)) {
     if (o.seq_len == 0) {
-      const std::int64_t context = o.transformer ? o.transformer->context
-                                                 : nn::zoo_transformer(o.model)->context;
+      const std::int64_t context =
+          o.transformer ? o.transformer->context : nn::zoo_transformer(o.model)->context;
       o.seq_len = std::min<std::int64_t>(context, kTrainSeqLenCap);
     }
   }

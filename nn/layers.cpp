@@ -34,8 +34,7 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool bias, D
   if (normal_std > 0.0f) {
     weight_ = &register_parameter("weight", normal({out_, in_}, normal_std, device));
     if (bias) {
-      bias_ = &register_parameter("bias",
-                                  ops::zeros({out_}, DType::f32, device, Tag::parameter));
+      bias_ = &register_parameter("bias", ops::zeros({out_}, DType::f32, device, Tag::parameter));
     }
     return;
   }
