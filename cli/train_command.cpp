@@ -109,14 +109,9 @@ int run_train(TrainArgs args) {
   if (!args.conv_log.empty() && o.device.kind != DeviceKind::cuda) {
     throw UsageError("--conv-log records cuDNN's choices on a cuda device, not " + o.device.str());
   }
-  if (o.transformer || nn::zoo_transformer(o.model)) {
-    if (o.seq_len == 0) {
-      const std::int64_t context =
-          o.transformer ? o.transformer->context : nn::zoo_transformer(o.model)->context;
-      o.seq_len = std::min<std::int64_t>(context, kTrainSeqLenCap);
-    }
-  }
+  const bool default_seq_len = o.seq_len == 0;
   o = nn::resolve_model(o);
+  if (o.transformer && default_seq_len) o.seq_len = std::min(o.seq_len, kTrainSeqLenCap);
   if (args.dataset.empty()) args.dataset = o.transformer ? "synthetic" : "fashion-mnist";
   const bool text = args.dataset.starts_with(kTextPrefix);
   if (o.transformer && args.dataset == "fashion-mnist") {
