@@ -2,6 +2,7 @@
 // nothing of tags, statistics or recording: the DeviceAllocator above them does that.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -65,9 +66,19 @@ class Strategy {
 };
 
 struct StrategyOptions {
-  // Requests at least this large never split a block; smaller requests never take a cached
-  // block of at least this size (PyTorch's max_split_size).
+  // caching, expandable: requests at least this large never split a block; smaller requests
+  // never take a cached block of at least this size (PyTorch's max_split_size).
   std::size_t max_split_size = SIZE_MAX;
+  // caching, expandable: PyTorch's roundup_power2_divisions, one entry per power-of-two
+  // interval of the request size: [0] below 2 MiB, [i] from 2^i MiB, [15] from 32 GiB. 0 or 1
+  // keeps plain 512-byte rounding.
+  std::array<std::uint32_t, 16> roundup_power2_divisions{};
+  // caching, expandable: PyTorch's garbage_collection_threshold, a fraction of the memory limit
+  // in (0, 1): above it, cached segments are returned oldest-used first before a new one is
+  // taken. 0 is off.
+  double garbage_collection_threshold = 0;
+  // binning: the strategy that serves requests above the largest size class.
+  std::string binning_fallback = "caching";
 };
 
 std::unique_ptr<Strategy> make_strategy(std::string_view name, SegmentSource& source,
