@@ -1,14 +1,31 @@
 #include "allocator/caching_strategy.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "allocator/error.h"
 
 namespace tally {
 
-std::size_t CachingRules::round_size(std::size_t bytes) {
+std::size_t CachingRules::round_size(std::size_t bytes, std::uint32_t divisions) {
   if (bytes < kMinBlockSize) return kMinBlockSize;
+  if (divisions > 1 && bytes > kMinBlockSize * divisions && !std::has_single_bit(bytes)) {
+    const std::size_t floor = std::bit_floor(bytes);
+    const std::size_t step = floor >> std::countr_zero(divisions);
+    const std::size_t below = bytes & ~(step - 1);
+    return below == bytes ? bytes : below + step;
+  }
   return kMinBlockSize * ((bytes + kMinBlockSize - 1) / kMinBlockSize);
+}
+
+// Interval i holds requests from 2^i MiB (interval 0 everything below 2 MiB, the last one
+// everything from 32 GiB), as PyTorch counts them.
+std::uint32_t CachingRules::divisions_for(const StrategyOptions& options, std::size_t bytes) {
+  const auto log = static_cast<std::size_t>(std::bit_width(bytes)) - 1;
+  constexpr std::size_t kStart = 20;  // 1 MiB
+  const std::size_t index = std::min<std::size_t>(log > kStart ? log - kStart : 0,
+                                                  options.roundup_power2_divisions.size() - 1);
+  return options.roundup_power2_divisions[index];
 }
 
 std::size_t CachingRules::segment_size(std::size_t rounded) {
@@ -27,7 +44,7 @@ CachingStrategy::~CachingStrategy() {
 }
 
 std::size_t CachingStrategy::block_size(std::size_t bytes) const {
-  return CachingRules::round_size(bytes);
+  return CachingRules::round_size(bytes, CachingRules::divisions_for(options_, bytes));
 }
 
 std::uint32_t CachingStrategy::pool_index(StreamId stream) {
@@ -90,6 +107,7 @@ void CachingStrategy::pool_insert(std::uint32_t id) {
     pools.small.insert(node.size, small_order(node), id);
   } else {
     pools.large.insert(LargeKey{node.size, node.segment, node.addr, id});
+    nodes_[id].freed_at = large_lookups_;
   }
   state_.free_bytes += node.size;
   if (node.prev != kNone || node.next != kNone) {
@@ -114,24 +132,26 @@ void CachingStrategy::pool_erase(std::uint32_t id) {
 }
 
 Block CachingStrategy::allocate(std::size_t bytes, StreamId stream) {
-  const std::size_t size = CachingRules::round_size(bytes);
+  const std::size_t size = block_size(bytes);
   const bool small = size <= CachingRules::kSmallSize;
   const std::uint32_t pool = pool_index(stream);
+  large_lookups_ += small ? 0 : 1;
   std::uint32_t id = find_free(*pools_[pool], small, size);
   if (id != kNone) {
     pool_erase(id);
   } else {
+    if (options_.garbage_collection_threshold > 0) collect_garbage();
     const std::size_t segment = CachingRules::segment_size(size);
     void* base = source_.acquire(segment);
     if (base == nullptr) return {};
     id = new_node(Node{reinterpret_cast<std::uintptr_t>(base), segment, kNone, kNone, pool,
-                       segments_acquired_++, 0, false, small});
+                       segments_acquired_++, 0, 0, false, small});
   }
   if (should_split(nodes_[id], size)) {
     const Node& whole = nodes_[id];
     const std::uint32_t rest = new_node(Node{
         whole.addr + size, whole.size - size, id, whole.next, pool, whole.segment,
-        whole.small ? whole.offset + static_cast<std::uint32_t>(size) : 0, false, whole.small});
+        whole.small ? whole.offset + static_cast<std::uint32_t>(size) : 0, 0, false, whole.small});
     Node& block = nodes_[id];  // new_node may have moved the nodes
     if (block.next != kNone) nodes_[block.next].prev = rest;
     block.next = rest;
@@ -188,10 +208,49 @@ void CachingStrategy::release_cached() {
   std::sort(whole.begin(), whole.end(), [this](std::uint32_t a, std::uint32_t b) {
     return nodes_[a].segment < nodes_[b].segment;
   });
-  for (const std::uint32_t id : whole) {
-    pool_erase(id);
-    source_.release(reinterpret_cast<void*>(nodes_[id].addr), nodes_[id].size);
-    spare_nodes_.push_back(id);
+  for (const std::uint32_t id : whole) release_segment(id);
+}
+
+void CachingStrategy::release_segment(std::uint32_t id) {
+  pool_erase(id);
+  source_.release(reinterpret_cast<void*>(nodes_[id].addr), nodes_[id].size);
+  spare_nodes_.push_back(id);
+}
+
+// O(free large segments), and only while reserved is above the threshold. As in PyTorch, a pass
+// returns every segment at least as old as the average, even past the target.
+void CachingStrategy::collect_garbage() {
+  const auto threshold = static_cast<std::size_t>(options_.garbage_collection_threshold *
+                                                  static_cast<double>(source_.limit()));
+  const std::size_t reserved = source_.reserved();
+  if (reserved <= threshold) return;
+  struct Candidate {
+    std::uint32_t id;
+    std::uint32_t age;
+  };
+  std::vector<Candidate> candidates;
+  double total_age = 0;
+  for (const auto& pools : pools_) {
+    for (const LargeKey& key : pools->large) {
+      const Node& node = nodes_[key.node];
+      if (node.prev != kNone || node.next != kNone) continue;
+      candidates.push_back({key.node, large_lookups_ - node.freed_at});
+      total_age += candidates.back().age;
+    }
+  }
+  std::size_t reclaimed = 0;
+  bool freed = true;
+  while (reclaimed < reserved - threshold && freed && !candidates.empty()) {
+    const double average = total_age / static_cast<double>(candidates.size());
+    freed = false;
+    std::erase_if(candidates, [&](const Candidate& c) {
+      if (c.age < average) return false;
+      reclaimed += nodes_[c.id].size;
+      total_age -= c.age;
+      release_segment(c.id);
+      freed = true;
+      return true;
+    });
   }
 }
 

@@ -20,7 +20,11 @@ struct CachingRules {
   static constexpr std::size_t kMinLargeAlloc = 10 * MiB;  // from here, one segment each
   static constexpr std::size_t kRoundLarge = 2 * MiB;      // ... rounded up to this
 
-  static std::size_t round_size(std::size_t bytes);
+  // 512-byte rounding, or with `divisions` of the request's power-of-two interval (PyTorch's
+  // roundup_power2_divisions) the next of that many equal steps between two powers of two.
+  static std::size_t round_size(std::size_t bytes, std::uint32_t divisions = 0);
+  // The divisions StrategyOptions sets for a request of this size.
+  static std::uint32_t divisions_for(const StrategyOptions& options, std::size_t bytes);
   static std::size_t segment_size(std::size_t rounded);
 };
 
@@ -53,7 +57,8 @@ class CachingStrategy final : public Strategy {
     std::uint32_t next;
     std::uint32_t pool;  // index into pools_: the stream the segment belongs to
     std::uint32_t segment;
-    std::uint32_t offset;  // small blocks only
+    std::uint32_t offset;    // small blocks only
+    std::uint32_t freed_at;  // the pool's lookup count when the block became free
     bool allocated;
     bool small;
   };
@@ -90,6 +95,10 @@ class CachingStrategy final : public Strategy {
   void pool_insert(std::uint32_t id);
   void pool_erase(std::uint32_t id);
   void absorb(std::uint32_t id, std::uint32_t neighbour);
+  void release_segment(std::uint32_t id);
+  // PyTorch's garbage_collection_threshold: while reserved is above the threshold, returns the
+  // free large segments whose age is at least the average age.
+  void collect_garbage();
 
   SegmentSource& source_;
   StrategyOptions options_;
@@ -99,6 +108,7 @@ class CachingStrategy final : public Strategy {
   std::vector<Node> nodes_;
   std::vector<std::uint32_t> spare_nodes_;
   std::uint32_t segments_acquired_ = 0;
+  std::uint32_t large_lookups_ = 0;  // a free large block's age is counted in these, as in PyTorch
 };
 
 }  // namespace tally

@@ -61,7 +61,7 @@ class DeviceAllocator final : private SegmentSource {
   CacheState cache_state() const;
   std::size_t largest_free_block() const;
   // The backing's capacity, or the configured limit when that is lower.
-  std::size_t limit() const { return limit_; }
+  std::size_t limit() const override { return limit_; }
   std::size_t backing_held() const;
   std::size_t backing_capacity() const;
   std::string device() const;
@@ -84,6 +84,9 @@ class DeviceAllocator final : private SegmentSource {
 
   void* acquire(std::size_t bytes) override;
   void release(void* base, std::size_t bytes) override;
+  std::size_t reserved() const override {
+    return static_cast<std::size_t>(stats_.reserved_bytes.current);
+  }
   Record& live_record(const Allocation& allocation);
   void sync_cache_state();
   [[noreturn]] void throw_oom(std::size_t bytes, Tag tag, StreamId stream);

@@ -20,6 +20,9 @@ class SegmentSource {
  public:
   virtual void* acquire(std::size_t bytes) = 0;
   virtual void release(void* base, std::size_t bytes) = 0;
+  // Bytes held from the backing, and the most it may hold (the limit or the capacity).
+  virtual std::size_t reserved() const = 0;
+  virtual std::size_t limit() const = 0;
 
  protected:
   ~SegmentSource() = default;

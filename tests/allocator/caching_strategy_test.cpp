@@ -39,6 +39,62 @@ TEST(CachingStrategy, RoundsEveryRequestUpTo512Bytes) {
   EXPECT_EQ(CachingRules::round_size(1000 * 1000), 1000448u);
 }
 
+// PyTorch's roundup_power2_divisions: the next of N equal steps between two powers of two, for
+// requests above 512 B x N; powers of two and smaller requests keep 512-byte rounding.
+TEST(CachingStrategy, RoundupPower2DivisionsRoundsToEqualStepsBetweenPowersOfTwo) {
+  EXPECT_EQ(CachingRules::round_size(MiB + 1, 4), MiB + 256 * KiB);
+  EXPECT_EQ(CachingRules::round_size(MiB + 256 * KiB, 4), MiB + 256 * KiB);
+  EXPECT_EQ(CachingRules::round_size(5 * MiB + 1, 8), 5 * MiB + 512 * KiB);
+  EXPECT_EQ(CachingRules::round_size(3000, 4), 3072u);  // 2 KiB + 512 B steps
+  EXPECT_EQ(CachingRules::round_size(1200, 4), 1536u);  // not above 512 B x 4
+  EXPECT_EQ(CachingRules::round_size(8 * MiB, 4), 8 * MiB);
+  EXPECT_EQ(CachingRules::round_size(MiB + 1, 1), MiB + 512);
+  StrategyOptions options;
+  options.roundup_power2_divisions[0] = 2;
+  options.roundup_power2_divisions[1] = 4;
+  EXPECT_EQ(CachingRules::divisions_for(options, 1536 * KiB), 2u);  // below 2 MiB
+  EXPECT_EQ(CachingRules::divisions_for(options, 3 * MiB), 4u);     // [2 MiB, 4 MiB)
+  EXPECT_EQ(CachingRules::divisions_for(options, 4 * MiB), 0u);
+  auto a = virtual_allocator("caching", 64 * GiB, options);
+  const Allocation block = a->allocate(5 * MiB / 2 + 1, Tag::activation);
+  EXPECT_EQ(block.size, 3 * MiB);
+  a->deallocate(block);
+}
+
+// garbage_collection_threshold 0.5 of a 100 MiB limit: a miss with more than 50 MiB reserved
+// returns the cached whole segments at least as old (in large-pool lookups) as their average.
+TEST(CachingStrategy, GarbageCollectionReturnsTheOldestCachedSegments) {
+  AllocatorConfig config;
+  config.limit = 100 * MiB;
+  config.strategy_options.garbage_collection_threshold = 0.5;
+  DeviceAllocator a(std::make_unique<VirtualBacking>(GiB), config);
+  const Allocation x = a.allocate(20 * MiB, Tag::activation);  // lookups 1-3, 66 MiB reserved
+  Allocation y = a.allocate(22 * MiB, Tag::activation);
+  const Allocation z = a.allocate(24 * MiB, Tag::activation);
+  a.deallocate(x);  // free at lookup 3
+  a.deallocate(y);
+  for (int i = 0; i < 2; ++i) {  // y's segment is reused at lookups 4 and 5
+    y = a.allocate(22 * MiB, Tag::activation);
+    a.deallocate(y);
+  }
+  // Lookup 6 misses: ages are x 3, y 1, average 2, so only x's 20 MiB go, which is enough.
+  const Allocation w = a.allocate(30 * MiB, Tag::activation);
+  AllocatorStats s = a.stats();
+  EXPECT_EQ(s.reserved_bytes.current, static_cast<std::int64_t>(76 * MiB));
+  EXPECT_EQ(s.segment.freed, 1);
+  EXPECT_EQ(a.cache_state().free_bytes, 22 * MiB);
+  a.deallocate(z);
+  a.deallocate(w);
+  // Without the threshold nothing is returned before the limit forces it.
+  config.strategy_options.garbage_collection_threshold = 0;
+  DeviceAllocator b(std::make_unique<VirtualBacking>(GiB), config);
+  const Allocation bx = b.allocate(20 * MiB, Tag::activation);
+  b.deallocate(bx);
+  const Allocation by = b.allocate(30 * MiB, Tag::activation);
+  EXPECT_EQ(b.stats().reserved_bytes.current, static_cast<std::int64_t>(50 * MiB));
+  b.deallocate(by);
+}
+
 TEST(CachingStrategy, SegmentSizesFollowThePoolRules) {
   EXPECT_EQ(CachingRules::segment_size(512), 2 * MiB);
   EXPECT_EQ(CachingRules::segment_size(1 * MiB), 2 * MiB);

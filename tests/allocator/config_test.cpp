@@ -44,12 +44,14 @@ TEST(AllocConf, DefaultsAreCachingUnlimitedAndNotRecording) {
 }
 
 TEST(AllocConf, ErrorsNameTheKeyOnOneLine) {
-  EXPECT_EQ(
-      error_of("colour:red"),
-      "--alloc-conf: unknown key 'colour' (known: strategy, max_split_size_mb, limit, record)");
-  EXPECT_EQ(
-      error_of("strategy:magic"),
-      "--alloc-conf: bad value 'magic' for key 'strategy' (known strategies: caching, direct)");
+  EXPECT_EQ(error_of("colour:red"),
+            "--alloc-conf: unknown key 'colour' (known: strategy, max_split_size_mb, "
+            "roundup_power2_divisions, garbage_collection_threshold, expandable_segments, "
+            "binning_fallback, limit, record)");
+  std::string known;
+  for (const auto& name : strategy_names()) known += (known.empty() ? "" : ", ") + name;
+  EXPECT_EQ(error_of("strategy:magic"),
+            "--alloc-conf: bad value 'magic' for key 'strategy' (known strategies: " + known + ")");
   EXPECT_EQ(
       error_of("limit:lots"),
       "--alloc-conf: bad value 'lots' for key 'limit' (expected a size such as 8GiB, from 1 B to "
@@ -76,6 +78,59 @@ TEST(AllocConf, LimitsRefuseNonFiniteNegativeZeroAndOverflowingSizes) {
               std::string("--alloc-conf: bad value '") + value +
                   "' for key 'max_split_size_mb' (expected a whole number of MiB above 20)");
   }
+}
+
+// PyTorch's forms: one number for every interval, or a list by power-of-two MiB boundary where
+// the first entry also covers the intervals below it and ">" every interval after the last.
+TEST(AllocConf, RoundupPower2DivisionsTakesANumberOrPyTorchsList) {
+  AllocatorConfig config;
+  apply_alloc_conf(config, "roundup_power2_divisions:4", "test");
+  for (const std::uint32_t d : config.strategy_options.roundup_power2_divisions) EXPECT_EQ(d, 4u);
+  apply_alloc_conf(config, "roundup_power2_divisions:[256:1, 512:2,>:8],record:on", "test");
+  const auto& d = config.strategy_options.roundup_power2_divisions;
+  for (std::size_t i = 0; i <= 8; ++i) EXPECT_EQ(d[i], 1u) << i;
+  EXPECT_EQ(d[9], 2u);
+  for (std::size_t i = 10; i < 16; ++i) EXPECT_EQ(d[i], 8u) << i;
+  EXPECT_TRUE(config.record);
+  for (const char* value : {"3", "0", "x", "[256:3]", "[100:2]", "[256:2", "[256]", "[:2]"}) {
+    EXPECT_NE(
+        error_of(std::string("roundup_power2_divisions:") + value)
+            .find("bad value '" + std::string(value) + "' for key 'roundup_power2_divisions'"),
+        std::string::npos)
+        << value;
+  }
+}
+
+TEST(AllocConf, GarbageCollectionThresholdIsAFractionBetweenZeroAndOne) {
+  AllocatorConfig config;
+  apply_alloc_conf(config, "garbage_collection_threshold:0.6", "test");
+  EXPECT_DOUBLE_EQ(config.strategy_options.garbage_collection_threshold, 0.6);
+  for (const char* value : {"0", "1", "1.5", "-0.1", "nan", "x", "0.5x"}) {
+    EXPECT_EQ(error_of(std::string("garbage_collection_threshold:") + value),
+              std::string("--alloc-conf: bad value '") + value +
+                  "' for key 'garbage_collection_threshold' (expected a fraction of the memory "
+                  "limit between 0 and 1)");
+  }
+}
+
+TEST(AllocConf, ExpandableSegmentsSelectsTheExpandableStrategy) {
+  AllocatorConfig config;
+  apply_alloc_conf(config, "expandable_segments:True", "test");
+  EXPECT_EQ(config.strategy, "expandable");
+  apply_alloc_conf(config, "expandable_segments:False", "test");
+  EXPECT_EQ(config.strategy, "caching");
+  EXPECT_EQ(error_of("strategy:direct,expandable_segments:True"),
+            "--alloc-conf: expandable_segments applies to the caching strategy, not 'direct'");
+}
+
+TEST(AllocConf, BinningFallbackNamesAnotherStrategy) {
+  AllocatorConfig config;
+  apply_alloc_conf(config, "binning_fallback:direct", "test");
+  EXPECT_EQ(config.strategy_options.binning_fallback, "direct");
+  EXPECT_EQ(error_of("binning_fallback:binning"),
+            "--alloc-conf: bad value 'binning' for key 'binning_fallback' (binning cannot be its "
+            "own fallback)");
+  EXPECT_NE(error_of("binning_fallback:magic").find("known strategies"), std::string::npos);
 }
 
 TEST(AllocConf, FlagOverridesTheEnvironment) {
