@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "allocator/units.h"
+
 namespace tally {
 
 // Obtains and returns raw segments. Counts what it holds, so that the allocator's `reserved`
@@ -20,6 +22,19 @@ class Backing {
   // (allocator/cleanup_errors.h) and the segment counts as returned.
   void deallocate(void* base, std::size_t bytes);
 
+  // Address space without memory, and memory mapped into it a page at a time: the CUDA virtual
+  // memory management API's model, which the expandable strategy grows in place with. A range
+  // holds nothing until pages are mapped; held() counts mapped pages like segments.
+  static constexpr std::size_t kPage = 2 * MiB;
+  // A range of `bytes` (a multiple of kPage) aligned to kPage, or nullptr when the address space
+  // is exhausted. A backing that cannot map pages throws UsageError.
+  void* reserve(std::size_t bytes);
+  void unreserve(void* base, std::size_t bytes);
+  // Maps the page at `at` (kPage-aligned, inside a reserved range), or returns false when the
+  // backing has no room. Never throws for the backing's own failure to unmap (as deallocate).
+  bool map(void* at);
+  void unmap(void* at);
+
   std::size_t held() const { return held_; }
   virtual std::size_t capacity() const = 0;
   // "host", "virtual" or "cuda".
@@ -30,6 +45,10 @@ class Backing {
  protected:
   virtual void* do_allocate(std::size_t bytes) = 0;
   virtual void do_deallocate(void* base, std::size_t bytes) = 0;
+  virtual void* do_reserve(std::size_t bytes);
+  virtual void do_unreserve(void* base, std::size_t bytes);
+  virtual bool do_map(void* at);
+  virtual void do_unmap(void* at);
 
  private:
   std::size_t held_ = 0;

@@ -37,24 +37,45 @@ DeviceAllocator::~DeviceAllocator() {
   strategy_.reset();
 }
 
-void* DeviceAllocator::acquire(std::size_t bytes) {
+bool DeviceAllocator::within_limit(std::size_t bytes) const {
   const auto reserved = static_cast<std::size_t>(stats_.reserved_bytes.current);
-  if (bytes > limit_ - std::min(reserved, limit_)) return nullptr;
+  return bytes <= limit_ - std::min(reserved, limit_);
+}
+
+void DeviceAllocator::count_segment(Action action, void* base, std::size_t bytes) {
+  const auto delta = static_cast<std::int64_t>(bytes);
+  if (action == Action::segment_alloc) {
+    stats_.reserved_bytes.increase(delta);
+    stats_.segment.increase(1);
+  } else {
+    stats_.reserved_bytes.decrease(delta);
+    stats_.segment.decrease(1);
+  }
+  recorder_.record(action, reinterpret_cast<std::uintptr_t>(base), bytes, bytes, request_stream_,
+                   std::nullopt);
+}
+
+void* DeviceAllocator::acquire(std::size_t bytes) {
+  if (!within_limit(bytes)) return nullptr;
   void* base = backing_->allocate(bytes);
-  if (base == nullptr) return nullptr;
-  stats_.reserved_bytes.increase(static_cast<std::int64_t>(bytes));
-  stats_.segment.increase(1);
-  recorder_.record(Action::segment_alloc, reinterpret_cast<std::uintptr_t>(base), bytes, bytes,
-                   request_stream_, std::nullopt);
+  if (base != nullptr) count_segment(Action::segment_alloc, base, bytes);
   return base;
 }
 
 void DeviceAllocator::release(void* base, std::size_t bytes) {
   backing_->deallocate(base, bytes);
-  stats_.reserved_bytes.decrease(static_cast<std::int64_t>(bytes));
-  stats_.segment.decrease(1);
-  recorder_.record(Action::segment_free, reinterpret_cast<std::uintptr_t>(base), bytes, bytes,
-                   request_stream_, std::nullopt);
+  count_segment(Action::segment_free, base, bytes);
+}
+
+bool DeviceAllocator::map_page(void* at) {
+  if (!within_limit(Backing::kPage) || !backing_->map(at)) return false;
+  count_segment(Action::segment_alloc, at, Backing::kPage);
+  return true;
+}
+
+void DeviceAllocator::unmap_page(void* at) {
+  backing_->unmap(at);
+  count_segment(Action::segment_free, at, Backing::kPage);
 }
 
 void DeviceAllocator::sync_cache_state() {

@@ -84,9 +84,16 @@ class DeviceAllocator final : private SegmentSource {
 
   void* acquire(std::size_t bytes) override;
   void release(void* base, std::size_t bytes) override;
+  void* reserve_address(std::size_t bytes) override { return backing_->reserve(bytes); }
+  void release_address(void* base, std::size_t bytes) override { backing_->unreserve(base, bytes); }
+  bool map_page(void* at) override;
+  void unmap_page(void* at) override;
   std::size_t reserved() const override {
     return static_cast<std::size_t>(stats_.reserved_bytes.current);
   }
+  bool within_limit(std::size_t bytes) const;
+  // Counts and records a segment (or page) obtained from or returned to the backing.
+  void count_segment(Action action, void* base, std::size_t bytes);
   Record& live_record(const Allocation& allocation);
   void sync_cache_state();
   [[noreturn]] void throw_oom(std::size_t bytes, Tag tag, StreamId stream);

@@ -20,6 +20,14 @@ class SegmentSource {
  public:
   virtual void* acquire(std::size_t bytes) = 0;
   virtual void release(void* base, std::size_t bytes) = 0;
+  // Address space, and pages (Backing::kPage) mapped into it, for strategies that grow a
+  // segment in place. reserve_address returns nullptr when the address space is exhausted; a
+  // mapped page counts in reserved like a segment of its own. map_page returns false when the
+  // backing or the limit refuses.
+  virtual void* reserve_address(std::size_t bytes) = 0;
+  virtual void release_address(void* base, std::size_t bytes) = 0;
+  virtual bool map_page(void* at) = 0;
+  virtual void unmap_page(void* at) = 0;
   // Bytes held from the backing, and the most it may hold (the limit or the capacity).
   virtual std::size_t reserved() const = 0;
   virtual std::size_t limit() const = 0;

@@ -22,4 +22,10 @@ void* VirtualBacking::do_allocate(std::size_t bytes) {
 
 void VirtualBacking::do_deallocate(void*, std::size_t) {}
 
+// From the same growing range as segments, so that ranges and segments never alias either.
+void* VirtualBacking::do_reserve(std::size_t bytes) {
+  next_ = (next_ + kPage - 1) / kPage * kPage;
+  return do_allocate(bytes);
+}
+
 }  // namespace tally

@@ -26,6 +26,8 @@ class VirtualBacking final : public Backing {
  private:
   void* do_allocate(std::size_t bytes) override;
   void do_deallocate(void* base, std::size_t bytes) override;
+  void* do_reserve(std::size_t bytes) override;
+  bool do_map(void*) override { return true; }
 
   std::size_t capacity_;
   std::uintptr_t next_;
