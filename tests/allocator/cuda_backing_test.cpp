@@ -4,6 +4,8 @@
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "allocator/cuda_device.h"
 #include "allocator/device_allocator.h"
 #include "allocator/error.h"
@@ -63,6 +65,36 @@ TEST_F(CudaBackingTest, ReservedBytesMatchTheDevicesUsedMemory) {
   EXPECT_EQ(free_before - free_after, reserved);
   for (const auto& b : blocks) allocator.deallocate(b);
   allocator.empty_cache();
+}
+
+// The expandable strategy's pages through the driver's virtual memory API: usable device memory,
+// counted by the device to the page, and given back when the cache is released.
+TEST_F(CudaBackingTest, ExpandablePagesAreDeviceMemoryTheDeviceCounts) {
+  AllocatorConfig config;
+  config.strategy = "expandable";
+  DeviceAllocator allocator(std::make_unique<CudaBacking>(0), config);
+  std::size_t free_before = 0, total = 0;
+  ASSERT_EQ(cudaMemGetInfo(&free_before, &total), cudaSuccess);
+  const Allocation first = allocator.allocate(3 * MiB, Tag::activation);
+  const Allocation second = allocator.allocate(3 * MiB, Tag::activation);
+  EXPECT_EQ(static_cast<char*>(second.ptr), static_cast<char*>(first.ptr) + 3 * MiB);
+  EXPECT_EQ(allocator.stats().reserved_bytes.current, static_cast<std::int64_t>(6 * MiB));
+  std::size_t free_after = 0;
+  ASSERT_EQ(cudaMemGetInfo(&free_after, &total), cudaSuccess);
+  EXPECT_EQ(free_before - free_after, 6 * MiB);
+  // One write across the page boundaries of both blocks, read back.
+  ASSERT_EQ(cudaMemset(first.ptr, 0x5a, 6 * MiB), cudaSuccess);
+  std::vector<unsigned char> host(6 * MiB);
+  ASSERT_EQ(cudaMemcpy(host.data(), first.ptr, host.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_EQ(host.front(), 0x5a);
+  EXPECT_EQ(host[4 * MiB], 0x5a);
+  EXPECT_EQ(host.back(), 0x5a);
+  allocator.deallocate(first);
+  allocator.deallocate(second);
+  allocator.empty_cache();
+  EXPECT_EQ(allocator.backing_held(), 0u);
+  ASSERT_EQ(cudaMemGetInfo(&free_after, &total), cudaSuccess);
+  EXPECT_EQ(free_after, free_before);
 }
 
 }  // namespace
