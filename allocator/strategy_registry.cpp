@@ -1,3 +1,4 @@
+#include "allocator/buddy_strategy.h"
 #include "allocator/caching_strategy.h"
 #include "allocator/direct_strategy.h"
 #include "allocator/error.h"
@@ -5,13 +6,14 @@
 namespace tally {
 
 std::vector<std::string> strategy_names() {
-  return {"caching", "direct"};
+  return {"caching", "direct", "buddy"};
 }
 
 std::unique_ptr<Strategy> make_strategy(std::string_view name, SegmentSource& source,
                                         const StrategyOptions& options) {
   if (name == "caching") return std::make_unique<CachingStrategy>(source, options);
   if (name == "direct") return std::make_unique<DirectStrategy>(source);
+  if (name == "buddy") return std::make_unique<BuddyStrategy>(source);
   std::string known;
   for (const auto& n : strategy_names()) known += (known.empty() ? "" : ", ") + n;
   throw UsageError("unknown strategy '" + std::string(name) + "' (known: " + known + ")");
