@@ -1,3 +1,4 @@
+#include "allocator/binning_strategy.h"
 #include "allocator/buddy_strategy.h"
 #include "allocator/caching_strategy.h"
 #include "allocator/direct_strategy.h"
@@ -6,7 +7,7 @@
 namespace tally {
 
 std::vector<std::string> strategy_names() {
-  return {"caching", "direct", "buddy"};
+  return {"caching", "direct", "buddy", "binning"};
 }
 
 std::unique_ptr<Strategy> make_strategy(std::string_view name, SegmentSource& source,
@@ -14,6 +15,7 @@ std::unique_ptr<Strategy> make_strategy(std::string_view name, SegmentSource& so
   if (name == "caching") return std::make_unique<CachingStrategy>(source, options);
   if (name == "direct") return std::make_unique<DirectStrategy>(source);
   if (name == "buddy") return std::make_unique<BuddyStrategy>(source);
+  if (name == "binning") return std::make_unique<BinningStrategy>(source, options);
   std::string known;
   for (const auto& n : strategy_names()) known += (known.empty() ? "" : ", ") + n;
   throw UsageError("unknown strategy '" + std::string(name) + "' (known: " + known + ")");
