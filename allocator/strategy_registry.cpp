@@ -1,3 +1,4 @@
+#include "allocator/arena_strategy.h"
 #include "allocator/binning_strategy.h"
 #include "allocator/buddy_strategy.h"
 #include "allocator/caching_strategy.h"
@@ -7,7 +8,7 @@
 namespace tally {
 
 std::vector<std::string> strategy_names() {
-  return {"caching", "direct", "buddy", "binning"};
+  return {"caching", "direct", "buddy", "binning", "arena"};
 }
 
 std::unique_ptr<Strategy> make_strategy(std::string_view name, SegmentSource& source,
@@ -16,6 +17,7 @@ std::unique_ptr<Strategy> make_strategy(std::string_view name, SegmentSource& so
   if (name == "direct") return std::make_unique<DirectStrategy>(source);
   if (name == "buddy") return std::make_unique<BuddyStrategy>(source);
   if (name == "binning") return std::make_unique<BinningStrategy>(source, options);
+  if (name == "arena") return std::make_unique<ArenaStrategy>(source);
   std::string known;
   for (const auto& n : strategy_names()) known += (known.empty() ? "" : ", ") + n;
   throw UsageError("unknown strategy '" + std::string(name) + "' (known: " + known + ")");
