@@ -47,9 +47,9 @@ TEST(AllocConf, ErrorsNameTheKeyOnOneLine) {
   EXPECT_EQ(
       error_of("colour:red"),
       "--alloc-conf: unknown key 'colour' (known: strategy, max_split_size_mb, limit, record)");
-  EXPECT_EQ(
-      error_of("strategy:magic"),
-      "--alloc-conf: bad value 'magic' for key 'strategy' (known strategies: caching, direct)");
+  EXPECT_EQ(error_of("strategy:magic"),
+            "--alloc-conf: bad value 'magic' for key 'strategy' (known strategies: caching, "
+            "direct, buddy, binning, arena)");
   EXPECT_EQ(
       error_of("limit:lots"),
       "--alloc-conf: bad value 'lots' for key 'limit' (expected a size such as 8GiB, from 1 B to "
