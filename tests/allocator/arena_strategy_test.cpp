@@ -4,8 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <memory>
-
 #include "tests/allocator/descending_backing.h"
 #include "tests/allocator/figures.h"
 
@@ -82,29 +80,27 @@ TEST(ArenaStrategy, ALargeRequestGetsASegmentRoundedTo2MiB) {
 }
 
 TEST(ArenaStrategy, EmptySegmentsAreReusedSmallestThatFitsThenOldest) {
-  AllocatorConfig config;
-  config.strategy = "arena";
-  DeviceAllocator a(std::make_unique<test::DescendingBacking>(), config);
+  auto a = test::descending_allocator("arena");
   constexpr std::uintptr_t kTop = test::DescendingBacking::kTop;
   // Segments 0 and 1 (20 MiB each) emptied, 2 (32 MiB) emptied, 3 current with 5 MiB left.
-  const Allocation in0 = a.allocate(15 * MiB, Tag::activation);
-  const Allocation in1 = a.allocate(15 * MiB, Tag::activation);
-  const Allocation in2 = a.allocate(31 * MiB, Tag::activation);
-  const Allocation in3 = a.allocate(15 * MiB, Tag::activation);
+  const Allocation in0 = a->allocate(15 * MiB, Tag::activation);
+  const Allocation in1 = a->allocate(15 * MiB, Tag::activation);
+  const Allocation in2 = a->allocate(31 * MiB, Tag::activation);
+  const Allocation in3 = a->allocate(15 * MiB, Tag::activation);
   ASSERT_EQ(addr(in0), kTop - 20 * MiB);
   ASSERT_EQ(addr(in1), kTop - 40 * MiB);
   ASSERT_EQ(addr(in2), kTop - 72 * MiB);
-  for (const auto& b : {in2, in1, in0}) a.deallocate(b);
-  EXPECT_EQ(a.stats().inactive_split_bytes.current, static_cast<std::int64_t>(5 * MiB));
+  for (const auto& b : {in2, in1, in0}) a->deallocate(b);
+  EXPECT_EQ(a->stats().inactive_split_bytes.current, static_cast<std::int64_t>(5 * MiB));
 
   // 10 MiB: the oldest 20 MiB segment, not the younger (and lower) one, nor the 32 MiB one.
-  const Allocation first = a.allocate(10 * MiB, Tag::activation);
+  const Allocation first = a->allocate(10 * MiB, Tag::activation);
   EXPECT_EQ(addr(first), kTop - 20 * MiB);
   // 21 MiB: only the 32 MiB segment holds it.
-  const Allocation second = a.allocate(21 * MiB, Tag::activation);
+  const Allocation second = a->allocate(21 * MiB, Tag::activation);
   EXPECT_EQ(addr(second), kTop - 72 * MiB);
-  EXPECT_EQ(a.stats().segment.allocated, 4);
-  for (const auto& b : {in3, first, second}) a.deallocate(b);
+  EXPECT_EQ(a->stats().segment.allocated, 4);
+  for (const auto& b : {in3, first, second}) a->deallocate(b);
 }
 
 TEST(ArenaStrategy, ReleaseReturnsEmptySegmentsOnly) {

@@ -4,10 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include <memory>
-
 #include "allocator/error.h"
-#include "tests/allocator/descending_backing.h"
 #include "tests/allocator/figures.h"
 
 namespace tally {
@@ -132,24 +129,6 @@ TEST(BinningStrategy, SlabsAreNotSharedAcrossStreams) {
   EXPECT_EQ(addr(again), addr(one) + 4 * KiB);
   EXPECT_EQ(a->stats().segment.current, 2);
   for (const auto& b : {one, two, again}) a->deallocate(b);
-}
-
-// Over DescendingBacking the oldest slab is the highest: choosing by address would take the
-// youngest.
-TEST(BinningStrategy, TheOldestSlabWithAFreeBlockIsTaken) {
-  AllocatorConfig config;
-  config.strategy = "binning";
-  DeviceAllocator a(std::make_unique<test::DescendingBacking>(), config);
-  constexpr std::uintptr_t kTop = test::DescendingBacking::kTop;
-  const Allocation old_low = a.allocate(1 * MiB, Tag::temporary);
-  const Allocation old_high = a.allocate(1 * MiB, Tag::temporary);
-  const Allocation young_low = a.allocate(1 * MiB, Tag::temporary);
-  ASSERT_EQ(addr(old_high), kTop - 1 * MiB);
-  ASSERT_EQ(addr(young_low), kTop - 4 * MiB);
-  a.deallocate(old_high);
-  const Allocation taken = a.allocate(1 * MiB, Tag::temporary);
-  EXPECT_EQ(addr(taken), kTop - 1 * MiB);
-  for (const auto& b : {old_low, young_low, taken}) a.deallocate(b);
 }
 
 }  // namespace

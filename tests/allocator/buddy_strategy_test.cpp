@@ -4,9 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <memory>
-
-#include "tests/allocator/descending_backing.h"
 #include "tests/allocator/figures.h"
 
 namespace tally {
@@ -117,25 +114,6 @@ TEST(BuddyStrategy, BlocksAreNotSharedAcrossStreams) {
   const Allocation again = a->allocate(4 * KiB, Tag::temporary, /*stream=*/1);
   EXPECT_EQ(addr(again), addr(one) + 4 * KiB);
   for (const auto& b : {one, two, again}) a->deallocate(b);
-}
-
-// Over DescendingBacking the oldest root is the highest: choosing by address would take the
-// youngest.
-TEST(BuddyStrategy, AmongEqualFreeBlocksTheOldestRootsIsTaken) {
-  AllocatorConfig config;
-  config.strategy = "buddy";
-  DeviceAllocator a(std::make_unique<test::DescendingBacking>(), config);
-  constexpr std::uintptr_t kTop = test::DescendingBacking::kTop;
-  const Allocation old_low = a.allocate(1 * MiB, Tag::temporary);
-  const Allocation old_high = a.allocate(1 * MiB, Tag::temporary);
-  const Allocation young_low = a.allocate(1 * MiB, Tag::temporary);
-  ASSERT_EQ(addr(old_low), kTop - 2 * MiB);
-  ASSERT_EQ(addr(young_low), kTop - 4 * MiB);
-  a.deallocate(old_low);
-  // Free 1 MiB blocks: the old root's at top - 2 MiB, the young root's at top - 3 MiB.
-  const Allocation taken = a.allocate(1 * MiB, Tag::temporary);
-  EXPECT_EQ(addr(taken), kTop - 2 * MiB);
-  for (const auto& b : {old_high, young_low, taken}) a.deallocate(b);
 }
 
 }  // namespace
