@@ -14,6 +14,7 @@ namespace tally {
 namespace {
 
 using test::addr;
+using test::descending_allocator;
 using test::DescendingBacking;
 using test::virtual_allocator;
 
@@ -255,35 +256,10 @@ TEST(CachingStrategy, WithoutMaxSplitSizeLargeBlocksAreSplit) {
 // Ties among free blocks of one size go to the oldest segment, and cached segments are released
 // oldest first, whatever addresses the backing chose: over DescendingBacking the oldest segment
 // is the highest, so choosing by address would take the newest.
-std::unique_ptr<DeviceAllocator> descending_allocator() {
-  AllocatorConfig config;
-  config.strategy = "caching";
-  config.record = true;
-  return std::make_unique<DeviceAllocator>(std::make_unique<DescendingBacking>(), config);
-}
-
 constexpr std::uintptr_t kTop = DescendingBacking::kTop;
 
-TEST(CachingStrategy, AmongEqualSmallBlocksTheOldestSegmentsIsTaken) {
-  auto a = descending_allocator();
-  // Segment 0 is [top - 2 MiB, top), both its halves in use; segment 1, [top - 4 MiB,
-  // top - 2 MiB), has its lower half in use.
-  const Allocation old_low = a->allocate(1 * MiB, Tag::temporary);
-  const Allocation old_high = a->allocate(1 * MiB, Tag::temporary);
-  const Allocation young_low = a->allocate(1 * MiB, Tag::temporary);
-  ASSERT_EQ(addr(old_low), kTop - 2 * MiB);
-  ASSERT_EQ(addr(old_high), kTop - 1 * MiB);
-  ASSERT_EQ(addr(young_low), kTop - 4 * MiB);
-  a->deallocate(old_low);
-  // Free 1 MiB blocks: segment 0's at top - 2 MiB, segment 1's upper half at top - 3 MiB.
-  const Allocation taken = a->allocate(1 * MiB, Tag::temporary);
-  EXPECT_EQ(addr(taken), kTop - 2 * MiB);
-  EXPECT_EQ(a->stats().segment.allocated, 2);
-  for (const auto& b : {old_high, young_low, taken}) a->deallocate(b);
-}
-
 TEST(CachingStrategy, AmongEqualLargeBlocksTheOldestSegmentsIsTaken) {
-  auto a = descending_allocator();
+  auto a = descending_allocator("caching");
   const Allocation old_block = a->allocate(12 * MiB, Tag::activation);    // top - 12 MiB
   const Allocation young_block = a->allocate(12 * MiB, Tag::activation);  // top - 24 MiB
   ASSERT_EQ(addr(old_block), kTop - 12 * MiB);
@@ -297,7 +273,7 @@ TEST(CachingStrategy, AmongEqualLargeBlocksTheOldestSegmentsIsTaken) {
 }
 
 TEST(CachingStrategy, CachedSegmentsAreReleasedOldestFirst) {
-  auto a = descending_allocator();
+  auto a = descending_allocator("caching");
   // Segments 0, 1 and 2: 12 MiB at top - 12 MiB, the small pool's 2 MiB at top - 14 MiB, 12 MiB
   // at top - 26 MiB. Freed youngest first, small pool last.
   const Allocation first = a->allocate(12 * MiB, Tag::activation);

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "allocator/backing.h"
+#include "allocator/device_allocator.h"
 #include "allocator/units.h"
 
 namespace tally::test {
@@ -30,5 +32,13 @@ class DescendingBacking final : public Backing {
 
   std::uintptr_t next_ = kTop;
 };
+
+// An allocator of `strategy` over a DescendingBacking, recording its trace.
+inline std::unique_ptr<DeviceAllocator> descending_allocator(const std::string& strategy) {
+  AllocatorConfig config;
+  config.strategy = strategy;
+  config.record = true;
+  return std::make_unique<DeviceAllocator>(std::make_unique<DescendingBacking>(), config);
+}
 
 }  // namespace tally::test
