@@ -38,14 +38,17 @@ TEST(Replay, HandComputedFiguresForCachingAndDirect) {
   // Both fit one 2 MiB small-pool segment; c reuses a's block.
   EXPECT_EQ(caching.peak_reserved, static_cast<std::int64_t>(2 * MiB));
   EXPECT_EQ(caching.peak_allocated, static_cast<std::int64_t>(2 * MiB));
-  EXPECT_EQ(caching.segment_calls, 1);
+  EXPECT_EQ(caching.segment_allocs, 1);
+  EXPECT_EQ(caching.segment_frees, 0);
   EXPECT_EQ(caching.events, 6u);
   EXPECT_DOUBLE_EQ(caching.reserved_over_bound(), 1.0);
 
   // One segment per block, returned at free: 3 obtained and 3 returned.
   const ReplayResult direct = replay(two_then_one(), "direct");
   EXPECT_EQ(direct.peak_reserved, static_cast<std::int64_t>(2 * MiB));
-  EXPECT_EQ(direct.segment_calls, 6);
+  EXPECT_EQ(direct.segment_allocs, 3);
+  EXPECT_EQ(direct.segment_frees, 3);
+  EXPECT_EQ(direct.segment_calls(), 6);
 }
 
 TEST(Replay, RecordedTraceReplaysToTheSamePeaks) {
