@@ -4,6 +4,7 @@
 
 #include "allocator/error.h"
 #include "allocator/units.h"
+#include "tests/allocator/figures.h"
 
 namespace tally {
 namespace {
@@ -12,24 +13,15 @@ constexpr auto i64(std::size_t n) {
   return static_cast<std::int64_t>(n);
 }
 
-Event block_event(Action action, std::uint64_t address, std::uint64_t requested) {
-  Event e;
-  e.action = action;
-  e.address = address;
-  e.requested = requested;
-  e.tag = Tag::activation;
-  return e;
-}
+using test::block_event;
+using test::numbered;
 
 // a (4 MiB, caching's large pool) and b (256 KiB, its small pool) live together: 4.25 MiB at
 // most. The planner packs b above a: a 4.25 MiB arena. Caching takes a 20 MiB segment for a
 // and a 2 MiB one for b and returns neither; direct takes and returns one segment per block.
 Trace large_and_small() {
-  Trace t;
-  t.events = {block_event(Action::alloc, 1, 4 * MiB), block_event(Action::alloc, 2, 256 * KiB),
-              block_event(Action::free, 1, 0), block_event(Action::free, 2, 0)};
-  for (std::size_t i = 0; i < t.events.size(); ++i) t.events[i].seq = i;
-  return t;
+  return numbered({block_event(Action::alloc, 1, 4 * MiB), block_event(Action::alloc, 2, 256 * KiB),
+                   block_event(Action::free, 1, 0), block_event(Action::free, 2, 0)});
 }
 
 const ComparisonRow& row(const Comparison& c, const std::string& config) {
@@ -72,16 +64,33 @@ TEST(ReplayComparison, HandComputedRowsAgainstBoundAndPlanner) {
   EXPECT_DOUBLE_EQ(planner.device_cost_us, 50.0);
 }
 
-// Freeing a before c arrives lets the planner put c where a was; the rounded sizes it holds at
-// once peak at a + b, both 1 MiB, while a 100-byte c rounds to 256 bytes in the plan.
-TEST(ReplayComparison, PlannerPeakAllocatedIsItsRoundedLiveBytes) {
-  Trace t;
-  t.events = {block_event(Action::alloc, 1, 1 * MiB), block_event(Action::alloc, 2, 1 * MiB),
-              block_event(Action::free, 1, 0), block_event(Action::alloc, 3, 100)};
+// The planner rounds to 256 bytes: a and b (100 B each) live together, then c (300 B, rounded to
+// 512) with b, 400 B asked at most. c goes first, at 0; a fits there too, its lifetime over
+// before c's begins; b goes above c, at 512: a 768-byte arena, all of it held at once.
+TEST(ReplayComparison, PlannerFiguresAreRoundedBytes) {
+  const Trace t = numbered({block_event(Action::alloc, 1, 100), block_event(Action::alloc, 2, 100),
+                            block_event(Action::free, 1, 0), block_event(Action::alloc, 3, 300)});
   const Comparison c = compare_configs(t, parse_replay_configs("planner", "--configs"));
-  EXPECT_EQ(c.lower_bound, i64(2 * MiB));
-  EXPECT_EQ(c.planner_bytes, i64(2 * MiB));
-  EXPECT_EQ(c.rows.at(0).peak_allocated, i64(2 * MiB));
+  EXPECT_EQ(c.lower_bound, 400);
+  EXPECT_EQ(c.planner_bytes, 768);
+  EXPECT_EQ(c.rows.at(0).peak_reserved, 768);
+  EXPECT_EQ(c.rows.at(0).peak_allocated, 768);
+}
+
+// Greedy by size leaves a hole: p and q (3 MiB) at 0 and 3 MiB; once p is freed r (2 MiB) takes
+// 0-2 MiB, and s (2 MiB), alongside q and r, no longer fits the 1 MiB left below q: it goes to
+// 6 MiB. An 8 MiB arena for at most 7 MiB held at once.
+TEST(ReplayComparison, PlannerArenaAboveWhatItHoldsAtOnce) {
+  const Trace t =
+      numbered({block_event(Action::alloc, 1, 3 * MiB), block_event(Action::alloc, 2, 3 * MiB),
+                block_event(Action::free, 1, 0), block_event(Action::alloc, 3, 2 * MiB),
+                block_event(Action::alloc, 4, 2 * MiB), block_event(Action::free, 4, 0),
+                block_event(Action::free, 2, 0), block_event(Action::free, 3, 0)});
+  const Comparison c = compare_configs(t, parse_replay_configs("planner", "--configs"));
+  EXPECT_EQ(c.lower_bound, i64(7 * MiB));
+  EXPECT_EQ(c.planner_bytes, i64(8 * MiB));
+  EXPECT_EQ(c.rows.at(0).peak_reserved, i64(8 * MiB));
+  EXPECT_EQ(c.rows.at(0).peak_allocated, i64(7 * MiB));
 }
 
 TEST(ReplayComparison, LimitIsKeptAndAnOutOfMemoryIsARowNotAFailure) {

@@ -8,28 +8,20 @@
 #include "allocator/error.h"
 #include "allocator/units.h"
 #include "allocator/virtual_backing.h"
+#include "tests/allocator/figures.h"
 
 namespace tally {
 namespace {
 
-Event block_event(Action action, std::uint64_t address, std::uint64_t requested) {
-  Event e;
-  e.action = action;
-  e.address = address;
-  e.requested = requested;
-  e.tag = Tag::activation;
-  return e;
-}
+using test::block_event;
+using test::numbered;
 
 // a and b (1 MiB each) live together, then a is freed and c (512 KiB) takes its place: at most
 // 2 MiB asked for at once.
 Trace two_then_one() {
-  Trace t;
-  t.events = {block_event(Action::alloc, 1, 1 * MiB), block_event(Action::alloc, 2, 1 * MiB),
-              block_event(Action::free, 1, 0),        block_event(Action::alloc, 3, 512 * KiB),
-              block_event(Action::free, 2, 0),        block_event(Action::free, 3, 0)};
-  for (std::size_t i = 0; i < t.events.size(); ++i) t.events[i].seq = i;
-  return t;
+  return numbered({block_event(Action::alloc, 1, 1 * MiB), block_event(Action::alloc, 2, 1 * MiB),
+                   block_event(Action::free, 1, 0), block_event(Action::alloc, 3, 512 * KiB),
+                   block_event(Action::free, 2, 0), block_event(Action::free, 3, 0)});
 }
 
 TEST(Replay, HandComputedFiguresForCachingAndDirect) {
