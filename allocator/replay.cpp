@@ -27,16 +27,20 @@ double percentile(std::vector<double>& samples, double p) {
   return samples[k];
 }
 
+double nanoseconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
 
-ReplayResult replay(const Trace& trace, const std::string& strategy, const StrategyOptions& options,
-                    std::size_t capacity) {
-  AllocatorConfig config;
-  config.strategy = strategy;
-  config.strategy_options = options;
-  DeviceAllocator allocator(std::make_unique<VirtualBacking>(capacity), config);
+ReplayResult replay(const Trace& trace, const AllocatorConfig& config, std::size_t capacity) {
+  AllocatorConfig unrecorded = config;
+  unrecorded.record = false;
+  DeviceAllocator allocator(std::make_unique<VirtualBacking>(capacity), unrecorded);
+  const std::string& strategy = config.strategy;
   std::unordered_map<std::uint64_t, Allocation> live;  // by the trace's block address
-  std::vector<double> latencies;
+  std::vector<double> alloc_ns;
+  std::vector<double> free_ns;
   ReplayResult r{strategy};
   std::int64_t live_requested = 0;
   for (const Event& e : trace.events) {
@@ -45,9 +49,7 @@ ReplayResult replay(const Trace& trace, const std::string& strategy, const Strat
         if (live.count(e.address)) bad_event(e, "allocates a block that is already live");
         const auto start = std::chrono::steady_clock::now();
         live[e.address] = allocator.allocate(e.requested, e.tag.value_or(Tag::other), e.stream);
-        latencies.push_back(
-            std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start)
-                .count());
+        alloc_ns.push_back(nanoseconds_since(start));
         live_requested += static_cast<std::int64_t>(e.requested);
         r.lower_bound = std::max(r.lower_bound, live_requested);
         break;
@@ -56,7 +58,9 @@ ReplayResult replay(const Trace& trace, const std::string& strategy, const Strat
         const auto it = live.find(e.address);
         if (it == live.end()) bad_event(e, "frees a block that is not live");
         live_requested -= static_cast<std::int64_t>(it->second.requested);
+        const auto start = std::chrono::steady_clock::now();
         allocator.deallocate(it->second);
+        free_ns.push_back(nanoseconds_since(start));
         live.erase(it);
         break;
       }
@@ -83,10 +87,21 @@ ReplayResult replay(const Trace& trace, const std::string& strategy, const Strat
   const AllocatorStats s = allocator.stats();
   r.peak_reserved = s.reserved_bytes.peak;
   r.peak_allocated = s.total.allocated_bytes.peak;
-  r.segment_calls = s.segment.allocated + s.segment.freed;
-  r.alloc_p50_ns = percentile(latencies, 0.50);
-  r.alloc_p99_ns = percentile(latencies, 0.99);
+  r.segment_allocs = s.segment.allocated;
+  r.segment_frees = s.segment.freed;
+  r.alloc_p50_ns = percentile(alloc_ns, 0.50);
+  r.alloc_p99_ns = percentile(alloc_ns, 0.99);
+  r.free_p50_ns = percentile(free_ns, 0.50);
+  r.free_p99_ns = percentile(free_ns, 0.99);
   return r;
+}
+
+ReplayResult replay(const Trace& trace, const std::string& strategy, const StrategyOptions& options,
+                    std::size_t capacity) {
+  AllocatorConfig config;
+  config.strategy = strategy;
+  config.strategy_options = options;
+  return replay(trace, config, capacity);
 }
 
 }  // namespace tally

@@ -8,28 +8,20 @@
 #include "allocator/error.h"
 #include "allocator/units.h"
 #include "allocator/virtual_backing.h"
+#include "tests/allocator/figures.h"
 
 namespace tally {
 namespace {
 
-Event block_event(Action action, std::uint64_t address, std::uint64_t requested) {
-  Event e;
-  e.action = action;
-  e.address = address;
-  e.requested = requested;
-  e.tag = Tag::activation;
-  return e;
-}
+using test::block_event;
+using test::numbered;
 
 // a and b (1 MiB each) live together, then a is freed and c (512 KiB) takes its place: at most
 // 2 MiB asked for at once.
 Trace two_then_one() {
-  Trace t;
-  t.events = {block_event(Action::alloc, 1, 1 * MiB), block_event(Action::alloc, 2, 1 * MiB),
-              block_event(Action::free, 1, 0),        block_event(Action::alloc, 3, 512 * KiB),
-              block_event(Action::free, 2, 0),        block_event(Action::free, 3, 0)};
-  for (std::size_t i = 0; i < t.events.size(); ++i) t.events[i].seq = i;
-  return t;
+  return numbered({block_event(Action::alloc, 1, 1 * MiB), block_event(Action::alloc, 2, 1 * MiB),
+                   block_event(Action::free, 1, 0), block_event(Action::alloc, 3, 512 * KiB),
+                   block_event(Action::free, 2, 0), block_event(Action::free, 3, 0)});
 }
 
 TEST(Replay, HandComputedFiguresForCachingAndDirect) {
@@ -38,14 +30,17 @@ TEST(Replay, HandComputedFiguresForCachingAndDirect) {
   // Both fit one 2 MiB small-pool segment; c reuses a's block.
   EXPECT_EQ(caching.peak_reserved, static_cast<std::int64_t>(2 * MiB));
   EXPECT_EQ(caching.peak_allocated, static_cast<std::int64_t>(2 * MiB));
-  EXPECT_EQ(caching.segment_calls, 1);
+  EXPECT_EQ(caching.segment_allocs, 1);
+  EXPECT_EQ(caching.segment_frees, 0);
   EXPECT_EQ(caching.events, 6u);
   EXPECT_DOUBLE_EQ(caching.reserved_over_bound(), 1.0);
 
   // One segment per block, returned at free: 3 obtained and 3 returned.
   const ReplayResult direct = replay(two_then_one(), "direct");
   EXPECT_EQ(direct.peak_reserved, static_cast<std::int64_t>(2 * MiB));
-  EXPECT_EQ(direct.segment_calls, 6);
+  EXPECT_EQ(direct.segment_allocs, 3);
+  EXPECT_EQ(direct.segment_frees, 3);
+  EXPECT_EQ(direct.segment_calls(), 6);
 }
 
 TEST(Replay, RecordedTraceReplaysToTheSamePeaks) {

@@ -96,7 +96,36 @@ expect_error 2 "bogus" -- replay "$work/no-such-trace.csv" --strategies bogus
 echo "not a trace" >"$work/bad.csv"
 expect_error 3 "bad.csv:1: not a tally trace" -- replay "$work/bad.csv"
 printf 'Thread,Time,Action,Pointer,Size,Stream\n1,1.5,allocate,0x1000,4096,0x0\n1,1.6,deallocate,0x1000,4096,0x0\n' >"$work/rmm.csv"
-expect 0 "^direct +4.00 KiB +4.00 KiB +4.00 KiB +1.000x +2 " -- replay "$work/rmm.csv"
+expect 0 "^direct +4.00 KiB +4.00 KiB +1.000x +1.000x +1\+1 " -- replay "$work/rmm.csv"
+# One cudaMalloc and one cudaFree at the costs given: 1 + 2 us.
+expect 0 "^direct .* 0.003$" -- replay "$work/rmm.csv" --strategies direct --segment-cost 1,2
+configs="caching; caching, max_split_size_mb:64 ;direct;planner"
+expect 0 "^caching,max_split_size_mb:64 +[0-9.]+ [KM]iB" -- replay "$work/trace.csv" --configs "$configs"
+expect 0 "^planner +[0-9.]+ [KM]iB .* 1.000x +1\+0 +- +- +- +- " -- replay "$work/trace.csv" --configs "$configs"
+expect 0 "assumed, not measured here: cudaMalloc 50.0 us" -- replay "$work/rmm.csv"
+tables=$("$tally" replay "$work/rmm.csv" "$work/trace.csv" 2>&1 | grep -c "^replay of ")
+[ "$tables" = 2 ] || fail "replay of two traces prints $tables tables, not 2"
+json="$("$tally" replay "$work/rmm.csv" "$work/trace.csv" --configs "$configs" --json 2>/dev/null)"
+if ! /usr/bin/python3 -c "
+import json, sys
+d = json.loads(sys.argv[1])
+assert [t['trace'] for t in d] == sys.argv[2:], d
+assert d[0]['lower_bound_bytes'] == 4096 and d[0]['planner_bytes'] == 4096, d[0]
+for t in d:
+    assert [r['config'] for r in t['rows']] == ['caching', 'caching,max_split_size_mb:64', 'direct', 'planner']
+    for r in t['rows']:
+        assert r['peak_reserved_bytes'] >= t['lower_bound_bytes'] and 'device_cost_us' in r, r
+        assert ('alloc_p99_ns' in r) == (r['config'] != 'planner'), r
+" "$json" "$work/rmm.csv" "$work/trace.csv"; then
+  fail "replay --json is not one object per trace with the figures of each configuration: $json"
+fi
+expect_error 2 "configuration 'caching,max_split_size_mb:8': bad value '8'" -- \
+  replay "$work/no-such-trace.csv" --configs "caching; caching,max_split_size_mb:8"
+expect_error 2 "configuration 'caching,record:on': key 'record'" -- \
+  replay "$work/rmm.csv" --configs "caching,record:on"
+expect_one_line_error replay "$work/rmm.csv" --configs caching --strategies direct
+expect_one_line_error replay "$work/rmm.csv" --segment-cost 1
+expect_one_line_error replay "$work/rmm.csv" --page-cost 1,-2
 json="$("$tally" train --steps 2 --batch 16 --json 2>/dev/null)"
 for key in test_accuracy peak_allocated_bytes peak_reserved_bytes peak_requested_bytes by_tag_at_peak steps samples_per_s; do
   if ! /usr/bin/python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert '$key' in d" "$json" 2>/dev/null; then
