@@ -140,6 +140,17 @@ def strategies_of(pairs):
     return seen
 
 
+def figure(value, spec, unit=""):
+    """`value` formatted by `spec` and followed by `unit`, or n/a for a case not measured."""
+    return format(value, spec) + unit if value is not None else "n/a"
+
+
+def heading(title, header):
+    print(title)
+    print(header)
+    print("-" * len(header))
+
+
 def verdict(measured, limit):
     if measured is None:
         return "not measured"
@@ -147,10 +158,8 @@ def verdict(measured, limit):
 
 
 def print_pair_table(pairs):
-    print("median CPU ns per allocate+deallocate pair (± coefficient of variation)")
-    header = f"{'strategy':<11} {'backing':<8} {'live':>9} {'record off':>14} {'record on':>14}"
-    print(header)
-    print("-" * len(header))
+    heading("median CPU ns per allocate+deallocate pair (± coefficient of variation)",
+            f"{'strategy':<11} {'backing':<8} {'live':>9} {'record off':>14} {'record on':>14}")
     for strategy in strategies_of(pairs):
         for backing in BACKINGS:
             for live in LIVE:
@@ -161,26 +170,22 @@ def print_pair_table(pairs):
 
 
 def print_scaling(pairs):
-    print(f"bookkeeping scaling: ns per pair, recording off; target 10^6/10^2 <= {GROWTH_LIMIT}x "
-          f"for {' and '.join(GROWTH_STRATEGIES)}")
-    header = (f"{'strategy':<11} {'backing':<8} {'10^2':>8} {'10^4':>8} {'10^6':>8} "
-              f"{'10^6/10^2':>10}  verdict")
-    print(header)
-    print("-" * len(header))
+    heading(f"bookkeeping scaling: ns per pair, recording off; target 10^6/10^2 <= "
+            f"{GROWTH_LIMIT}x for {' and '.join(GROWTH_STRATEGIES)}",
+            f"{'strategy':<11} {'backing':<8} {'10^2':>8} {'10^4':>8} {'10^6':>8} "
+            f"{'10^6/10^2':>10}  verdict")
     for strategy in strategies_of(pairs):
         for backing in BACKINGS:
             figures = [pairs.medians.get((strategy, backing, live, False)) for live in LIVE]
-            shown = [f"{f:.1f}" if f is not None else "n/a" for f in figures]
+            shown = [figure(f, ".1f") for f in figures]
             growth = figures[2] / figures[0] if figures[0] and figures[2] else None
             judged = verdict(growth, GROWTH_LIMIT) if strategy in GROWTH_STRATEGIES else "-"
-            growth_shown = f"{growth:.2f}x" if growth is not None else "n/a"
             print(f"{strategy:<11} {backing:<8} {shown[0]:>8} {shown[1]:>8} {shown[2]:>8} "
-                  f"{growth_shown:>10}  {judged}")
+                  f"{figure(growth, '.2f', 'x'):>10}  {judged}")
     for backing in BACKINGS:
         pair = pairs.medians.get(("caching", backing, RECORD_LIVE, False))
-        shown = f"{pair:.1f} ns" if pair is not None else "n/a"
-        print(f"caching pair, {backing}, 10^4 live: {shown} (target <= {PAIR_LIMIT_NS:g} ns) "
-              f"{verdict(pair, PAIR_LIMIT_NS)}")
+        print(f"caching pair, {backing}, 10^4 live: {figure(pair, '.1f', ' ns')} (target <= "
+              f"{PAIR_LIMIT_NS:g} ns) {verdict(pair, PAIR_LIMIT_NS)}")
     print()
 
 
@@ -191,19 +196,15 @@ def recording_cost(pairs, strategy, backing):
 
 
 def print_recording(pairs):
-    print(f"recording cost: ns per pair at 10^4 live blocks, same run; target extra <= "
-          f"{RECORD_LIMIT_NS:g} ns")
-    header = f"{'strategy':<11} {'backing':<8} {'off':>8} {'on':>8} {'extra':>8}  verdict"
-    print(header)
-    print("-" * len(header))
+    heading(f"recording cost: ns per pair at 10^4 live blocks, same run; target extra <= "
+            f"{RECORD_LIMIT_NS:g} ns",
+            f"{'strategy':<11} {'backing':<8} {'off':>8} {'on':>8} {'extra':>8}  verdict")
     for strategy in strategies_of(pairs):
         for backing in BACKINGS:
-            off, on = (pairs.medians.get((strategy, backing, RECORD_LIVE, record))
+            off, on = (figure(pairs.medians.get((strategy, backing, RECORD_LIVE, record)), ".1f")
                        for record in (False, True))
-            off, on = (f"{f:.1f}" if f is not None else "n/a" for f in (off, on))
             extra = recording_cost(pairs, strategy, backing)
-            extra_shown = f"{extra:+.1f}" if extra is not None else "n/a"
-            print(f"{strategy:<11} {backing:<8} {off:>8} {on:>8} {extra_shown:>8}  "
+            print(f"{strategy:<11} {backing:<8} {off:>8} {on:>8} {figure(extra, '+.1f'):>8}  "
                   f"{verdict(extra, RECORD_LIMIT_NS)}")
     print()
 
@@ -213,12 +214,10 @@ def print_step(steps, pairs):
     # records two events.
     per_event = recording_cost(pairs, "caching", "host")
     per_event = per_event / 2 if per_event is not None else None
-    print(f"recording on a training step (cpu, 1 thread): ms per step, cases interleaved; "
-          f"target <= {STEP_LIMIT_PERCENT:g}%")
-    header = (f"{'model':<10} {'batch':>5} {'off ms':>12} {'on ms':>12} {'extra':>8} "
-              f"{'events':>7} {'expected':>9}  verdict")
-    print(header)
-    print("-" * len(header))
+    heading(f"recording on a training step (cpu, 1 thread): ms per step, cases interleaved; "
+            f"target <= {STEP_LIMIT_PERCENT:g}%",
+            f"{'model':<10} {'batch':>5} {'off ms':>12} {'on ms':>12} {'extra':>8} "
+            f"{'events':>7} {'expected':>9}  verdict")
     # Sorted: interleaved cases come out in a random order.
     for model, batch in sorted({(model, batch) for model, batch, _ in steps.order}):
         off = steps.medians.get((model, batch, False))
@@ -227,12 +226,10 @@ def print_step(steps, pairs):
         events = steps.counters.get((model, batch, True))
         expected = (100.0 * events * per_event / off
                     if events is not None and per_event is not None and off else None)
-        percent_shown = f"{percent:+.2f}%" if percent is not None else "n/a"
-        events_shown = f"{events:.0f}" if events is not None else "n/a"
-        expected_shown = f"{expected:+.3f}%" if expected is not None else "n/a"
         print(f"{model:<10} {batch:>5} {steps.cell((model, batch, False), 1e6, 3):>12} "
-              f"{steps.cell((model, batch, True), 1e6, 3):>12} {percent_shown:>8} "
-              f"{events_shown:>7} {expected_shown:>9}  {verdict(percent, STEP_LIMIT_PERCENT)}")
+              f"{steps.cell((model, batch, True), 1e6, 3):>12} {figure(percent, '+.2f', '%'):>8} "
+              f"{figure(events, '.0f'):>7} {figure(expected, '+.3f', '%'):>9}  "
+              f"{verdict(percent, STEP_LIMIT_PERCENT)}")
     print("expected: the step's events times half the caching/host pair's recording cost, "
           "over the step")
 

@@ -11,7 +11,7 @@ Two kinds of trace, both in tally's trace format (`# tally trace v1`, docs/alloc
                  device by `tally estimate` (sim:cuda as the default preset, h100-80gb), at two
                  batch sizes and in fp32 and amp-bf16, and of gpt2-124m at batch 8, sequence
                  length 1024, in fp32: <model>-b<batch>-<precision>.csv. A trace's length does
-                 not grow with the batch, only its sizes do, so the whole set is about 2 MB.
+                 not grow with the batch, only its sizes do, so the model traces take about 2 MB.
   synthetic      patterns whose lower bound (the most requested bytes live at once, what
                  `tally replay` reports beside each strategy) is known by construction; each
                  generator below states it as a formula:
@@ -26,7 +26,8 @@ Generating (the default) writes every trace into --out (default bench/traces bes
 script), checks each synthetic trace's lower bound twice, by summing its events here and in
 `tally replay`'s output, fails if either differs from the stated value, and replays every trace
 written. --check generates nothing: it replays every committed trace (each must exit 0) and
-checks the synthetic ones' lower bounds, in a few seconds (ctest runs it as cli.reference_traces).
+checks the synthetic ones' lower bounds, in a few seconds (ctest runs it as
+scripts.reference_traces).
 
 The model traces' time_ns column differs from run to run; every other column is reproducible
 (the sim device's addresses are deterministic), so a regeneration changes only that column
