@@ -1,5 +1,6 @@
 // Latency of one allocate+deallocate pair through tally::DeviceAllocator, for every combination
-// of strategy, backing, number of live blocks held and recording. Benchmarks are named
+// of strategy (every registered one, tally::strategy_names()), backing, number of live blocks
+// held and recording. Benchmarks are named
 //   BM_Pair/<strategy>/<backing>/live:<n>/record:<0|1>
 // so that bench/allocator_targets.py can read the figures back by field.
 #include <benchmark/benchmark.h>
@@ -14,6 +15,7 @@
 
 #include "allocator/device_allocator.h"
 #include "allocator/host_backing.h"
+#include "allocator/strategy.h"
 #include "allocator/units.h"
 #include "allocator/virtual_backing.h"
 
@@ -116,8 +118,8 @@ void pair(benchmark::State& state, const Case& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // A short minimum time keeps the 24 cases to a minute or two on two cores, repetitions
-  // included. It goes first, so that a --benchmark_min_time on the command line wins.
+  // A short minimum time keeps the 12 cases of each strategy to a minute or so on two cores,
+  // repetitions included. It goes first, so that a --benchmark_min_time on the command line wins.
   static char default_min_time[] = "--benchmark_min_time=0.2";
   std::vector<char*> args{argv[0], default_min_time};
   args.insert(args.end(), argv + 1, argv + argc);
@@ -125,7 +127,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
 
-  for (const char* strategy : {"caching", "direct"}) {
+  for (const std::string& strategy : tally::strategy_names()) {
     for (const char* backing : {"virtual", "host"}) {
       for (const std::size_t live : {100, 10'000, 1'000'000}) {
         for (const bool record : {false, true}) {

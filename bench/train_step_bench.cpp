@@ -14,10 +14,8 @@
 //
 // (the peaks: the device allocator's over all the steps, warm-up included), so that
 // bench/checkpoint_table.py can set policies beside each other; a transformer's line adds
-// seq_len=L. Image models train on random images [B, 1, 28, 28]; the zoo's transformers on
-// random tokens [B, L] (L: --seq-len, default 64 or the context if shorter) with the next-token
-// labels' shape [B * L], both uniform over the vocabulary, as bench/compare_torch.py's PyTorch
-// side draws them.
+// seq_len=L. The inputs are bench/step_fixture.h's: random images, or for a transformer random
+// tokens [B, L] (L: --seq-len, default 64 or the context if shorter).
 //
 // and, with --breakdown, the medians of the step's phases timed separately (forward with the
 // loss, backward, optimizer) from a second run of the same length. Plain std::chrono rather than
@@ -31,8 +29,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <memory>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -41,15 +37,14 @@
 #include "allocator/scope.h"
 #include "autograd/engine.h"
 #include "autograd/nn_functions.h"
+#include "bench/step_fixture.h"
 #include "core/cuda_context.h"
 #include "core/device.h"
 #include "core/device_registry.h"
-#include "core/generator.h"
 #include "core/tensor.h"
 #include "nn/models.h"
 #include "nn/trainer.h"
 #include "nn/transformer_config.h"
-#include "ops/factory.h"
 #include "ops/threads.h"
 
 namespace {
@@ -57,7 +52,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kUsageError = 2;
-constexpr std::int64_t kClasses = 10;
 constexpr std::int64_t kDefaultSeqLen = 64;
 
 struct Options {
@@ -215,53 +209,18 @@ void timed_phases(tally::nn::Module& model, tally::nn::Optimizer& optimizer,
 int run(const Options& o) {
   const tally::Device device = o.device;
   tally::ops::set_num_threads(o.threads);
-  tally::manual_seed(o.seed);
-  const std::shared_ptr<tally::nn::Module> model = tally::nn::make_model(o.model, device);
-  if (o.checkpoint.kind != tally::nn::CheckpointPolicy::Kind::none) {
-    tally::nn::checkpoint_target(*model).set_checkpoint(o.checkpoint);
-  }
-  tally::nn::TrainOptions train;
-  train.device = device;
-  train.model = o.model;
-  train.optimizer = "sgd";
-  train.lr = 0.01f;
-  train.batch = o.batch;
-  const std::unique_ptr<tally::nn::Optimizer> optimizer = tally::nn::make_optimizer(train, *model);
-
-  // Fixed inputs reused every step: data loading is not part of the step being compared. Drawn on
-  // the CPU, so that every device trains on the same values; tagged other, as a loader's batch is.
-  std::mt19937_64 rng(o.seed);
-  const auto draw = [&rng](std::int64_t count, std::int64_t classes) {
-    std::uniform_int_distribution<int> pick(0, static_cast<int>(classes) - 1);
-    std::vector<float> values(static_cast<std::size_t>(count));  // exact: classes < 2^24
-    for (float& v : values) v = static_cast<float>(pick(rng));
-    return values;
-  };
-  tally::Tensor images, labels;
-  if (const auto transformer = tally::nn::zoo_transformer(o.model)) {
-    const std::int64_t tokens = o.batch * o.seq_len;
-    images = tally::Tensor::from_values(draw(tokens, transformer->vocab), {o.batch, o.seq_len},
-                                        tally::DType::i64)
-                 .to(device);
-    labels =
-        tally::Tensor::from_values(draw(tokens, transformer->vocab), {tokens}, tally::DType::i64)
-            .to(device);
-  } else {
-    images =
-        tally::ops::randn({o.batch, 1, 28, 28}, tally::Device::cpu(), tally::Tag::other).to(device);
-    labels = tally::Tensor::from_values(draw(o.batch, kClasses), {o.batch}, tally::DType::i64)
-                 .to(device);
-  }
+  tally::bench::StepFixture f =
+      tally::bench::make_step_fixture(o.model, o.batch, o.seq_len, device, o.seed, o.checkpoint);
 
   for (std::int64_t i = 0; i < o.warmup; ++i) {
-    tally::nn::train_step(*model, *optimizer, images, labels);
+    f.step();
   }
   std::vector<double> times;
   times.reserve(static_cast<std::size_t>(o.steps));
   float loss = 0.0f;
   for (std::int64_t i = 0; i < o.steps; ++i) {
     const auto start = Clock::now();
-    loss = tally::nn::train_step(*model, *optimizer, images, labels);
+    loss = f.step();
     times.push_back(ms_since(start));
   }
   // A non-finite loss would mean the step measured was not a real one.
@@ -286,11 +245,12 @@ int run(const Options& o) {
   if (o.breakdown) {
     std::vector<double> forward, backward, step;
     for (std::int64_t i = 0; i < o.steps; ++i) {
-      double f = 0.0, b = 0.0, s = 0.0;
-      timed_phases(*model, *optimizer, images, labels, &f, &b, &s);
-      forward.push_back(f);
-      backward.push_back(b);
-      step.push_back(s);
+      double forward_ms = 0.0, backward_ms = 0.0, optimizer_ms = 0.0;
+      timed_phases(*f.model, *f.optimizer, f.images, f.labels, &forward_ms, &backward_ms,
+                   &optimizer_ms);
+      forward.push_back(forward_ms);
+      backward.push_back(backward_ms);
+      step.push_back(optimizer_ms);
     }
     std::printf("forward_ms=%.4f backward_ms=%.4f optimizer_ms=%.4f\n", median(forward),
                 median(backward), median(step));
