@@ -36,9 +36,9 @@ for any failure.
 """
 
 import argparse
+import json
 import os
 import random
-import re
 import subprocess
 import sys
 
@@ -239,30 +239,21 @@ def run(command):
     return result.stdout
 
 
-BYTES = re.compile(r"\d+(?:\.\d+)? (?:B|KiB|MiB|GiB|TiB)\b")
-
-
-def replayed_bounds(tally, path):
-    """The lower bound in each strategy's row of `tally replay`'s table (its third byte figure,
-    after the peaks reserved and allocated)."""
-    bounds = []
-    for line in run([tally, "replay", path]).splitlines():
-        figures = BYTES.findall(line)
-        if len(figures) >= 3:
-            bounds.append(figures[2])
-    if not bounds:
-        raise Failure(f"tally replay {path} printed no strategy rows")
-    return bounds
+def replayed_bound(tally, path):
+    """The lower bound `tally replay --json` gives, in bytes."""
+    tables = json.loads(run([tally, "replay", path, "--json"]))
+    if len(tables) != 1 or "lower_bound_bytes" not in tables[0]:
+        raise Failure(f"tally replay {path} --json gave no lower bound")
+    return tables[0]["lower_bound_bytes"]
 
 
 def check_synthetic(tally, path, expected):
     summed = lower_bound_of(path)
     if summed != expected:
         raise Failure(f"{path}: lower bound {summed} B summed from the events, stated {expected} B")
-    for bound in replayed_bounds(tally, path):
-        if bound != format_bytes(expected):
-            raise Failure(f"{path}: tally replay gives lower bound {bound}, stated "
-                          f"{format_bytes(expected)} ({expected} B)")
+    bound = replayed_bound(tally, path)
+    if bound != expected:
+        raise Failure(f"{path}: tally replay gives lower bound {bound} B, stated {expected} B")
     print(f"{os.path.basename(path)}: lower bound {expected} B ({format_bytes(expected)}), "
           "summed and replayed")
 

@@ -13,7 +13,7 @@ expect 0 "Subcommands:" -- --help
 expect 0 "Train a model" -- train --help
 expect 0 "^tally [0-9]+\.[0-9]+\.[0-9]+" -- info
 expect 0 "cuda: (none \(.+\)|cuda:0: )" -- info
-expect 0 "strategies: caching, direct" -- info
+expect 0 "strategies: caching, expandable, direct, buddy, binning, arena" -- info
 expect 0 "sim presets: t4-16gb, .*h200-141gb \(default h100-80gb\)" -- info
 expect_one_line_error
 expect_one_line_error frobnicate
