@@ -77,7 +77,13 @@ void ArenaStrategy::deallocate(const Block& block) {
   count_split(segment, false);
   --segment.live;
   segment.live_bytes -= block.size;
-  ++segment.freed;
+  // The last block bumped gives its bytes back to the bump pointer: stack-like lifetimes, and a
+  // step's short-lived temporaries, leave no holes.
+  if (reinterpret_cast<std::uintptr_t>(block.ptr) + block.size == segment.base + segment.top) {
+    segment.top -= block.size;
+  } else {
+    ++segment.freed;
+  }
   state_.free_bytes += block.size;
   if (segment.live == 0) {
     segment.top = 0;

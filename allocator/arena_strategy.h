@@ -1,7 +1,8 @@
 // Bump allocation with a bulk reset, llm.c's one-buffer model: each stream bumps through its
-// current segment (20 MiB, or the request rounded up to 2 MiB when larger); a free only lowers
-// its segment's count of live blocks, and when that reaches zero the whole segment is reset at
-// once and cached, empty, for reuse before any new segment is acquired.
+// current segment (20 MiB, or the request rounded up to 2 MiB when larger); a free lowers its
+// segment's count of live blocks (and gives the bytes back to the bump pointer when it is the
+// last block bumped), and when that count reaches zero the whole segment is reset at once and
+// cached, empty, for reuse before any new segment is acquired.
 //
 // The holes that frees leave in a segment that still has a live block are not reused until
 // that reset. That is the arena's nature: ideal when lifetimes are step-scoped (everything of a

@@ -32,6 +32,24 @@ TEST(ArenaStrategy, RequestsAreBumpedIn512ByteStepsThroughA20MiBSegment) {
   for (const auto& b : {x, y, z}) a->deallocate(b);
 }
 
+// Freeing the last block bumped lowers the bump pointer instead of leaving a hole; a block
+// below it still leaves one.
+TEST(ArenaStrategy, TheLastBlockBumpedGivesItsBytesBack) {
+  auto a = virtual_allocator("arena");
+  const Allocation x = a->allocate(1 * KiB, Tag::temporary);
+  const Allocation y = a->allocate(3 * KiB, Tag::temporary);
+  a->deallocate(y);
+  const Allocation z = a->allocate(2 * KiB, Tag::temporary);
+  EXPECT_EQ(addr(z), addr(x) + 1 * KiB);
+  EXPECT_EQ(a->stats().inactive_split.current, 1);  // the tail only
+  const Allocation w = a->allocate(1 * KiB, Tag::temporary);
+  a->deallocate(z);  // below w: a hole
+  EXPECT_EQ(a->stats().inactive_split.current, 2);
+  EXPECT_EQ(a->largest_free_block(), 20 * MiB - 4 * KiB);
+  a->deallocate(x);
+  a->deallocate(w);
+}
+
 TEST(ArenaStrategy, HolesAreNotReusedUntilTheSegmentEmpties) {
   auto a = virtual_allocator("arena");
   const Allocation x = a->allocate(1 * KiB, Tag::temporary);
