@@ -319,23 +319,35 @@ if [ -z "$preset" ]; then
     *) preset=h100-80gb ;;
   esac
 fi
-for model in mlp cnn gpt-tiny; do
-  args=(--model "$model" --optimizer adamw --steps 2 "${common[@]}")
+# trace_row LABEL NAME ARGS...: tally train ARGS for two steps on cuda and on sim:cuda (cpu and
+# sim:cpu without a GPU), their traces compared event for event into the row LABEL.
+trace_row() {
+  local label="$1" name="$2" verdict line
+  shift 2
+  local args=("$@" --optimizer adamw --steps 2 "${common[@]}")
   if [ -n "$gpu" ]; then
-    train "$model-trace-cuda" "${args[@]}" --device cuda --conv-log "$tmp/$model-conv.csv" \
-      --trace "$tmp/$model-cuda.csv" &&
-      train "$model-trace-sim" "${args[@]}" --device sim:cuda --device-preset "$preset" \
-        --conv-workspace "$tmp/$model-conv.csv" --trace "$tmp/$model-sim.csv"
-    line="$(compare traces "$tmp/$model-cuda.csv" "$tmp/$model-sim.csv")"
-    row "sim:cuda vs cuda trace, $model" "$(verdict_of $?)" "$line"
+    train "$name-trace-cuda" "${args[@]}" --device cuda --conv-log "$tmp/$name-conv.csv" \
+      --trace "$tmp/$name-cuda.csv" &&
+      train "$name-trace-sim" "${args[@]}" --device sim:cuda --device-preset "$preset" \
+        --conv-workspace "$tmp/$name-conv.csv" --trace "$tmp/$name-sim.csv"
+    line="$(compare traces "$tmp/$name-cuda.csv" "$tmp/$name-sim.csv")"
+    row "$label" "$(verdict_of $?)" "$line"
   else
-    train "$model-trace-cpu" "${args[@]}" --device cpu --trace "$tmp/$model-cpu.csv" &&
-      train "$model-trace-sim" "${args[@]}" --device sim:cpu --trace "$tmp/$model-sim.csv"
+    train "$name-trace-cpu" "${args[@]}" --device cpu --trace "$tmp/$name-cpu.csv" &&
+      train "$name-trace-sim" "${args[@]}" --device sim:cpu --trace "$tmp/$name-sim.csv"
     verdict=skip
-    line="$(compare traces "$tmp/$model-cpu.csv" "$tmp/$model-sim.csv")" || verdict=FAIL
-    row "sim:cuda vs cuda trace, $model" "$verdict" "$no_gpu; sim:cpu vs cpu rehearsed: $line"
+    line="$(compare traces "$tmp/$name-cpu.csv" "$tmp/$name-sim.csv")" || verdict=FAIL
+    row "$label" "$verdict" "$no_gpu; sim:cpu vs cpu rehearsed: $line"
   fi
+}
+for model in mlp cnn gpt-tiny; do
+  trace_row "sim:cuda vs cuda trace, $model" "$model" --model "$model"
 done
+# The expandable strategy: on cuda its pages are mapped through the driver's virtual memory API
+# (cuMemCreate, cuMemMap, cuMemSetAccess), on sim:cuda the same page logic maps addresses only;
+# every block and every page event must agree.
+trace_row "sim:cuda vs cuda trace, cnn expandable" cnn-expandable --model cnn \
+  --alloc-conf expandable_segments:True
 
 # ---------------------------------------------------------------- 6. memory outside tally
 # The driver's used memory less tally's reserved bytes, at the end of a whole run (lazy module
