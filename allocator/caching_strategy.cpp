@@ -88,18 +88,6 @@ bool CachingStrategy::should_split(const Node& node, std::size_t size) const {
   return size < options_.max_split_size && remaining > CachingRules::kSmallSize;
 }
 
-std::uint32_t CachingStrategy::new_node(const Node& node) {
-  if (!spare_nodes_.empty()) {
-    const std::uint32_t id = spare_nodes_.back();
-    spare_nodes_.pop_back();
-    nodes_[id] = node;
-    return id;
-  }
-  TALLY_CHECK(nodes_.size() < kNone, "too many blocks");
-  nodes_.push_back(node);
-  return static_cast<std::uint32_t>(nodes_.size() - 1);
-}
-
 void CachingStrategy::pool_insert(std::uint32_t id) {
   const Node& node = nodes_[id];
   StreamPools& pools = *pools_[node.pool];
@@ -144,12 +132,12 @@ Block CachingStrategy::allocate(std::size_t bytes, StreamId stream) {
     const std::size_t segment = CachingRules::segment_size(size);
     void* base = source_.acquire(segment);
     if (base == nullptr) return {};
-    id = new_node(Node{reinterpret_cast<std::uintptr_t>(base), segment, kNone, kNone, pool,
-                       segments_acquired_++, 0, 0, false, small});
+    id = nodes_.add(Node{reinterpret_cast<std::uintptr_t>(base), segment, kNone, kNone, pool,
+                         segments_acquired_++, 0, 0, false, small});
   }
   if (should_split(nodes_[id], size)) {
     const Node& whole = nodes_[id];
-    const std::uint32_t rest = new_node(Node{
+    const std::uint32_t rest = nodes_.add(Node{
         whole.addr + size, whole.size - size, id, whole.next, pool, whole.segment,
         whole.small ? whole.offset + static_cast<std::uint32_t>(size) : 0, 0, false, whole.small});
     Node& block = nodes_[id];  // new_node may have moved the nodes
@@ -178,7 +166,7 @@ void CachingStrategy::absorb(std::uint32_t id, std::uint32_t neighbour) {
     if (block.next != kNone) nodes_[block.next].prev = id;
   }
   block.size += other.size;
-  spare_nodes_.push_back(neighbour);
+  nodes_.remove(neighbour);
 }
 
 void CachingStrategy::deallocate(const Block& handle) {
@@ -214,7 +202,7 @@ void CachingStrategy::release_cached() {
 void CachingStrategy::release_segment(std::uint32_t id) {
   pool_erase(id);
   source_.release(reinterpret_cast<void*>(nodes_[id].addr), nodes_[id].size);
-  spare_nodes_.push_back(id);
+  nodes_.remove(id);
 }
 
 // O(free large segments), and only while reserved is above the threshold. As in PyTorch, a pass

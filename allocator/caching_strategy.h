@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "allocator/size_bins.h"
+#include "allocator/slot_table.h"
 #include "allocator/strategy.h"
 #include "allocator/units.h"
 
@@ -91,7 +92,6 @@ class CachingStrategy final : public Strategy {
   // The free block that best fits, or kNone.
   std::uint32_t find_free(const StreamPools& pools, bool small, std::size_t size) const;
   bool should_split(const Node& node, std::size_t size) const;
-  std::uint32_t new_node(const Node& node);
   void pool_insert(std::uint32_t id);
   void pool_erase(std::uint32_t id);
   void absorb(std::uint32_t id, std::uint32_t neighbour);
@@ -105,8 +105,7 @@ class CachingStrategy final : public Strategy {
   std::vector<std::unique_ptr<StreamPools>> pools_;  // a handful of streams: searched linearly
   StreamId last_stream_ = 0;                         // ... after the last one asked for
   std::uint32_t last_pool_ = kNone;
-  std::vector<Node> nodes_;
-  std::vector<std::uint32_t> spare_nodes_;
+  SlotTable<Node> nodes_;
   std::uint32_t segments_acquired_ = 0;
   std::uint32_t large_lookups_ = 0;  // a free large block's age is counted in these, as in PyTorch
 };

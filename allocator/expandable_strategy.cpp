@@ -44,18 +44,6 @@ ExpandableStrategy::Key ExpandableStrategy::key_of(std::uint32_t id, bool by_siz
   return Key{by_size ? node.size : 0, node.range, node.addr - ranges_[node.range].base, id};
 }
 
-std::uint32_t ExpandableStrategy::new_node(const Node& node) {
-  if (!spare_nodes_.empty()) {
-    const std::uint32_t id = spare_nodes_.back();
-    spare_nodes_.pop_back();
-    nodes_[id] = node;
-    return id;
-  }
-  TALLY_CHECK(nodes_.size() < kNone, "too many blocks");
-  nodes_.push_back(node);
-  return static_cast<std::uint32_t>(nodes_.size() - 1);
-}
-
 void ExpandableStrategy::insert(std::uint32_t pool, std::uint32_t id) {
   const Node& node = nodes_[id];
   if (node.state == State::unmapped) {
@@ -86,7 +74,8 @@ void ExpandableStrategy::erase(std::uint32_t pool, std::uint32_t id) {
 
 std::uint32_t ExpandableStrategy::split_front(std::uint32_t id, std::size_t bytes, State state) {
   const Node& whole = nodes_[id];
-  const std::uint32_t front = new_node(Node{whole.addr, bytes, whole.prev, id, whole.range, state});
+  const std::uint32_t front =
+      nodes_.add(Node{whole.addr, bytes, whole.prev, id, whole.range, state});
   Node& rest = nodes_[id];  // new_node may have moved the nodes
   if (rest.prev != kNone) nodes_[rest.prev].next = front;
   rest.prev = front;
@@ -104,7 +93,7 @@ std::uint32_t ExpandableStrategy::coalesce(std::uint32_t pool, std::uint32_t id)
     node.size += nodes_[prev].size;
     node.prev = nodes_[prev].prev;
     if (node.prev != kNone) nodes_[node.prev].next = id;
-    spare_nodes_.push_back(prev);
+    nodes_.remove(prev);
   }
   if (const std::uint32_t next = nodes_[id].next; next != kNone && nodes_[next].state == state) {
     erase(pool, next);
@@ -112,7 +101,7 @@ std::uint32_t ExpandableStrategy::coalesce(std::uint32_t pool, std::uint32_t id)
     node.size += nodes_[next].size;
     node.next = nodes_[next].next;
     if (node.next != kNone) nodes_[node.next].prev = id;
-    spare_nodes_.push_back(next);
+    nodes_.remove(next);
   }
   return id;
 }
@@ -182,8 +171,8 @@ std::uint32_t ExpandableStrategy::grow(std::uint32_t pool, std::size_t size) {
     if (base == nullptr) return kNone;
     ranges_.push_back(Range{reinterpret_cast<std::uintptr_t>(base), bytes});
     range_pool_.push_back(pool);
-    block = new_node(Node{ranges_.back().base, bytes, kNone, kNone,
-                          static_cast<std::uint32_t>(ranges_.size() - 1), State::unmapped});
+    block = nodes_.add(Node{ranges_.back().base, bytes, kNone, kNone,
+                            static_cast<std::uint32_t>(ranges_.size() - 1), State::unmapped});
     insert(pool, block);
   }
   if (nodes_[block].state == State::unmapped) {

@@ -14,6 +14,7 @@
 #include <set>
 #include <vector>
 
+#include "allocator/slot_table.h"
 #include "allocator/strategy.h"
 
 namespace tally {
@@ -83,15 +84,13 @@ class ExpandableStrategy final : public Strategy {
   std::uint32_t coalesce(std::uint32_t pool, std::uint32_t id);
   void insert(std::uint32_t pool, std::uint32_t id);
   void erase(std::uint32_t pool, std::uint32_t id);
-  std::uint32_t new_node(const Node& node);
 
   SegmentSource& source_;
   StrategyOptions options_;
   std::vector<Pool> pools_;  // a handful of streams: searched linearly
   std::vector<Range> ranges_;
   std::vector<std::uint32_t> range_pool_;  // the pool each range belongs to
-  std::vector<Node> nodes_;
-  std::vector<std::uint32_t> spare_nodes_;
+  SlotTable<Node> nodes_;
 };
 
 }  // namespace tally

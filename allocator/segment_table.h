@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "allocator/error.h"
+#include "allocator/slot_table.h"
 #include "allocator/strategy.h"
 
 namespace tally {
@@ -23,19 +23,11 @@ class SegmentTable {
   std::uint32_t add(Segment segment) {
     segment.age = acquired_++;
     segment.held = true;
-    if (!spare_.empty()) {
-      const std::uint32_t slot = spare_.back();
-      spare_.pop_back();
-      segments_[slot] = segment;
-      return slot;
-    }
-    TALLY_CHECK(segments_.size() < UINT32_MAX, "too many segments");
-    segments_.push_back(segment);
-    return static_cast<std::uint32_t>(segments_.size() - 1);
+    return segments_.add(segment);
   }
   void remove(std::uint32_t slot) {
     segments_[slot].held = false;
-    spare_.push_back(slot);
+    segments_.remove(slot);
   }
   Segment& operator[](std::uint32_t slot) { return segments_[slot]; }
   const Segment& operator[](std::uint32_t slot) const { return segments_[slot]; }
@@ -58,8 +50,7 @@ class SegmentTable {
   }
 
  private:
-  std::vector<Segment> segments_;
-  std::vector<std::uint32_t> spare_;
+  SlotTable<Segment> segments_;
   std::uint32_t acquired_ = 0;  // a wrap after 2^32 segments would only change tie-breaks
 };
 
