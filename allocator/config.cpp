@@ -13,12 +13,6 @@
 namespace tally {
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  return text;
-}
-
 bool parse_switch(std::string_view value, std::string_view origin, std::string_view key) {
   // True and False as PYTORCH_CUDA_ALLOC_CONF spells them.
   if (value == "on" || value == "true" || value == "True" || value == "1") return true;
@@ -147,6 +141,12 @@ void apply(AllocatorConfig& config, std::string_view key, std::string_view value
 }
 
 }  // namespace
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return text;
+}
 
 void apply_alloc_conf(AllocatorConfig& config, std::string_view text, std::string_view origin) {
   while (!text.empty()) {

@@ -22,6 +22,9 @@ struct AllocatorConfig {
 // key for unknown keys and bad values.
 void apply_alloc_conf(AllocatorConfig& config, std::string_view text, std::string_view origin);
 
+// `text` without leading and trailing spaces, as configuration items are read.
+std::string_view trim(std::string_view text);
+
 // Defaults, then the TALLY_ALLOC_CONF environment variable, then `flag` (e.g. --alloc-conf).
 AllocatorConfig alloc_conf_from(std::string_view flag = {});
 
