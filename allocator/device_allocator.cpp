@@ -30,6 +30,7 @@ DeviceAllocator::DeviceAllocator(std::unique_ptr<Backing> backing, const Allocat
       strategy_(make_strategy(config.strategy, *this, config.strategy_options)) {}
 
 DeviceAllocator::~DeviceAllocator() {
+  recorder_.begin_call();
   for (Record& record : records_) {
     if (record.live) strategy_->deallocate(record.block);
   }
@@ -92,6 +93,7 @@ void DeviceAllocator::sync_cache_state() {
 Allocation DeviceAllocator::allocate(std::size_t bytes, Tag tag, StreamId stream) {
   if (bytes == 0) return {};
   std::lock_guard guard(lock_);
+  recorder_.begin_call();
   request_stream_ = stream;
   // Beyond the limit nothing can help; this also keeps rounding away from overflow.
   if (bytes > limit_) throw_oom(bytes, tag, stream);
@@ -138,6 +140,7 @@ DeviceAllocator::Record& DeviceAllocator::live_record(const Allocation& allocati
 void DeviceAllocator::deallocate(const Allocation& allocation) {
   if (!allocation) return;
   std::lock_guard guard(lock_);
+  recorder_.begin_call();
   Record& record = live_record(allocation);
   request_stream_ = record.stream;
   // Recorded first: a segment the free returns is released after the block, as in the trace.
@@ -160,6 +163,7 @@ void DeviceAllocator::retag(const Allocation& allocation, Tag tag) {
   count_out(stats_.by_tag[index_of(record.tag)], record.requested, record.block.size);
   count_in(stats_.by_tag[index_of(tag)], record.requested, record.block.size);
   ++stats_.num_retags;
+  recorder_.begin_call();
   recorder_.record(Action::retag, reinterpret_cast<std::uintptr_t>(record.block.ptr),
                    record.requested, record.block.size, record.stream, tag, record.tag);
   record.tag = tag;
@@ -167,6 +171,7 @@ void DeviceAllocator::retag(const Allocation& allocation, Tag tag) {
 
 void DeviceAllocator::empty_cache() {
   std::lock_guard guard(lock_);
+  recorder_.begin_call();
   request_stream_ = 0;
   strategy_->release_cached();
   sync_cache_state();

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "allocator/backing.h"
-#include "allocator/caching_strategy.h"
 #include "allocator/error.h"
 
 namespace tally {
@@ -35,7 +34,9 @@ std::uint32_t ExpandableStrategy::pool_index(StreamId stream, bool small) {
   for (std::uint32_t i = 0; i < pools_.size(); ++i) {
     if (pools_[i].stream == stream && pools_[i].small == small) return i;
   }
-  pools_.push_back(Pool{stream, small, {}, {}});
+  Pool& pool = pools_.emplace_back();
+  pool.stream = stream;
+  pool.small = small;
   return static_cast<std::uint32_t>(pools_.size() - 1);
 }
 
@@ -50,7 +51,11 @@ void ExpandableStrategy::insert(std::uint32_t pool, std::uint32_t id) {
     pools_[pool].unmapped.insert(key_of(id, false));
     return;
   }
-  pools_[pool].free.insert(key_of(id, true));
+  if (node.size <= kBinnedBytes) {
+    pools_[pool].free_small.insert(node.size, order_of(node), id);
+  } else {
+    pools_[pool].free_large.insert(key_of(id, true));
+  }
   state_.free_bytes += node.size;
   if (node.prev != kNone || node.next != kNone) {
     state_.inactive_split_bytes += node.size;
@@ -64,7 +69,11 @@ void ExpandableStrategy::erase(std::uint32_t pool, std::uint32_t id) {
     pools_[pool].unmapped.erase(key_of(id, false));
     return;
   }
-  pools_[pool].free.erase(key_of(id, true));
+  if (node.size <= kBinnedBytes) {
+    pools_[pool].free_small.erase(node.size, id);
+  } else {
+    pools_[pool].free_large.erase(key_of(id, true));
+  }
   state_.free_bytes -= node.size;
   if (node.prev != kNone || node.next != kNone) {
     state_.inactive_split_bytes -= node.size;
@@ -107,13 +116,20 @@ std::uint32_t ExpandableStrategy::coalesce(std::uint32_t pool, std::uint32_t id)
 }
 
 std::uint32_t ExpandableStrategy::find_free(const Pool& pool, std::size_t size) const {
-  const auto it = pool.free.lower_bound(Key{size, 0, 0, 0});
-  if (it == pool.free.end()) return kNone;
-  const std::size_t found = it->size;
+  std::uint32_t id = kNone;
+  if (size <= kBinnedBytes) {
+    if (const auto entry = pool.free_small.best_fit(size)) id = entry->id;
+  }
+  if (id == kNone) {
+    const auto it = pool.free_large.lower_bound(Key{size, 0, 0, 0});
+    if (it == pool.free_large.end()) return kNone;
+    id = it->node;
+  }
+  const std::size_t found = nodes_[id].size;
   const std::size_t max_split = options_.max_split_size;
   if (size < max_split && found >= max_split) return kNone;
   if (size >= max_split && found >= size + CachingRules::kLargeBuffer) return kNone;
-  return it->node;
+  return id;
 }
 
 // The lowest unmapped stretch which, with a free block just before it and whatever free and
@@ -235,8 +251,11 @@ void ExpandableStrategy::unmap_pages(std::uint32_t pool, std::uint32_t id) {
 
 void ExpandableStrategy::release_cached() {
   for (std::uint32_t pool = 0; pool < pools_.size(); ++pool) {
+    // A binned block holds a whole page only if it is exactly one page, aligned.
     std::vector<std::uint32_t> free;
-    for (const Key& key : pools_[pool].free) free.push_back(key.node);
+    pools_[pool].free_small.for_each_of(kBinnedBytes,
+                                        [&](const SizeBins::Entry& e) { free.push_back(e.id); });
+    for (const Key& key : pools_[pool].free_large) free.push_back(key.node);
     for (const std::uint32_t id : free) unmap_pages(pool, id);
   }
 }
@@ -244,7 +263,8 @@ void ExpandableStrategy::release_cached() {
 std::size_t ExpandableStrategy::largest_free_block() const {
   std::size_t largest = 0;
   for (const Pool& pool : pools_) {
-    if (!pool.free.empty()) largest = std::max(largest, pool.free.rbegin()->size);
+    largest = std::max(largest, pool.free_small.largest());
+    if (!pool.free_large.empty()) largest = std::max(largest, pool.free_large.rbegin()->size);
   }
   return largest;
 }

@@ -14,6 +14,8 @@
 #include <set>
 #include <vector>
 
+#include "allocator/caching_strategy.h"
+#include "allocator/size_bins.h"
 #include "allocator/slot_table.h"
 #include "allocator/strategy.h"
 
@@ -35,6 +37,7 @@ class ExpandableStrategy final : public Strategy {
 
  private:
   static constexpr std::uint32_t kNone = UINT32_MAX;
+  static constexpr std::size_t kBinnedBytes = 2 * MiB;
   enum class State : std::uint8_t { free, allocated, unmapped };
 
   // A stretch of a range, in an address-ordered list per range (prev/next). Unmapped stretches
@@ -63,11 +66,21 @@ class ExpandableStrategy final : public Strategy {
     std::uintptr_t base;
     std::size_t size;
   };
+  // A free block's place for the bins: its range's age, then its offset in 512 B units (every
+  // block is a multiple of 512 B), so that bins and tree agree on which equal-sized block is
+  // taken first.
+  std::uint64_t order_of(const Node& node) const {
+    return (std::uint64_t{node.range} << 44) |
+           ((node.addr - ranges_[node.range].base) / CachingRules::kMinBlockSize);
+  }
+  // Free blocks up to one page are binned by exact size, for best fit in O(1) however many
+  // holes a range has; larger ones, whose sizes are unbounded, live in a tree.
   struct Pool {
     StreamId stream;
     bool small;
-    std::set<Key> free;      // best fit: smallest, then oldest range, then lowest offset
-    std::set<Key> unmapped;  // lowest place first, as PyTorch looks for room to map
+    SizeBins free_small{CachingRules::kMinBlockSize, kBinnedBytes / CachingRules::kMinBlockSize};
+    std::set<Key> free_large;  // best fit: smallest, then oldest range, then lowest offset
+    std::set<Key> unmapped;    // lowest place first, as PyTorch looks for room to map
   };
 
   std::uint32_t pool_index(StreamId stream, bool small);

@@ -1,5 +1,6 @@
-// Records every allocator event in memory. Appending is the whole hot path: one clock read and
-// one push_back into a vector that grows geometrically.
+// Records every allocator event in memory. Appending is the whole hot path: a push_back into a
+// vector that grows geometrically, and one clock read per allocator call, shared by the events
+// that call makes (a direct allocation's segment_alloc and alloc, say).
 #pragma once
 
 #include <string>
@@ -17,14 +18,18 @@ class Recorder {
   void set_enabled(bool enabled) { enabled_ = enabled; }
   bool enabled() const { return enabled_; }
 
-  // Stamps the event with the time and the calling thread's scope and phase; its sequence
-  // number is its place in the recording, filled in by trace().
+  // Reads the clock for the events of the allocator call that is starting.
+  void begin_call() {
+    if (enabled_) call_ticks_ = clock_.ticks();
+  }
+  // Stamps the event with its call's time and the calling thread's scope and phase; its
+  // sequence number is its place in the recording, filled in by trace().
   void record(Action action, std::uint64_t address, std::uint64_t requested,
               std::uint64_t allocated, StreamId stream, std::optional<Tag> tag,
               std::optional<Tag> prev_tag = std::nullopt) {
     if (!enabled_) return;
     Event& e = events_.emplace_back();
-    e.time_ns = clock_.ticks();  // converted to ns in trace()
+    e.time_ns = call_ticks_;  // converted to ns in trace()
     e.address = address;
     e.requested = requested;
     e.allocated = allocated;
@@ -50,6 +55,7 @@ class Recorder {
   bool enabled_;
   std::uint64_t first_seq_ = 0;  // the sequence number of events_[0]
   TraceClock clock_;
+  std::uint64_t call_ticks_ = 0;
   std::vector<Event> events_;
 };
 

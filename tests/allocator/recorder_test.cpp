@@ -1,4 +1,4 @@
-// The recorder: one event per call, with the caller's scope and phase.
+// The recorder: one event per action, with the caller's scope and phase and its call's time.
 #include "allocator/recorder.h"
 
 #include <gtest/gtest.h>
@@ -42,6 +42,11 @@ TEST(Recorder, RecordsOneEventPerCallWithScopeAndPhase) {
       EXPECT_GE(trace.events[i].time_ns, trace.events[i - 1].time_ns);
     }
   }
+  // One allocator call, one clock read: a segment and the block carved from it, or the
+  // segments one empty_cache returns, share a time.
+  EXPECT_EQ(trace.events[0].time_ns, trace.events[1].time_ns);
+  EXPECT_EQ(trace.events[2].time_ns, trace.events[3].time_ns);
+  EXPECT_EQ(trace.events[7].time_ns, trace.events[8].time_ns);
   const Event& alloc = trace.events[3];
   EXPECT_EQ(alloc.requested, 3 * MiB);
   EXPECT_EQ(alloc.allocated, 3 * MiB);
@@ -76,15 +81,46 @@ TEST(Recorder, CanBeSwitchedOnAndOffAtRunTime) {
   EXPECT_TRUE(a.trace().events.empty());
 }
 
+void wait_ms(int ms) {
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(ms)) {
+  }
+}
+
+TEST(Recorder, EveryAllocatorCallReadsTheClock) {
+  AllocatorConfig config;
+  config.record = true;
+  DeviceAllocator a(std::make_unique<VirtualBacking>(1 * GiB), config);
+  wait_ms(2);
+  const Allocation x = a.allocate(3 * MiB, Tag::temporary);
+  wait_ms(2);
+  a.retag(x, Tag::activation);
+  wait_ms(2);
+  a.deallocate(x);
+  wait_ms(2);
+  a.empty_cache();
+  const Trace trace = a.trace();
+  const std::vector<Action> expected{Action::segment_alloc, Action::alloc, Action::retag,
+                                     Action::free, Action::segment_free};
+  ASSERT_EQ(trace.events.size(), expected.size());
+  EXPECT_GT(trace.events[0].time_ns, 1'900'000u);
+  for (std::size_t i = 2; i < expected.size(); ++i) {
+    EXPECT_EQ(trace.events[i].action, expected[i]);
+    EXPECT_GT(trace.events[i].time_ns - trace.events[i - 1].time_ns, 1'900'000u) << i;
+  }
+}
+
 TEST(Recorder, TimesAreNanosecondsOfRealElapsedTime) {
   Recorder recorder("cpu", true);
+  recorder.begin_call();
   recorder.record(Action::alloc, 1, 1, 512, 0, Tag::other);
-  const auto start = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(20)) {
-  }
-  recorder.record(Action::free, 1, 1, 512, 0, Tag::other);
+  wait_ms(20);
+  recorder.record(Action::retag, 1, 1, 512, 0, Tag::activation, Tag::other);
+  recorder.begin_call();
+  recorder.record(Action::free, 1, 1, 512, 0, Tag::activation);
   const Trace trace = recorder.trace();
-  const std::uint64_t elapsed = trace.events[1].time_ns - trace.events[0].time_ns;
+  EXPECT_EQ(trace.events[1].time_ns, trace.events[0].time_ns);  // the same call
+  const std::uint64_t elapsed = trace.events[2].time_ns - trace.events[0].time_ns;
   EXPECT_GT(elapsed, 19'000'000u);
   EXPECT_LT(elapsed, 200'000'000u);
 }
