@@ -5,6 +5,10 @@
 //                <= 1.05 at 4096^3. The outputs of the two are compared too.
 //   elementwise  ops::add and ops::unary(relu) bandwidth (bytes read + written per second)
 //                against a device-to-device cudaMemcpyAsync's: tally / copy, target >= 0.8.
+//   segments     what one segment call costs through CudaBacking, in host microseconds:
+//                cudaMalloc and cudaFree of a 20 MiB segment, and mapping (cuMemCreate, cuMemMap,
+//                cuMemSetAccess) and unmapping a 2 MiB page, against the per-call costs
+//                `tally replay` assumes until a measurement replaces them.
 //
 //   tally_cuda_bench [--iters N] [--rounds R]
 //
@@ -19,6 +23,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -30,9 +35,11 @@
 #include <string_view>
 #include <vector>
 
+#include "allocator/cuda_backing.h"
 #include "allocator/cuda_check.h"
 #include "allocator/cuda_device.h"
 #include "allocator/error.h"
+#include "allocator/segment_cost.h"
 #include "core/cuda_context.h"
 #include "core/tensor.h"
 #include "ops/cuda_libraries.cuh"
@@ -67,7 +74,8 @@ Options parse(int argc, char** argv) {
       std::printf(
           "usage: tally_cuda_bench [--iters N] [--rounds R]\n"
           "Times tally's matmul against cublasGemmEx and its elementwise ops against a\n"
-          "device-to-device copy on cuda:0, N calls per round, R rounds; prints the ratios.\n");
+          "device-to-device copy on cuda:0, N calls per round, R rounds; prints the ratios\n"
+          "and what cudaMalloc, cudaFree and mapping a 2 MiB page cost per call.\n");
       std::exit(0);
     }
     if (flag != "--iters" && flag != "--rounds") {
@@ -267,6 +275,62 @@ void bench_elementwise(EventTimer& timer, cudaStream_t stream, const Options& o,
   }
 }
 
+// Host microseconds per call of `body(i)` for i in [0, iters).
+double per_call_us(int iters, const std::function<void(int)>& body) {
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < iters; ++i) body(i);
+  const std::chrono::duration<double, std::micro> spent = std::chrono::steady_clock::now() - start;
+  return spent.count() / iters;
+}
+
+void bench_segments(const Options& o, std::vector<Result>& results) {
+  constexpr std::size_t kSegment = std::size_t{20} << 20;  // the caching strategy's large segment
+  constexpr std::size_t kPage = tally::Backing::kPage;
+  tally::CudaBacking backing(0);
+  std::vector<void*> segments(static_cast<std::size_t>(o.iters));
+  const std::size_t range = kPage * segments.size();
+  void* base = backing.reserve(range);
+  const auto page = [&](int i) { return static_cast<char*>(base) + kPage * i; };
+  std::vector<double> malloc_us, free_us, map_us, unmap_us;
+  for (int r = 0; r <= o.rounds; ++r) {  // round 0 warms up the driver's paths
+    const double m = per_call_us(o.iters, [&](int i) { segments[i] = backing.allocate(kSegment); });
+    const double f =
+        per_call_us(o.iters, [&](int i) { backing.deallocate(segments[i], kSegment); });
+    const double mp = per_call_us(o.iters, [&](int i) {
+      if (!backing.map(page(i))) {
+        throw tally::Error(tally::ErrorKind::device, "CudaBacking::map", "",
+                           "a 2 MiB page was refused");
+      }
+    });
+    const double u = per_call_us(o.iters, [&](int i) { backing.unmap(page(i)); });
+    if (r == 0) continue;
+    malloc_us.push_back(m);
+    free_us.push_back(f);
+    map_us.push_back(mp);
+    unmap_us.push_back(u);
+  }
+  backing.unreserve(base, range);
+  const tally::SegmentCosts assumed;
+  std::printf("\n%-22s %10s %10s\n", "segment call", "us", "assumed");
+  const struct {
+    const char* name;
+    double us;
+    double assumed;
+  } rows[] = {{"cudaMalloc 20 MiB", median(malloc_us), assumed.runtime.alloc_us},
+              {"cudaFree 20 MiB", median(free_us), assumed.runtime.free_us},
+              {"map a 2 MiB page", median(map_us), assumed.vmm_page.alloc_us},
+              {"unmap a 2 MiB page", median(unmap_us), assumed.vmm_page.free_us}};
+  std::string text;
+  for (const auto& row : rows) {
+    std::printf("%-22s %10.1f %10.1f\n", row.name, row.us, row.assumed);
+    char part[96];
+    std::snprintf(part, sizeof part, "%s%s %.1f us (assumed %.1f)", text.empty() ? "" : ", ",
+                  row.name, row.us, row.assumed);
+    text += part;
+  }
+  results.push_back({"segment calls vs replay's costs", text});
+}
+
 int run(const Options& o) {
   const tally::CudaProbe probe = tally::probe_cuda();
   if (probe.devices.empty()) {
@@ -288,6 +352,7 @@ int run(const Options& o) {
     EventTimer timer(stream);
     bench_gemm(timer, handle, o, cuda, results);
     bench_elementwise(timer, stream, o, cuda, results);
+    bench_segments(o, results);
   } catch (...) {
     cublasDestroy(handle);
     throw;
