@@ -21,10 +21,14 @@ print(d['peak_requested_bytes'], d['peak_allocated_bytes'], d['peak_reserved_byt
 
 # The same steps three ways: estimated on sim:cpu, trained on cpu (its training steps' peaks,
 # evaluation apart) and trained on sim:cpu; batches that are not powers of two, both optimizers,
-# several allocator configurations (limit:96MiB makes the cnn's cache retry at batch 257).
+# every strategy and caching knob (limit:96MiB makes the cnn's cache retry at batch 257; the
+# garbage collection threshold acts against that limit).
 for run in "mlp 257 sgd 0 default" "cnn 100 adamw 0 strategy:direct" \
   "mlp 3 sgd 0.9 max_split_size_mb:21" "cnn 257 sgd 0.9 limit:96MiB" "gpt-tiny 3 adamw 0 default" \
-  "llama-tiny 2 sgd 0.9 max_split_size_mb:21"; do
+  "llama-tiny 2 sgd 0.9 max_split_size_mb:21" "cnn 65 adamw 0 expandable_segments:True" \
+  "mlp 100 sgd 0.9 strategy:buddy" "gpt-tiny 5 adamw 0 strategy:binning,binning_fallback:expandable" \
+  "cnn 33 sgd 0 strategy:arena" \
+  "cnn 257 sgd 0.9 roundup_power2_divisions:[256:1,512:2,>:8],garbage_collection_threshold:0.5,limit:96MiB"; do
   read -r model batch optimizer momentum conf <<<"$run"
   step=(--model "$model" --batch "$batch" --optimizer "$optimizer" --momentum "$momentum"
     --steps 2)
