@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "allocator/error.h"
 #include "allocator/host_backing.h"
@@ -53,6 +54,24 @@ TEST(ExpandableStrategy, GrowsInPlaceByWholePages) {
   a->deallocate(first);
   a->deallocate(second);
   a->deallocate(small);
+}
+
+// Free blocks up to a page are binned and larger ones kept in a tree; both take the lowest of
+// equal blocks, whatever order they were freed in.
+TEST(ExpandableStrategy, AmongEqualFreeBlocksTheLowestIsTaken) {
+  auto a = virtual_allocator("expandable");
+  for (const std::size_t size : {4 * KiB, 3 * MiB}) {
+    std::vector<Allocation> blocks;
+    for (int i = 0; i < 4; ++i) blocks.push_back(a->allocate(size, Tag::temporary));
+    ASSERT_EQ(addr(blocks[2]), addr(blocks[0]) + 2 * size);
+    a->deallocate(blocks[2]);
+    a->deallocate(blocks[0]);
+    blocks[0] = a->allocate(size, Tag::temporary);
+    EXPECT_EQ(addr(blocks[0]), addr(blocks[1]) - size) << size;
+    blocks[2] = a->allocate(size, Tag::temporary);
+    EXPECT_EQ(addr(blocks[2]), addr(blocks[1]) + size) << size;
+    for (const Allocation& block : blocks) a->deallocate(block);
+  }
 }
 
 TEST(ExpandableStrategy, ReleasingTheCacheUnmapsWholeFreePagesAndHolesAreMappedAgain) {
