@@ -74,12 +74,7 @@ std::uint32_t CachingStrategy::find_free(const StreamPools& pools, bool small,
     if (it == pools.large.end()) return kNone;
     id = it->node;
   }
-  const std::size_t found = nodes_[id].size;
-  const std::size_t max_split = options_.max_split_size;
-  // Oversize blocks are kept whole for oversize requests, and not wasted on much smaller ones.
-  if (size < max_split && found >= max_split) return kNone;
-  if (size >= max_split && found >= size + CachingRules::kLargeBuffer) return kNone;
-  return id;
+  return CachingRules::may_take(size, nodes_[id].size, options_.max_split_size) ? id : kNone;
 }
 
 bool CachingStrategy::should_split(const Node& node, std::size_t size) const {

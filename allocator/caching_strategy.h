@@ -27,6 +27,13 @@ struct CachingRules {
   // The divisions StrategyOptions sets for a request of this size.
   static std::uint32_t divisions_for(const StrategyOptions& options, std::size_t bytes);
   static std::size_t segment_size(std::size_t rounded);
+  // Whether a free block of `found` bytes, the best fit, may serve a request of `size`: oversize
+  // blocks (max_split_size and up) are kept whole for oversize requests, and not wasted on much
+  // smaller ones.
+  static bool may_take(std::size_t size, std::size_t found, std::size_t max_split) {
+    if (size < max_split) return found < max_split;
+    return found < size + kLargeBuffer;
+  }
 };
 
 class CachingStrategy final : public Strategy {

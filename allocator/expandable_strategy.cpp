@@ -125,11 +125,7 @@ std::uint32_t ExpandableStrategy::find_free(const Pool& pool, std::size_t size) 
     if (it == pool.free_large.end()) return kNone;
     id = it->node;
   }
-  const std::size_t found = nodes_[id].size;
-  const std::size_t max_split = options_.max_split_size;
-  if (size < max_split && found >= max_split) return kNone;
-  if (size >= max_split && found >= size + CachingRules::kLargeBuffer) return kNone;
-  return id;
+  return CachingRules::may_take(size, nodes_[id].size, options_.max_split_size) ? id : kNone;
 }
 
 // The lowest unmapped stretch which, with a free block just before it and whatever free and
